@@ -1,0 +1,3 @@
+from podbot.cli import main
+
+raise SystemExit(main())

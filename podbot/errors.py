@@ -1,0 +1,77 @@
+"""podbot's one error hierarchy.
+
+Every error a user can cause or meet is a ``PodbotError`` whose ``str()`` is a sentence a chat
+user understands. Listeners show it as an ephemeral message; anything that is *not* a
+``PodbotError`` is a bug: logged with a traceback, and the user gets an apology with an error id.
+
+Messages must never contain secrets (tokens, registry passwords): build them from names only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PodbotError(Exception):
+    """Base class: a failure with a message that is safe and useful to show to the user."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+
+class UsageError(PodbotError):
+    """The command text could not be understood; ``hint`` carries usage help."""
+
+
+class NotPermitted(PodbotError):
+    """Policy or the cluster's RBAC refused the operation."""
+
+
+class NotFound(PodbotError):
+    """The object does not exist (API 404)."""
+
+
+class AlreadyExists(PodbotError):
+    """An object with that name already exists (API 409 AlreadyExists)."""
+
+
+class Conflict(PodbotError):
+    """The object changed under us: a uid/resourceVersion precondition failed (API 409 Conflict)."""
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One field-level problem reported by the API server in a 422/400 Status."""
+
+    field: str
+    message: str
+    reason: str = ""
+
+
+class Invalid(PodbotError):
+    """The API server rejected the object (422 Invalid, 400 BadRequest), with per-field causes."""
+
+    def __init__(self, message: str, causes: tuple[Cause, ...] = (), *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.causes = causes
+
+
+class ClusterUnavailable(PodbotError):
+    """The Kubernetes API server could not be reached or answered 5xx / timed out."""
+
+
+class ApiError(PodbotError):
+    """Any other API server error; ``code`` is the HTTP status."""
+
+    def __init__(self, message: str, code: int, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+class ConfigError(PodbotError):
+    """podbot's own configuration is missing or invalid (raised at start-up)."""

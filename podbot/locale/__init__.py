@@ -1,0 +1,1 @@
+"""Message catalogs (package data): en.yaml, zh_CN.yaml."""

@@ -1,0 +1,293 @@
+"""The domain vocabulary: typed requests that the parser produces and the action layer executes.
+
+Everything here is a frozen dataclass or an enum and imports nothing but the standard library.
+A request names *what* to do; where (cluster context, namespace) is carried on the request and
+left ``None`` when the user did not say, so that the Slack layer can fill in channel defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import ClassVar
+
+
+class Secret:
+    """A secret string (registry password, token) that never shows itself in repr/str/logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself; call only where it goes onto the wire."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+class DryRun(Enum):
+    NONE = "none"
+    SERVER = "server"
+    CLIENT = "client"
+
+
+class RestartPolicy(Enum):
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    NEVER = "Never"
+
+
+class OutputFormat(Enum):
+    TABLE = "table"
+    WIDE = "wide"
+    YAML = "yaml"
+    JSON = "json"
+    NAME = "name"
+
+
+class DigestKind(Enum):
+    HEALTH = "health"
+    IMAGE_PULLS = "image-pulls"
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which cluster (kubeconfig context) and namespace a request targets; None = the default."""
+
+    context: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class PodRef:
+    """One exact pod: the uid pins it so that a same-named replacement is never mistaken for it."""
+
+    context: str
+    namespace: str
+    name: str
+    uid: str = ""
+
+
+# --- requests -------------------------------------------------------------------------------
+# Each request says which verb it is (for policy, metrics and audit) and whether it changes
+# the cluster (changes are audited and shown in the channel; reads answer ephemerally).
+
+
+@dataclass(frozen=True)
+class RunPod:
+    verb: ClassVar[str] = "run"
+    mutates: ClassVar[bool] = True
+    name: str
+    image: str
+    where: Where = Where()
+    port: int | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] | None = None  # None: kubectl's default run=NAME
+    annotations: tuple[tuple[str, str], ...] = ()
+    restart: RestartPolicy = RestartPolicy.ALWAYS
+    image_pull_policy: str | None = None
+    command: bool = False  # True: args replace the image's entrypoint (kubectl run --command)
+    args: tuple[str, ...] = ()
+    dry_run: DryRun = DryRun.NONE
+    overrides: str | None = None  # JSON merged into the generated object, as kubectl does
+    notes: tuple[str, ...] = ()  # message keys for flags accepted but without effect
+
+
+@dataclass(frozen=True)
+class CreateFromManifest:
+    """``create`` with inline YAML/JSON; ``manifest`` None means "ask for it" (modal)."""
+
+    verb: ClassVar[str] = "create"
+    mutates: ClassVar[bool] = True
+    manifest: str | None
+    where: Where = Where()
+    dry_run: DryRun = DryRun.NONE
+
+
+@dataclass(frozen=True)
+class GetPods:
+    verb: ClassVar[str] = "get"
+    mutates: ClassVar[bool] = False
+    names: tuple[str, ...] = ()
+    where: Where = Where()
+    all_namespaces: bool = False
+    label_selector: str | None = None
+    field_selector: str | None = None
+    output: OutputFormat = OutputFormat.TABLE
+
+
+@dataclass(frozen=True)
+class DescribePod:
+    verb: ClassVar[str] = "describe"
+    mutates: ClassVar[bool] = False
+    name: str
+    where: Where = Where()
+
+
+@dataclass(frozen=True)
+class PodLogs:
+    verb: ClassVar[str] = "logs"
+    mutates: ClassVar[bool] = False
+    name: str
+    where: Where = Where()
+    container: str | None = None
+    previous: bool = False
+    tail: int | None = None
+    since_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class DeletePod:
+    verb: ClassVar[str] = "delete"
+    mutates: ClassVar[bool] = True
+    name: str
+    where: Where = Where()
+    grace_period: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DeleteSecret:
+    verb: ClassVar[str] = "delete"
+    mutates: ClassVar[bool] = True
+    name: str
+    where: Where = Where()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CreateRegistrySecret:
+    """``secret docker-registry``; ``password`` None means "ask for it" (modal, never the channel)."""
+
+    verb: ClassVar[str] = "secret"
+    mutates: ClassVar[bool] = True
+    name: str
+    server: str
+    username: str
+    password: Secret | None = None
+    email: str | None = None
+    where: Where = Where()
+    dry_run: DryRun = DryRun.NONE
+
+
+@dataclass(frozen=True)
+class ListStaticPods:
+    verb: ClassVar[str] = "static"
+    mutates: ClassVar[bool] = False
+    where: Where = Where()
+    all_namespaces: bool = True
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowHelp:
+    verb: ClassVar[str] = "help"
+    mutates: ClassVar[bool] = False
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class ListApprovals:
+    verb: ClassVar[str] = "approvals"
+    mutates: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    verb: ClassVar[str] = "audit"
+    mutates: ClassVar[bool] = False
+    user: str | None = None
+    since_seconds: int | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    """``subscribe health|image-pulls``: exactly one of every_seconds / cron is set."""
+
+    verb: ClassVar[str] = "subscribe"
+    mutates: ClassVar[bool] = False
+    kind: DigestKind
+    every_seconds: int | None = None
+    cron: str | None = None
+    namespaces: tuple[str, ...] = ()
+    context: str | None = None
+
+
+@dataclass(frozen=True)
+class ListSubscriptions:
+    verb: ClassVar[str] = "subscriptions"
+    mutates: ClassVar[bool] = False
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    verb: ClassVar[str] = "unsubscribe"
+    mutates: ClassVar[bool] = False
+    subscription_id: int
+
+
+@dataclass(frozen=True)
+class SetAlerts:
+    verb: ClassVar[str] = "alerts"
+    mutates: ClassVar[bool] = False
+    enabled: bool
+    namespaces: tuple[str, ...] = ()
+    context: str | None = None
+
+
+Request = (
+    RunPod
+    | CreateFromManifest
+    | GetPods
+    | DescribePod
+    | PodLogs
+    | DeletePod
+    | DeleteSecret
+    | CreateRegistrySecret
+    | ListStaticPods
+    | ShowHelp
+    | ListApprovals
+    | ShowAudit
+    | Subscribe
+    | ListSubscriptions
+    | Unsubscribe
+    | SetAlerts
+)
+
+KUBERNETES_REQUESTS = (
+    RunPod,
+    CreateFromManifest,
+    GetPods,
+    DescribePod,
+    PodLogs,
+    DeletePod,
+    DeleteSecret,
+    CreateRegistrySecret,
+    ListStaticPods,
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked: the Slack identity, and the Kubernetes identity to impersonate (if any)."""
+
+    team_id: str
+    user_id: str
+    channel_id: str
+    kube_user: str | None = None
+    kube_groups: tuple[str, ...] = field(default=())

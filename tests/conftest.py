@@ -1,0 +1,1 @@
+"""Shared test fixtures. Integration fixtures (simulator, Slack emulator) live beside their modules."""
