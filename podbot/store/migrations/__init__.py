@@ -14,16 +14,24 @@ hand; SQLite needs ``op.batch_alter_table``).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from podbot.errors import PodbotError
 from podbot.store.database import Database, create, parse_url, quote_identifier
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where it is used: reading the audit log should not pay for it, and its
+# logger must be quietened before its import-time plugin set-up narrates at INFO.
+
+log = logging.getLogger(__name__)
+# Alembic narrates every context it sets up at INFO; podbot logs the one line that matters itself.
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 LOCATION = Path(__file__).resolve().parent
 # Any constant will do; it only has to be the same for every podbot replica.
@@ -35,6 +43,8 @@ class SchemaTooNew(PodbotError):
 
 
 def _config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config  # noqa: PLC0415
+
     config = Config()
     config.set_main_option("script_location", str(LOCATION))
     config.attributes["connection"] = connection
@@ -43,6 +53,8 @@ def _config(connection: Connection | None = None) -> Config:
 
 def head() -> str:
     """The newest revision this podbot ships."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     revision = ScriptDirectory.from_config(_config()).get_current_head()
     assert revision is not None, "no migrations shipped"
     return revision
@@ -50,12 +62,18 @@ def head() -> str:
 
 def current(db: Database) -> str | None:
     """The database's revision; None for an empty database."""
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+
     with db.read() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(db: Database, revision: str = "head", *, schema: str | None = None) -> str:
     """Upgrade to ``revision`` (default: the newest); returns the revision the database is at."""
+    from alembic import command  # noqa: PLC0415
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     with db.write() as connection:
         if db.dialect == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
@@ -72,17 +90,23 @@ def upgrade(db: Database, revision: str = "head", *, schema: str | None = None) 
         command.upgrade(_config(connection), revision)
         reached = MigrationContext.configure(connection).get_current_revision()
     assert reached is not None
+    if reached != found:
+        log.info("database schema upgraded from %s to %s", found or "nothing", reached)
     return reached
 
 
 def downgrade(db: Database, revision: str) -> None:
     """Downgrade to ``revision`` ("base" drops everything). For tests and emergencies only."""
+    from alembic import command  # noqa: PLC0415
+
     with db.write() as connection:
         command.downgrade(_config(connection), revision)
 
 
 def make_revision(url: str, message: str) -> None:
     """Generate a new revision file by comparing ``schema.py`` with a database at the head (dev only)."""
+    from alembic import command  # noqa: PLC0415
+
     engine = create(parse_url(url))
     try:
         with engine.begin() as connection:

@@ -20,6 +20,9 @@ context.configure(
     # SQLite cannot ALTER most things: batch mode rebuilds the table, keeping its rows.
     render_as_batch=True,
     compare_type=True,
+    # podbot began the transaction itself (BEGIN IMMEDIATE on SQLite), so on SQLite too the DDL
+    # is inside it and a failed upgrade rolls back completely.
+    transactional_ddl=True,
 )
 with context.begin_transaction():
     context.run_migrations()
