@@ -108,6 +108,7 @@ class Approvals:
         """
         if new_state not in _DECISIONS:
             raise ValueError(f"a decision is approved or denied, not {new_state}")
+        now = utc(now)
         with self._db.write() as connection:
             result = connection.execute(
                 update(approvals)
@@ -128,6 +129,7 @@ class Approvals:
         Also catches requests that expired while podbot was down. Two replicas sweeping at once
         get disjoint lists, so each expiry is reported (and its message updated) once.
         """
+        now = utc(now)
         with self._db.write() as connection:
             rows = (
                 connection.execute(
@@ -172,6 +174,7 @@ class Approvals:
 
     def pending(self, channel_id: str, now: datetime) -> list[Approval]:
         """Requests of one channel still waiting for a decision (``/pod approvals``), oldest first."""
+        now = utc(now)
         query = (
             select(approvals)
             .where(
@@ -188,6 +191,7 @@ class Approvals:
 
     def pending_for(self, target: DeleteTarget, now: datetime) -> Approval | None:
         """A still-open request for the same object (same uid), so a duplicate can point to it."""
+        now = utc(now)
         query = (
             select(approvals)
             .where(

@@ -87,13 +87,24 @@ def _flag(match: re.Match[str]) -> str:
     return f"{match['flag']}{match['sep']}{_mask_value(match['value'])}"
 
 
-def _pair(match: re.Match[str]) -> str:
-    raw = match["value"]
-    # key=value (env, flags) ends at whitespace; key: value (YAML) runs to the end of the line.
-    value = raw.split(maxsplit=1)[0] if match["sep"] == "=" and raw[0] not in "\"'" else raw.rstrip()
-    if not is_secret_key(match["key"]) or _harmless(value) or MASK in value:
-        return match[0]
-    return f"{match['lead']}{_mask_value(value)}{raw[len(value) :]}"
+def _pairs(text: str) -> str:
+    """Mask the values of secret-named keys. A scan, not ``re.sub``: the value of a harmless key
+    (``image=nginx``) must not swallow a secret pair that follows it on the same line."""
+    out: list[str] = []
+    position = 0
+    while (match := _PAIR.search(text, position)) is not None:
+        raw = match["value"]
+        # key=value (env, flags) ends at whitespace; key: value (YAML) runs to the end of the line.
+        quoted = raw[0] in "\"'"
+        value = raw.split(maxsplit=1)[0] if match["sep"] == "=" and not quoted else raw.rstrip()
+        if is_secret_key(match["key"]) and not _harmless(value) and MASK not in value:
+            out.append(text[position : match.start("value")] + _mask_value(value))
+            position = match.start("value") + len(value)
+        else:
+            out.append(text[position : match.end("lead")])
+            position = match.end("lead")
+    out.append(text[position:])
+    return "".join(out)
 
 
 def _yaml_data_blocks(text: str) -> str:
@@ -138,4 +149,4 @@ def redact(text: str) -> str:
     text = _FLAG.sub(_flag, text)
     text = _INLINE_DATA.sub(_inline_data, text)
     text = _yaml_data_blocks(text)
-    return _PAIR.sub(_pair, text)
+    return _pairs(text)

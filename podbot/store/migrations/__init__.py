@@ -26,11 +26,10 @@ from podbot.store.database import Database, create, parse_url, quote_identifier
 if TYPE_CHECKING:
     from alembic.config import Config
 
-# Alembic is imported where it is used: reading the audit log should not pay for it, and its
-# logger must be quietened before its import-time plugin set-up narrates at INFO.
-
 log = logging.getLogger(__name__)
-# Alembic narrates every context it sets up at INFO; podbot logs the one line that matters itself.
+# Alembic narrates its plugin set-up (at import) and every context at INFO; podbot logs the one
+# line that matters itself. Alembic is imported inside the functions that use it, after this
+# line, which also spares ``podbot audit export`` the import.
 logging.getLogger("alembic").setLevel(logging.WARNING)
 
 LOCATION = Path(__file__).resolve().parent
