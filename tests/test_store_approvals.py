@@ -93,18 +93,18 @@ def test_a_click_after_expiry_loses_even_before_the_sweep(store: Store) -> None:
 def test_racing_decisions_from_two_replicas_have_exactly_one_winner(target: Target) -> None:
     with open_store(target) as first, open_store(target, migrate=False) as second:
         for round_ in range(3):
-            approval = first.approvals.create(POD, ALICE, now=T0, expires_at=T0 + HOUR)
+            approval_id = first.approvals.create(POD, ALICE, now=T0, expires_at=T0 + HOUR).id
             calls = []
             for i in range(12):
                 replica = first if i % 2 else second
                 state = ApprovalState.APPROVED if i % 3 else ApprovalState.DENIED
                 calls.append(
-                    lambda r=replica, s=state, by=f"U-{i}": r.approvals.decide(approval.id, s, by, T0)
+                    lambda r=replica, s=state, by=f"U-{i}", a=approval_id: r.approvals.decide(a, s, by, T0)
                 )
             won = race(calls)
             assert won.count(True) == 1, f"round {round_}: {won}"
             winner = won.index(True)
-            final = second.approvals.get(approval.id)
+            final = second.approvals.get(approval_id)
             assert final is not None
             assert final.decided_by == f"U-{winner}"
             assert final.state is (ApprovalState.APPROVED if winner % 3 else ApprovalState.DENIED)
