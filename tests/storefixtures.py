@@ -41,7 +41,7 @@ T0 = datetime(2026, 5, 9, 9, 0, tzinfo=UTC)
 _probe: dict[str, str | None] = {}  # url -> why it is unreachable (None: it answered)
 
 
-def _libpq_url(url: str) -> str:
+def libpq_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
@@ -50,7 +50,7 @@ def postgres_or_skip() -> str:
     if POSTGRES_URL not in _probe:
         _probe[POSTGRES_URL] = None
         try:
-            with psycopg.connect(_libpq_url(POSTGRES_URL), connect_timeout=3):
+            with psycopg.connect(libpq_url(POSTGRES_URL), connect_timeout=3):
                 pass
         except psycopg.Error as exc:
             _probe[POSTGRES_URL] = f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}".strip()
@@ -67,12 +67,12 @@ def postgres_schema() -> Iterator[str]:
     """A new, empty schema on the test PostgreSQL, dropped (with everything in it) afterwards."""
     url = postgres_or_skip()
     name = f"podbot_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_libpq_url(url), autocommit=True) as connection:
+    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
         connection.execute(f'CREATE SCHEMA "{name}"')  # type: ignore[arg-type]
     try:
         yield name
     finally:
-        with psycopg.connect(_libpq_url(url), autocommit=True) as connection:
+        with psycopg.connect(libpq_url(url), autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
 
 

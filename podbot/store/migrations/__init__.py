@@ -80,7 +80,8 @@ def upgrade(db: Database, revision: str = "head", *, schema: str | None = None) 
                 connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}"))
         found = MigrationContext.configure(connection).get_current_revision()
         script = ScriptDirectory.from_config(_config())
-        if found is not None and script.get_revision(found) is None:
+        known = {shipped.revision for shipped in script.walk_revisions()}
+        if found is not None and found not in known:
             raise SchemaTooNew(
                 f"the database schema is at revision {found}, which this podbot does not know "
                 f"(its newest is {script.get_current_head()}): run a podbot at least as new as the one "
