@@ -17,6 +17,8 @@ PURE = [
     "podbot.results",
     "podbot.manifests",
     "podbot.k8s.summary",
+    "podbot.store.records",
+    "podbot.store.redaction",
 ]
 IO_LIBRARIES = {
     "kubernetes",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from podbot.store.redaction import is_secret_key, redact
@@ -104,3 +107,14 @@ def test_harmless_text_is_left_alone(text: str) -> None:
 )
 def test_secret_key_names(key: str, secret: bool) -> None:
     assert is_secret_key(key) is secret
+
+
+def test_records_and_redaction_are_pure_imports() -> None:
+    # A fresh interpreter: pure layers may import the record types without loading SQLAlchemy.
+    probe = (
+        "import sys, podbot.store, podbot.store.records, podbot.store.redaction;"
+        "from podbot.store import Approval, ApprovalState;"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
