@@ -115,7 +115,9 @@ class LocalSlackServer:
         return self.url + "/api/"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="localslack-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="localslack-http", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
