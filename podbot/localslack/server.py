@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import functools
 import json
 import logging
 import threading
@@ -115,9 +116,9 @@ class LocalSlackServer:
         return self.url + "/api/"
 
     def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="localslack-http", daemon=True
-        )
+        # A short poll interval keeps stop() (and so every test's teardown) quick.
+        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name="localslack-http", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
