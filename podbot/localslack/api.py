@@ -21,6 +21,7 @@ Handler = Callable[["Core", ApiRequest], ApiResult]
 class Method:
     handler: Handler
     tokens: frozenset[str] = frozenset({"bot"})  # which token kinds may call it
+    header_token: bool = False  # the token must come in the Authorization header (apps.connections.open)
 
 
 @dataclass

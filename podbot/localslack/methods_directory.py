@@ -84,5 +84,5 @@ METHODS: dict[str, Method] = {
     "usergroups.list": Method(usergroups_list),
     "usergroups.users.list": Method(usergroups_users_list),
     "team.info": Method(team_info),
-    "apps.connections.open": Method(apps_connections_open, frozenset({"app"})),
+    "apps.connections.open": Method(apps_connections_open, frozenset({"app"}), header_token=True),
 }

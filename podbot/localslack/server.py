@@ -147,12 +147,20 @@ class LocalSlackServer:
         return "invalid"
 
     def call(
-        self, method_name: str, args: dict[str, Any], token: str, json_body: bool, charset: bool
+        self,
+        method_name: str,
+        args: dict[str, Any],
+        token: str,
+        json_body: bool,
+        charset: bool,
+        from_header: bool = True,
     ) -> tuple[int, JsonDict, dict[str, str]]:
         """Run one Web API method; returns (HTTP status, JSON body, extra headers)."""
         method = METHODS.get(method_name)
         if method is None:
             return 200, {"ok": False, "error": "unknown_method", "req_method": method_name}, {}
+        if method.header_token and not from_header:
+            token = ""  # Slack refuses this method's token as a POST parameter
         kind = self.token_kind(token)
         if kind not in method.tokens:
             if kind == "none":

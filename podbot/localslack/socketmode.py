@@ -53,6 +53,8 @@ class SocketModeGateway:
         self._turn = 0
         self.envelopes_sent = 0
         self.acks_received = 0
+        self.connections_opened = 0
+        self._timers: list[threading.Timer] = []
         self._server: Server = serve(
             self._handle, host, 0, compression=None, ping_interval=20, ping_timeout=20
         )
@@ -72,10 +74,18 @@ class SocketModeGateway:
         with self._lock:
             return len(self._connections)
 
-    def wait_connected(self, timeout: float = 5.0, count: int = 1) -> bool:
+    def wait_connected(
+        self, timeout: float = 5.0, count: int = 1, *, opened: int = 0, exactly: bool = False
+    ) -> bool:
+        """Wait for ``count`` open connections (exactly that many if asked) and ``opened`` ever made."""
         deadline = time.monotonic() + timeout
+
+        def ready() -> bool:
+            open_now = len(self._connections)
+            return (open_now == count if exactly else open_now >= count) and self.connections_opened >= opened
+
         with self._connected:
-            while len(self._connections) < count:
+            while not ready():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -94,6 +104,7 @@ class SocketModeGateway:
             return
         with self._connected:
             self._connections.append(ws)
+            self.connections_opened += 1
             count = len(self._connections)
             self._connected.notify_all()
         try:
@@ -155,14 +166,10 @@ class SocketModeGateway:
         pending = _Pending()
         with self._lock:
             self._pending[envelope_id] = pending
-            self._turn += 1
-            ws = self._connections[self._turn % len(self._connections)]
-            self.envelopes_sent += 1
         try:
-            ws.send(json.dumps(envelope))
-            acked = pending.done.wait(max(0.0, timeout - (time.monotonic() - started)))
-        except ConnectionClosed:
-            acked = False
+            acked = self._send(json.dumps(envelope)) and pending.done.wait(
+                max(0.0, timeout - (time.monotonic() - started))
+            )
         finally:
             with self._lock:
                 self._pending.pop(envelope_id, None)
@@ -174,8 +181,30 @@ class SocketModeGateway:
             return BotReply(200, "", "", elapsed, None)
         return BotReply(200, json.dumps(body), "application/json", elapsed, None)
 
-    def request_reconnect(self, reason: str = "refresh_requested") -> int:
-        """Ask every connected client to reconnect; returns how many were asked."""
+    def _send(self, text: str) -> bool:
+        """Send over the next open connection (round-robin), skipping ones that just closed."""
+        with self._lock:
+            candidates = list(self._connections)
+            self._turn += 1
+        for i in range(len(candidates)):
+            ws = candidates[(self._turn + i) % len(candidates)]
+            try:
+                ws.send(text)
+            except ConnectionClosed:
+                continue
+            with self._lock:
+                self.envelopes_sent += 1
+            return True
+        return False
+
+    def request_reconnect(
+        self, reason: str = "refresh_requested", *, close_after: float | None = None
+    ) -> int:
+        """Ask every connected client to reconnect; returns how many were asked.
+
+        Slack closes the old connections some seconds after its ``disconnect`` message;
+        ``close_after`` does the same (None leaves them to the client).
+        """
         with self._lock:
             targets = list(self._connections)
         message = json.dumps(
@@ -184,8 +213,29 @@ class SocketModeGateway:
         for ws in targets:
             with contextlib.suppress(ConnectionClosed):
                 ws.send(message)
+        if close_after is not None:
+            timer = threading.Timer(close_after, self._close, args=(targets,))
+            timer.daemon = True
+            with self._lock:
+                self._timers.append(timer)
+            timer.start()
+        return len(targets)
+
+    def _close(self, targets: list[ServerConnection], code: int = 1001, reason: str = "going away") -> None:
+        for ws in targets:
+            ws.close(code=code, reason=reason)
+
+    def close_connections(self, code: int = 1001, reason: str = "going away") -> int:
+        """Close every open connection from Slack's side; returns how many were closed."""
+        with self._lock:
+            targets = list(self._connections)
+        self._close(targets, code, reason)
         return len(targets)
 
     def close(self) -> None:
+        with self._lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
         self._server.shutdown()
         self._thread.join(timeout=5)
