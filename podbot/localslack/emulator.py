@@ -234,6 +234,18 @@ class LocalSlack:
         """A cursor: pass as ``after=`` to only consider messages posted or edited later."""
         return self.workspace.history.seq
 
+    def messages_since(self, after: int, *, user: str | None = None) -> list[Message]:
+        """Messages posted or edited after the ``mark()`` cursor, in change order, as ``user`` sees them.
+
+        Ephemeral messages show only for ``user`` (all of them when ``user`` is None). The demo
+        prints these after every step.
+        """
+        ws = self.workspace
+        viewer = ws.user(user).id if user else None
+        with ws.lock:
+            changed = ws.history.changed_since(after)
+            return [ws.snapshot(m) for m in changed if user is None or ws.visible_to(m, viewer)]
+
     def messages(self, channel: str, *, user: str | None = None, threads: bool = True) -> list[Message]:
         """Messages of a channel in order, ephemeral ones only those shown to ``user``."""
         return self.workspace.messages(channel, user=user, threads=threads)

@@ -109,13 +109,23 @@ def _readable_channel(core: Core, req: ApiRequest) -> Channel:
     return channel
 
 
+def _ts_arg(req: ApiRequest, key: str, default: float) -> float:
+    raw = req.str_arg(key)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ApiError(f"invalid_ts_{key}") from None
+
+
 def history(core: Core, req: ApiRequest) -> ApiResult:
     ws = core.workspace
     channel = _readable_channel(core, req)
     if ws.bot.id not in channel.members:
         raise ApiError("not_in_channel")
-    oldest = float(req.str_arg("oldest") or 0)
-    latest = float(req.str_arg("latest") or "inf")
+    oldest = _ts_arg(req, "oldest", 0.0)
+    latest = _ts_arg(req, "latest", float("inf"))
     inclusive = req.bool_arg("inclusive")
 
     def in_range(ts: str) -> bool:

@@ -298,6 +298,11 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
             if fault is not None:
                 self._send(fault.status if fault.status != 200 else 500, fault.error.encode(), "text/plain")
                 return
+            content_type = self.headers.get("Content-Type") or ""
+            if content_type.lower().startswith("multipart/form-data"):
+                # Some clients send the bytes as a multipart form with one file field.
+                parts = _parse_multipart(content_type, body)
+                body = next((v for v in parts.values() if isinstance(v, bytes)), b"")
             try:
                 stored = server.core.workspace.files.receive(path, body)
             except ApiError as e:
