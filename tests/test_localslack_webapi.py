@@ -159,7 +159,8 @@ def test_threads_and_broadcast(slack: LocalSlack, client: WebClient) -> None:
 
 
 def test_content_errors(client: WebClient) -> None:
-    assert error_of(client.chat_postMessage, channel="#ops", text="").response["error"] == "no_text"
+    with pytest.warns(UserWarning, match="top-level `text`"):  # slack_sdk warns before sending
+        assert error_of(client.chat_postMessage, channel="#ops", text="").response["error"] == "no_text"
     too_many = error_of(client.chat_postMessage, channel="#ops", text="x", blocks=[section("s")] * 51)
     assert too_many.response["error"] == "invalid_blocks"
     assert too_many.response["response_metadata"]["messages"] == [
@@ -536,3 +537,21 @@ def test_fault_injection(slack: LocalSlack, client: WebClient) -> None:
     with pytest.raises((urllib.error.URLError, ConnectionError)):
         retrying.chat_postMessage(channel="#ops", text="lost")
     assert slack.faults.pending("chat.postMessage") == 0
+
+
+def test_missing_scope_and_email_visibility(clock: ManualClock) -> None:
+    scopes = {"commands", "chat:write", "users:read"}  # e.g. a manifest that forgot files:write
+    with LocalSlack(Workspace.demo(clock=clock, scopes=scopes)) as slack:
+        client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+        assert client.chat_postMessage(channel="#ops", text="fine")["ok"] is True
+        missing = error_of(
+            client.files_upload_v2, channel=slack.workspace.channel("ops").id, content="x", filename="x.txt"
+        )
+        assert missing.response.data == {
+            "ok": False,
+            "error": "missing_scope",
+            "needed": "files:write",
+            "provided": "chat:write,commands,users:read",
+        }
+        # without users:read.email Slack leaves the email out of the profile
+        assert "email" not in client.users_info(user=slack.workspace.user("alice").id)["user"]["profile"]

@@ -22,6 +22,7 @@ class Method:
     handler: Handler
     tokens: frozenset[str] = frozenset({"bot"})  # which token kinds may call it
     header_token: bool = False  # the token must come in the Authorization header (apps.connections.open)
+    scope: str = ""  # the bot scope Slack requires (missing_scope otherwise)
 
 
 @dataclass

@@ -51,7 +51,7 @@ class User:
     bot_id: str | None = None
     display_name: str = ""
 
-    def to_json(self, team_id: str, *, include_locale: bool = False) -> JsonDict:
+    def to_json(self, team_id: str, *, include_locale: bool = False, include_email: bool = True) -> JsonDict:
         profile: JsonDict = {
             "real_name": self.real_name,
             "real_name_normalized": self.real_name,
@@ -65,7 +65,7 @@ class User:
         }
         if self.is_bot:
             profile["bot_id"] = self.bot_id
-        else:
+        elif include_email:
             profile["email"] = self.email
         data: JsonDict = {
             "id": self.id,

@@ -229,15 +229,15 @@ def open_conversation(core: Core, req: ApiRequest) -> ApiResult:
 
 
 METHODS: dict[str, Method] = {
-    "chat.postMessage": Method(post_message),
-    "chat.postEphemeral": Method(post_ephemeral),
-    "chat.update": Method(update),
-    "chat.delete": Method(delete),
+    "chat.postMessage": Method(post_message, scope="chat:write"),
+    "chat.postEphemeral": Method(post_ephemeral, scope="chat:write"),
+    "chat.update": Method(update, scope="chat:write"),
+    "chat.delete": Method(delete, scope="chat:write"),
     "chat.getPermalink": Method(get_permalink),
-    "conversations.history": Method(history),
-    "conversations.replies": Method(replies),
-    "conversations.info": Method(info),
-    "conversations.members": Method(members),
-    "conversations.list": Method(list_conversations),
-    "conversations.open": Method(open_conversation),
+    "conversations.history": Method(history, scope="channels:history"),
+    "conversations.replies": Method(replies, scope="channels:history"),
+    "conversations.info": Method(info, scope="channels:read"),
+    "conversations.members": Method(members, scope="channels:read"),
+    "conversations.list": Method(list_conversations, scope="channels:read"),
+    "conversations.open": Method(open_conversation, scope="im:write"),
 }

@@ -32,13 +32,22 @@ def users_info(core: Core, req: ApiRequest) -> ApiResult:
     user = ws.find_user(req.str_arg("user", required=True))
     if user is None or user.id == "USLACKBOT":
         raise ApiError("user_not_found")
-    return ApiResult({"user": user.to_json(ws.team.id, include_locale=req.bool_arg("include_locale"))})
+    data = user.to_json(
+        ws.team.id, include_locale=req.bool_arg("include_locale"), include_email=_emails(core)
+    )
+    return ApiResult({"user": data})
+
+
+def _emails(core: Core) -> bool:
+    """Slack shows ``profile.email`` only to apps granted users:read.email."""
+    return "users:read.email" in core.workspace.scopes
 
 
 def users_list(core: Core, req: ApiRequest) -> ApiResult:
     ws = core.workspace
     page, next_cursor = paginate(ws.users(), req, default_limit=200)
-    members = [u.to_json(ws.team.id, include_locale=req.bool_arg("include_locale")) for u in page]
+    locale = req.bool_arg("include_locale")
+    members = [u.to_json(ws.team.id, include_locale=locale, include_email=_emails(core)) for u in page]
     return ApiResult(
         {"members": members, "cache_ts": int(ws.clock()), "response_metadata": {"next_cursor": next_cursor}}
     )
@@ -50,7 +59,7 @@ def users_lookup_by_email(core: Core, req: ApiRequest) -> ApiResult:
     user = next((u for u in ws.users() if u.email.lower() == email and not u.is_bot), None)
     if user is None:
         raise ApiError("users_not_found")
-    return ApiResult({"user": user.to_json(ws.team.id)})
+    return ApiResult({"user": user.to_json(ws.team.id, include_email=True)})
 
 
 def usergroups_list(core: Core, req: ApiRequest) -> ApiResult:
@@ -78,11 +87,11 @@ def apps_connections_open(core: Core, req: ApiRequest) -> ApiResult:
 METHODS: dict[str, Method] = {
     "api.test": Method(api_test, frozenset({"bot", "app", "none"})),
     "auth.test": Method(auth_test),
-    "users.info": Method(users_info),
-    "users.list": Method(users_list),
-    "users.lookupByEmail": Method(users_lookup_by_email),
-    "usergroups.list": Method(usergroups_list),
-    "usergroups.users.list": Method(usergroups_users_list),
-    "team.info": Method(team_info),
+    "users.info": Method(users_info, scope="users:read"),
+    "users.list": Method(users_list, scope="users:read"),
+    "users.lookupByEmail": Method(users_lookup_by_email, scope="users:read.email"),
+    "usergroups.list": Method(usergroups_list, scope="usergroups:read"),
+    "usergroups.users.list": Method(usergroups_users_list, scope="usergroups:read"),
+    "team.info": Method(team_info, scope="team:read"),
     "apps.connections.open": Method(apps_connections_open, frozenset({"app"}), header_token=True),
 }

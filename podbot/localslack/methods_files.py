@@ -97,7 +97,7 @@ def info(core: Core, req: ApiRequest) -> ApiResult:
 
 
 METHODS: dict[str, Method] = {
-    "files.getUploadURLExternal": Method(get_upload_url),
-    "files.completeUploadExternal": Method(complete_upload),
-    "files.info": Method(info),
+    "files.getUploadURLExternal": Method(get_upload_url, scope="files:write"),
+    "files.completeUploadExternal": Method(complete_upload, scope="files:write"),
+    "files.info": Method(info, scope="files:read"),
 }

@@ -168,6 +168,15 @@ class LocalSlackServer:
             if kind == "invalid":
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
             return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+        granted = self.core.workspace.scopes
+        if kind == "bot" and method.scope and method.scope not in granted:
+            missing: JsonDict = {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": method.scope,
+                "provided": ",".join(sorted(granted)),
+            }
+            return 200, missing, {}
         retry_after = self.rate_limits.check(method_name, self._rate_key(method_name, args))
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}

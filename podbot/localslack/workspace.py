@@ -28,6 +28,16 @@ from podbot.localslack.render import Names, button_labels, render_message, rende
 
 JsonDict = dict[str, Any]
 
+# Every bot scope the emulated methods check; a workspace grants all of them unless told otherwise,
+# so a test can install the app with exactly its manifest's scopes and see missing_scope errors.
+ALL_BOT_SCOPES = frozenset(
+    {
+        "commands", "chat:write", "channels:read", "channels:history", "groups:read", "groups:history",
+        "im:write", "users:read", "users:read.email", "usergroups:read", "files:write", "files:read",
+        "team:read",
+    }
+)  # fmt: skip
+
 SLACKBOT = User("USLACKBOT", "slackbot", "Slackbot", "", is_bot=True, bot_id="B01SLACKBOT")
 
 
@@ -46,8 +56,10 @@ class Workspace:
         app_token: str | None = None,
         verification_token: str | None = None,
         clock: Callable[[], float] = time.time,
+        scopes: Iterable[str] = ALL_BOT_SCOPES,
     ) -> None:
         self.lock = threading.RLock()
+        self.scopes = frozenset(scopes)  # the bot token's granted scopes
         self.changed = threading.Condition(self.lock)
         self.clock = clock
         self.team = Team(team_id, team_name, domain)
