@@ -183,11 +183,16 @@ def test_command_ack_message_and_respond(slack: LocalSlack, app: App) -> None:
     assert public.is_bot
     # The ack body and respond() race, as they do with real Slack: compare without order.
     assert sorted(m.rendered for m in slack.messages("#ops", user="alice")) == [
+        "/pod get pods",
         "just for you",
         "nginx Running",
         "⏳ working on `get pods`…",
     ]
-    assert [m.rendered for m in slack.messages("#ops", user="bob")] == ["nginx Running"]
+    # the first in_channel response also shows everyone the command that asked for it
+    assert [(m.username, m.rendered) for m in slack.messages("#ops", user="bob")] == [
+        ("alice", "/pod get pods"),
+        ("podbot", "nginx Running"),
+    ]
 
 
 def test_response_url_replace_delete_and_five_post_limit(

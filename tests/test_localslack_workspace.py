@@ -76,6 +76,17 @@ def test_secrets_stay_out_of_reprs(slack: LocalSlack) -> None:
         assert secret not in shown
 
 
+def test_bot_settings(slack: LocalSlack) -> None:
+    settings = slack.bot_settings()
+    assert settings.env() == {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack.signing_secret,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_API_URL": slack.api_url,
+    }
+    assert slack.bot_token not in repr(settings) and slack.signing_secret not in repr(settings)
+
+
 def test_request_url_must_be_loopback(slack: LocalSlack) -> None:
     with pytest.raises(ValueError, match="loopback"):
         slack.use_http("http://example.com/slack/events")

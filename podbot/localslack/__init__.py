@@ -9,7 +9,7 @@ from podbot.localslack.actions import ActionResult, CommandResult, ConfirmationR
 from podbot.localslack.blockkit import Limits
 from podbot.localslack.delivery import BotReply, Tamper, sign
 from podbot.localslack.directory import Channel, Team, User, UserGroup
-from podbot.localslack.emulator import LocalSlack
+from podbot.localslack.emulator import BotSettings, LocalSlack
 from podbot.localslack.history import Message
 from podbot.localslack.modals import View
 from podbot.localslack.render import ButtonLabel, Names, render_blocks, render_message, render_view
@@ -22,6 +22,7 @@ __all__ = [
     "ActionResult",
     "ApiCall",
     "BotReply",
+    "BotSettings",
     "ButtonLabel",
     "Channel",
     "CommandResult",

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from podbot.localslack import payloads
 from podbot.localslack.blockkit import normalize_blocks, validate_view
 from podbot.localslack.delivery import BotReply, Tamper
+from podbot.localslack.directory import User
 from podbot.localslack.history import Message
 from podbot.localslack.messaging import Messaging
 from podbot.localslack.modals import StoredView, View, view_json
@@ -115,7 +116,7 @@ class UserActions:
         self.messaging = messaging
         self._transport = transport
 
-    def _user(self, user: str | None) -> Any:
+    def _user(self, user: str | None) -> User:
         ref = user or self.ws.default_user
         if ref is None:
             raise LookupError("no user given and the workspace has no default user")
@@ -140,7 +141,10 @@ class UserActions:
             )
         command = command if command.startswith("/") else "/" + command
         trigger_id = ws.interactions.issue_trigger(person.id)
-        path, response_url = self._response_url("commands", person.id, where.id)
+        path = ws.interactions.issue_response_url(
+            "commands", ws.team.id, person.id, where.id, command_text=f"{command} {text}".strip()
+        )
+        response_url = ws.origin + path
         form = payloads.slash_command(
             token=ws.verification_token,
             team=ws.team,
@@ -168,7 +172,8 @@ class UserActions:
         if body is None:
             return CommandResult(reply, form, response_url, trigger_id)
         url = ws.interactions.response_url(path)
-        assert url is not None
+        if url is None:  # issued a moment ago; only a programming error gets here
+            raise RuntimeError("response_url vanished")
         try:
             stored = self.messaging.respond(url, body, origin="ack")
         except ApiError as e:

@@ -19,6 +19,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -60,6 +61,25 @@ class _SocketTransport:
         return self.gateway.deliver(
             kind, payload, accepts_response_payload=accepts_response_payload, timeout=self.timeout
         )
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    """What a bot needs to talk to this emulator; secrets stay out of the repr."""
+
+    api_url: str
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(repr=False)
+    app_token: str = field(repr=False)
+
+    def env(self) -> dict[str, str]:
+        """The usual environment variable names (SLACK_API_URL points WebClient's base_url here)."""
+        return {
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "SLACK_APP_TOKEN": self.app_token,
+            "SLACK_API_URL": self.api_url,
+        }
 
 
 class LocalSlack:
@@ -151,6 +171,9 @@ class LocalSlack:
     @limits.setter
     def limits(self, value: Limits) -> None:
         self.messaging.limits = value
+
+    def bot_settings(self) -> BotSettings:
+        return BotSettings(self.api_url, self.bot_token, self.signing_secret, self.app_token)
 
     # --- delivery ----------------------------------------------------------------------------
     def use_http(self, request_url: str) -> None:

@@ -34,6 +34,8 @@ class ResponseUrl:
     issued_at: float
     original_ts: str | None = None  # the message a replace_original/delete_original acts on
     uses: int = 0
+    command_text: str = ""  # "/pod get pods": shown to the channel with the first in_channel response
+    echoed: bool = False
 
 
 class Interactions:
@@ -80,7 +82,13 @@ class Interactions:
             return trigger
 
     def issue_response_url(
-        self, kind: str, team_id: str, user: str, channel: str, original_ts: str | None = None
+        self,
+        kind: str,
+        team_id: str,
+        user: str,
+        channel: str,
+        original_ts: str | None = None,
+        command_text: str = "",
     ) -> str:
         """A new response_url path (``/commands/T../123/secret``); the server prefixes its origin."""
         with self._lock:
@@ -88,7 +96,9 @@ class Interactions:
             path = (
                 f"/{kind}/{team_id}/{self._counter}{secrets.randbelow(10**6):06d}/{secrets.token_urlsafe(18)}"
             )
-            self._urls[path] = ResponseUrl(path, kind, user, channel, self._clock(), original_ts)
+            self._urls[path] = ResponseUrl(
+                path, kind, user, channel, self._clock(), original_ts, command_text=command_text
+            )
             return path
 
     def check_response_url(self, path: str) -> ResponseUrl:

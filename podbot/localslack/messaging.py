@@ -209,6 +209,14 @@ class Messaging:
                 return original
             channel = self.ws.channel(url.channel)
             in_channel = body.get("response_type") == "in_channel"
+            if in_channel and url.command_text and not url.echoed:
+                # Slack shows everyone the command that produced the first in_channel response.
+                url.echoed = True
+                self.ws.history.add(
+                    StoredMessage(
+                        ts="", channel=channel.id, user=url.user, text=url.command_text, origin="command"
+                    )
+                )
             thread = self.thread_parent(channel, str(body.get("thread_ts") or ""))
             message = self.post(
                 channel,
