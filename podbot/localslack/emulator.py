@@ -318,9 +318,12 @@ class LocalSlack:
     def latest_with_button(
         self, name: str | int, *, channel: str | None = None, user: str | None = None
     ) -> Message | None:
-        """The newest bot message (visible to ``user``) that has a button ``name``."""
+        """The newest (most recently posted or edited) bot message with a button ``name``.
+
+        Only messages ``user`` can see count (default: the workspace's default user).
+        """
         ws = self.workspace
-        viewer = ws.user(user or ws.default_user or "").id if (user or ws.default_user) else None
+        viewer = self._person(user)
         with ws.lock:
             candidates = ws.history.all()
             channel_id = ws.channel(channel).id if channel else None
@@ -337,9 +340,14 @@ class LocalSlack:
     def current_view(self, user: str | None = None) -> View | None:
         """The modal on top of the user's stack, or None."""
         ws = self.workspace
-        person = ws.user(user or ws.default_user or "")
-        stack = ws.modals.stack(person.id)
+        stack = ws.modals.stack(self._person(user))
         return ws.view_snapshot(stack[-1]) if stack else None
+
+    def _person(self, user: str | None) -> str:
+        ref = user or self.workspace.default_user
+        if ref is None:
+            raise LookupError("no user given and the workspace has no default user")
+        return self.workspace.user(ref).id
 
     def wait_for_view(
         self,
