@@ -7,7 +7,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
-from podbot.localslack import ConfirmationRequired, LocalSlack, Tamper, Workspace
+from podbot.localslack import ConfirmationRequired, LocalSlack, Message, Tamper, Workspace
 
 
 @pytest.fixture
@@ -38,6 +38,10 @@ def app(slack: LocalSlack) -> Iterator[App]:
     with serve_bolt(bolt) as url:
         slack.use_http(url)
         yield bolt
+
+
+def text_is(expected: str) -> Callable[[Message], bool]:
+    return lambda message: message.text == expected
 
 
 def button(text: str, action_id: str, value: str = "", **extra: Any) -> dict[str, Any]:
@@ -593,3 +597,31 @@ def test_wait_for_times_out_with_the_transcript(slack: LocalSlack, app: App) -> 
     with pytest.raises(TimeoutError, match="something else"):
         slack.wait_for_message(channel="#ops", contains="never", timeout=0.2)
     assert time.monotonic() - started < 2
+
+
+def test_concurrent_commands_are_all_answered(slack: LocalSlack, app: App) -> None:
+    @app.command("/pod")
+    def handle(ack: Any, respond: Any, command: dict[str, Any]) -> None:
+        ack()
+        respond(text=f"done: {command['text']}")
+
+    mark = slack.mark()
+    results: queue.Queue[bool] = queue.Queue()
+
+    def user_types(n: int) -> None:
+        results.put(slack.send_command("alice", "#ops", "/pod", f"get pod p{n}").ok)
+
+    threads = [threading.Thread(target=user_types, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert [results.get_nowait() for _ in threads] == [True] * 40
+    answered = [m.text for m in slack.messages_since(mark, user="alice")]
+    for n in range(40):  # each wait returns at once when its answer is already there
+        answer = slack.wait_for_message(
+            channel="#ops", user="alice", contains=f"done: get pod p{n}", after=mark
+        )
+        answered.append(answer.text)
+    assert sorted(set(answered)) == sorted(f"done: get pod p{n}" for n in range(40))
+    assert len(slack.api_calls("response_url")) == 40
