@@ -34,6 +34,7 @@ class ManualClock:
 
 class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 stalls bursts for a 1 s SYN retry
 
 
 class _QuietHandler(WSGIRequestHandler):

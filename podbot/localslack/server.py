@@ -91,6 +91,12 @@ def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
         raise _BadBody("invalid_json" if kind == "application/json" else "invalid_form_data") from None
 
 
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default backlog of 5 makes bursts of concurrent requests wait for a SYN retry (1 s)
+    request_queue_size = 128
+
+
 class LocalSlackServer:
     """A threaded HTTP server on loopback serving one emulated workspace."""
 
@@ -104,8 +110,7 @@ class LocalSlackServer:
         self.rate_limits = rate_limits
         self._calls: list[ApiCall] = []
         self._calls_lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _HttpServer((host, port), _handler_class(self))
         self._thread: threading.Thread | None = None
         port = self._httpd.server_address[1]
         self.url = f"http://{host}:{port}"
