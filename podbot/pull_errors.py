@@ -125,6 +125,7 @@ _AMBIGUOUS = (
     "requested access to the resource is denied",
     "does not exist or no pull access",
     "insufficient_scope",
+    "verify that it exists and you have permission",
 )
 _REFUSED = (
     "401 unauthorized",
