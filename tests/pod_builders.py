@@ -96,7 +96,13 @@ def pod(
     }
     if owner:
         meta["ownerReferences"] = [
-            {"apiVersion": "apps/v1", "kind": owner[0], "name": owner[1], "uid": "owner-uid", "controller": True}
+            {
+                "apiVersion": "apps/v1",
+                "kind": owner[0],
+                "name": owner[1],
+                "uid": "owner-uid",
+                "controller": True,
+            }
         ]
     if annotations:
         meta["annotations"] = annotations
@@ -118,7 +124,9 @@ def pod(
     if pull_secrets is not None:
         spec["imagePullSecrets"] = [{"name": s} for s in pull_secrets]
     if statuses is None:
-        statuses = [cstatus(c["name"], c["image"], running()) for c in containers] if phase == "Running" else []
+        statuses = (
+            [cstatus(c["name"], c["image"], running()) for c in containers] if phase == "Running" else []
+        )
     status: dict[str, Any] = {
         "phase": phase,
         "conditions": conditions

@@ -21,7 +21,9 @@ from podbot.registry import (
     parse_image,
 )
 
-CORPUS: list[dict[str, Any]] = yaml.safe_load((Path(__file__).parent / "data" / "pull_errors.yaml").read_text())
+CORPUS: list[dict[str, Any]] = yaml.safe_load(
+    (Path(__file__).parent / "data" / "pull_errors.yaml").read_text()
+)
 STATES = {s.value: s for s in CredentialState}
 _IMAGE = re.compile(r'Failed to pull image "([^"]+)"')
 
@@ -81,7 +83,10 @@ def test_waiting_reason_alone_decides_for_invalid_name_and_never_pull(reason: st
 @pytest.mark.parametrize(
     ("message", "signal"),
     [
-        ("Error response from daemon: Get https://r/v2/: no basic auth credentials", PullSignal.NO_LOGIN_SENT),
+        (
+            "Error response from daemon: Get https://r/v2/: no basic auth credentials",
+            PullSignal.NO_LOGIN_SENT,
+        ),
         ("unexpected status: 401 Unauthorized", PullSignal.REFUSED_LOGIN),
         ("pull access denied for x, repository does not exist", PullSignal.DENIED_OR_NOT_FOUND),
         ("manifest unknown: manifest unknown", PullSignal.FINAL),
@@ -146,12 +151,18 @@ def _secret(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def test_hosts_from_secret_reads_hosts_only() -> None:
     auth = {"username": "test", "password": "123456", "auth": base64.b64encode(b"test:123456").decode()}
-    new = _secret("kubernetes.io/dockerconfigjson", {"auths": {"10.0.0.130:5000": auth, "https://index.docker.io/v1/": auth}})
+    new = _secret(
+        "kubernetes.io/dockerconfigjson",
+        {"auths": {"10.0.0.130:5000": auth, "https://index.docker.io/v1/": auth}},
+    )
     assert hosts_from_secret(new) == frozenset({"10.0.0.130:5000", "docker.io"})
     legacy = _secret("kubernetes.io/dockercfg", {"quay.io": auth})
     assert hosts_from_secret(legacy) == frozenset({"quay.io"})
     assert hosts_from_secret({"type": "Opaque", "data": {"x": "eA=="}}) == frozenset()
-    assert hosts_from_secret({"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "!!"}}) == frozenset()
+    assert (
+        hosts_from_secret({"type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "!!"}})
+        == frozenset()
+    )
 
 
 def test_credential_index_checks_each_situation() -> None:
