@@ -133,7 +133,11 @@ def diagnose(
 ) -> list[Finding]:
     """Everything wrong with ``pod`` at ``now``; ``crash_logs`` maps container -> last lines of
     its previous run. ``events`` are the pod's recent events (others are ignored)."""
-    mine = [e for e in events if (e.pod_uid == pod.uid) or (not e.pod_uid and e.pod_name == pod.name)]
+    mine = [
+        e
+        for e in events
+        if e.pod_uid == pod.uid or (not e.pod_uid and (e.namespace, e.pod_name) == (pod.namespace, pod.name))
+    ]
     ctx = _Context(pod, mine, credentials, now.timestamp(), crash_logs or {}, settings)
     if pod.mirror:
         ctx.static = _static_pod(pod, settings)

@@ -249,7 +249,10 @@ def _params(finding: Finding, locale: str | None) -> dict[str, object]:
         "count": ev.restarts_in_window,
         "window": human_duration(ev.window_seconds),
         "duration": human_duration(ev.duration_seconds),
-        "message": ev.message,
+        # The scheduler's "preemption: ..." tail is noise in a sentence (the evidence keeps it all).
+        "message": ev.message.split(" preemption:")[0]
+        if finding.kind is FindingKind.UNSCHEDULABLE
+        else ev.message,
         "memory_limit": ev.memory_limit or "-",
         "finalizers": ", ".join(ev.finalizers),
     }
@@ -311,5 +314,6 @@ def describe_finding(finding: Finding, locale: str | None = None) -> tuple[str, 
                 manifest_name=finding.static.manifest_name,
             )
         )
-    fix_text = " ".join(describe_fix(fix, finding, locale) for fix in finding.fixes)
-    return " ".join([cause, *extras]), fix_text
+    joiner = "" if i18n.normalize_locale(locale) == "zh_CN" else " "  # Chinese sentences need no space
+    fix_text = joiner.join(describe_fix(fix, finding, locale) for fix in finding.fixes)
+    return joiner.join([cause, *extras]), fix_text

@@ -23,8 +23,9 @@ Resolution (``classify``):
 * no credentials (no imagePullSecrets, or the named secret does not exist) -> CREDENTIALS_MISSING,
   except the ambiguous denial from Docker Hub, which is NOT_FOUND: Hub repositories are public
   unless made private, and official ``library/`` images always are, so a typo is far likelier.
-  Whenever no login was offered the result is flagged ``ambiguous``, so the message can add "or
-  the image name is wrong".
+  When no login was offered and the registry refused or denied, the result is flagged
+  ``ambiguous``, so the message can add "or the image name is wrong" (not for "no basic auth
+  credentials": there a login is needed first, whatever the name).
 * credentials unknown (podbot could not list the namespace's secrets): the pod names a secret, so
   a refusal is taken as CREDENTIALS_REJECTED and the ambiguous denial as NOT_FOUND; "no login was
   sent" is CREDENTIALS_MISSING.
@@ -196,7 +197,9 @@ def classify(
             # The runtime sent nothing although a secret has an entry: the entry does not apply
             # (path prefix, wrong secret type); a fresh entry for this exact host fixes it.
             return PullVerdict(PullCause.SECRET_WITHOUT_REGISTRY)
-        return PullVerdict(PullCause.CREDENTIALS_MISSING, ambiguous=no_login)
+        # The registry demands a login before anything else: whether or not the image exists,
+        # credentials come first, so this is not flagged ambiguous.
+        return PullVerdict(PullCause.CREDENTIALS_MISSING)
     if signal is PullSignal.REFUSED_LOGIN:
         if no_login:
             return PullVerdict(PullCause.CREDENTIALS_MISSING, ambiguous=True)

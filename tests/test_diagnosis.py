@@ -134,7 +134,7 @@ def test_secret_present_but_rejected_and_secret_without_the_registry() -> None:
 )
 def test_no_pull_secret_at_all_needs_create_and_attach(owner: tuple[str, str] | None, key_word: str) -> None:
     f = only(run(pulling(owner=owner)))
-    assert f.cause is PullCause.CREDENTIALS_MISSING and f.ambiguous
+    assert f.cause is PullCause.CREDENTIALS_MISSING and not f.ambiguous
     (fix,) = f.fixes
     assert fix.kind is FixKind.CREATE_SECRET_AND_ATTACH
     assert fix.secret_name == "regcred-10-0-0-130-5000" and fix.service_account == "default"

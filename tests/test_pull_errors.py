@@ -65,10 +65,12 @@ def test_corpus_message_classifies_as_expected(entry: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("entry", [e for e in CORPUS if "any" not in e["expect"]], ids=lambda e: e["id"])
-def test_auth_like_answers_without_a_login_are_flagged_ambiguous(entry: dict[str, Any]) -> None:
+def test_refusals_without_a_login_are_flagged_ambiguous(entry: dict[str, Any]) -> None:
+    """A refusal/denial to an anonymous pull may mean "no such image"; "send a login" may not."""
     registry = parse_image(image_of(entry)).registry
+    demands_login = read_signal(entry["message"])[0] is PullSignal.NO_LOGIN_SENT
     for state in (CredentialState.NO_SECRETS, CredentialState.SECRETS_ABSENT):
-        assert classify(entry["message"], state, registry).ambiguous
+        assert classify(entry["message"], state, registry).ambiguous is not demands_login
     assert not classify(entry["message"], CredentialState.HAS_ENTRY, registry).ambiguous
 
 

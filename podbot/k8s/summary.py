@@ -263,7 +263,7 @@ def _still_relevant(failure: PullFailure, container: ContainerSummary | None) ->
 
 
 def _learn(failures: tuple[PullFailure, ...], new: PullFailure) -> tuple[PullFailure, ...]:
-    """Record ``new`` as its container's failure, keeping the earliest first_seen of a streak."""
+    """Record ``new`` as its container's failure; a streak on the same image keeps its first_seen."""
     kept: list[PullFailure] = []
     merged = new
     for failure in failures:
@@ -272,14 +272,11 @@ def _learn(failures: tuple[PullFailure, ...], new: PullFailure) -> tuple[PullFai
             continue
         if new.last_seen < failure.last_seen:
             return failures  # an older report than what we know: nothing new
-        if failure.image == new.image and new.message == failure.message:
+        if failure.image == new.image:
+            # Event counts are cumulative (x4 over 15m); a waiting message carries none.
             merged = replace(
-                new,
-                first_seen=min(failure.first_seen, new.first_seen),
-                count=max(new.count, failure.count + (1 if new.last_seen > failure.last_seen else 0)),
+                new, first_seen=min(failure.first_seen, new.first_seen), count=max(new.count, failure.count)
             )
-        elif failure.image == new.image:
-            merged = replace(new, first_seen=min(failure.first_seen, new.first_seen))
     kept.append(merged)
     return tuple(kept)
 
