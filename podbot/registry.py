@@ -142,6 +142,16 @@ class RegistryCredentialIndex:
             known.add(namespace)
         return cls(secrets=table, namespaces=frozenset(known))
 
+    @classmethod
+    def from_secrets(cls, namespace: str, secrets: Iterable[Mapping[str, Any]]) -> RegistryCredentialIndex:
+        """From one namespace's raw Secret list (e.g. for ``describe``): registry secrets only."""
+        entries = [
+            (namespace, str((s.get("metadata") or {}).get("name") or ""), hosts_from_secret(s))
+            for s in secrets
+            if s.get("type") in REGISTRY_SECRET_TYPES
+        ]
+        return cls.build(entries, namespaces=[namespace])
+
     def with_secret(self, namespace: str, name: str, hosts: Iterable[str]) -> RegistryCredentialIndex:
         """A copy with one secret added or replaced (the watch cache calls this on Secret events)."""
         table = {ns: dict(names) for ns, names in self.secrets.items()}

@@ -188,3 +188,17 @@ def test_credential_index_checks_each_situation() -> None:
     added = index.with_secret("other", "k", ["http://10.0.0.130:5000"])
     assert added.check("other", ["k"], reg).state is CredentialState.HAS_ENTRY
     assert index.check("other", ["k"], reg).state is CredentialState.UNKNOWN  # the original is unchanged
+
+
+def test_index_from_a_namespaces_secret_list() -> None:
+    auth = {"auth": base64.b64encode(b"u:p").decode()}
+    secrets = [
+        dict(
+            _secret("kubernetes.io/dockerconfigjson", {"auths": {"10.0.0.130:5000": auth}}),
+            metadata={"name": "myregistrykey"},
+        ),
+        {"type": "Opaque", "metadata": {"name": "db"}, "data": {}},
+    ]
+    index = RegistryCredentialIndex.from_secrets("default", secrets)
+    assert index.hosts("default", "myregistrykey") == frozenset({"10.0.0.130:5000"})
+    assert index.hosts("default", "db") is None and index.knows("default")

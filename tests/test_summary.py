@@ -13,6 +13,7 @@ from podbot.k8s.summary import (
     PodSummary,
     StateKind,
     clip,
+    keep_note,
     note_from_event,
     remember,
     summarize,
@@ -295,3 +296,26 @@ def test_event_notes_ignore_other_kinds_and_read_series() -> None:
     assert note is not None and note.count == 12
     assert note.first_seen == pytest.approx(NOW.timestamp() - 1800)
     assert note.last_seen == pytest.approx(NOW.timestamp() - 60)
+
+
+def test_keep_note_keeps_the_newest_warning_per_reason_and_container_bounded() -> None:
+    raw = pod()
+    notes: tuple[Any, ...] = ()
+    for minutes in (30, 20, 10):
+        n = note_from_event(
+            event(raw, "Failed", f"err {minutes}", container="web", last=ago(minutes=minutes))
+        )
+        assert n is not None
+        notes = keep_note(notes, n)
+    assert [n.message for n in notes] == ["err 10"]
+    stale = note_from_event(event(raw, "Failed", "err 99", container="web", last=ago(minutes=99)))
+    assert stale is not None and keep_note(notes, stale) is notes
+    normal = note_from_event(event(raw, "Pulling", "Pulling image", container="web", type_="Normal"))
+    assert normal is not None and keep_note(notes, normal) is notes
+    sched = note_from_event(event(raw, "FailedScheduling", "0/1 nodes", type_="Normal"))
+    assert sched is not None and len(keep_note(notes, sched)) == 2
+    for i in range(20):
+        n = note_from_event(event(raw, f"Reason{i}", "m", last=ago(seconds=60 - i)))
+        assert n is not None
+        notes = keep_note(notes, n, limit=5)
+    assert len(notes) == 5 and notes[-1].reason == "Reason19"

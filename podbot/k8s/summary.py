@@ -16,7 +16,12 @@ last pull failure per container (``PodSummary.pull_failures``): the watch cache 
 2. ``remember(summary, note)`` for every event about the pod (``note_from_event(raw_event)``):
    a kubelet ``Failed`` event "Failed to pull image ..." becomes the container's remembered failure.
 
-Diagnosis then classifies from the memory even after the event itself is gone.
+3. ``keep_note(notes, note)`` to keep a few recent notes per pod (Warning events and
+   FailedScheduling; dropped with the pod) that ``diagnose`` reads for scheduling, mounts, evictions.
+
+Diagnosis then classifies from the memory even after the event itself is gone. Registry secrets
+are watched too (metadata + ``.dockerconfigjson`` keys only, see podbot.registry): each change is
+``RegistryCredentialIndex.with_secret(ns, name, hosts_from_secret(secret))`` / ``without_secret``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from podbot.k8s import status as kstatus
 MESSAGE_LIMIT = 600  # container/pod/condition messages: enough for a scheduler or eviction message
 PULL_MESSAGE_LIMIT = 1000  # pull errors put the cause at the *end*; clip() keeps head and tail
 RESTART_HISTORY = 10  # restart times remembered per container (frequent-restart detection)
+NOTES_PER_POD = 8  # recent event notes the watch cache keeps per pod (see keep_note)
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 SOURCE_ANNOTATION = "kubernetes.io/config.source"
@@ -430,3 +436,20 @@ def remember(summary: PodSummary, note: EventNote) -> PodSummary:
     if learned == summary.pull_failures:
         return summary
     return replace(summary, pull_failures=learned)
+
+
+def keep_note(
+    notes: tuple[EventNote, ...], note: EventNote, limit: int = NOTES_PER_POD
+) -> tuple[EventNote, ...]:
+    """The watch cache's per-pod event memory with ``note`` added: one note per (reason, container),
+    the newest wins, at most ``limit`` notes (oldest dropped). Normal events other than the
+    scheduler's are not worth keeping; diagnosis reads Warning events and FailedScheduling."""
+    if note.type != "Warning" and note.reason != "FailedScheduling":
+        return notes
+    kept = [n for n in notes if (n.reason, n.container) != (note.reason, note.container)]
+    old = next((n for n in notes if (n.reason, n.container) == (note.reason, note.container)), None)
+    if old is not None and (old.last_seen or 0) > (note.last_seen or 0):
+        return notes  # an older copy of what we already have
+    kept.append(note)
+    kept.sort(key=lambda n: n.last_seen or 0)
+    return tuple(kept[-limit:])
