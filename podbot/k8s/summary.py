@@ -322,7 +322,7 @@ def summarize(
                 _container(c, statuses.get(prefix + str(c.get("name"))), is_init=is_init, previous=before)
             )
 
-    columns = kstatus._Columns(pod)  # one pass for READY/STATUS/RESTARTS
+    columns = kstatus.pod_columns(pod)
     created = epoch(meta.get("creationTimestamp"))
     seen_at = now.timestamp() if isinstance(now, datetime) else now
     if seen_at is None:
