@@ -14,14 +14,18 @@ from typing import Any
 
 import yaml
 
-from podbot.errors import NotFound, NotPermitted, UsageError
+from podbot.describe import event_rows, sort_events
+from podbot.diagnosis import diagnose
+from podbot.errors import NotFound, NotPermitted, PodbotError, UsageError
 from podbot.i18n import t
 from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
-from podbot.k8s.status import pod_status, since
+from podbot.k8s.status import pod_status
+from podbot.k8s.summary import note_from_event, remember, summarize
 from podbot.model import (
     CreateRegistrySecret,
     DeletePod,
     DeleteSecret,
+    DescribePod,
     DryRun,
     GetPods,
     ListStaticPods,
@@ -29,11 +33,13 @@ from podbot.model import (
     PodLogs,
     RunPod,
 )
+from podbot.registry import RegistryCredentialIndex
 from podbot.results import (
     Changed,
     DeleteTarget,
     Logs,
     ObjectRef,
+    PodDescription,
     PodTable,
     RawOutput,
     StaticPod,
@@ -244,6 +250,75 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+# --- describe ------------------------------------------------------------------------------------
+CRASH_LOG_LINES = 10
+
+
+def describe_pod(
+    req: DescribePod, kube: KubeClient, now: datetime, as_user: Identity | None = None
+) -> PodDescription:
+    """The pod, its events and podbot's diagnosis of what is wrong and how to fix it."""
+    namespace = namespace_of(req.where.namespace, kube)
+    pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
+    uid = str((pod.get("metadata") or {}).get("uid", ""))
+    selector = f"involvedObject.name={req.name},involvedObject.namespace={namespace},involvedObject.uid={uid}"
+    events = (
+        kube.get(
+            path_for("v1", "events", namespace), query=[("fieldSelector", selector)], as_user=as_user
+        ).get("items")
+        or []
+    )
+    summary = summarize(pod, now=now)
+    notes = []
+    for event in sort_events(events):
+        note = note_from_event(event)
+        if note is not None:
+            notes.append(note)
+            summary = remember(summary, note)
+    findings = diagnose(
+        summary,
+        notes,
+        _credentials(kube, namespace, as_user),
+        now,
+        crash_logs=_crash_logs(kube, pod, as_user),
+    )
+    return PodDescription(kube.context, pod, event_rows(events, now), tuple(findings))
+
+
+def _credentials(kube: KubeClient, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
+    """Which registry secrets exist (hosts only): without read access, diagnosis says "unknown"."""
+    try:
+        secrets, _ = kube.list_all(path_for("v1", "secrets", namespace), as_user=as_user)
+    except (NotPermitted, NotFound):
+        return RegistryCredentialIndex.build([])
+    return RegistryCredentialIndex.from_secrets(namespace, secrets)
+
+
+def _crash_logs(kube: KubeClient, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
+    """The last lines of the previous run of each crash-looping container."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    logs: dict[str, list[str]] = {}
+    for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") != "CrashLoopBackOff":
+            continue
+        try:
+            text = kube.text(
+                path_for("v1", "pods", meta.get("namespace"), meta.get("name"), "log"),
+                query=[
+                    ("container", cs.get("name", "")),
+                    ("previous", "true"),
+                    ("tailLines", CRASH_LOG_LINES),
+                ],
+                as_user=as_user,
+            )
+        except PodbotError:
+            continue  # logs are evidence, not a requirement
+        logs[str(cs.get("name"))] = text.splitlines()[-CRASH_LOG_LINES:]
+    return logs
+
+
 # --- logs ----------------------------------------------------------------------------------------
 def pod_logs(req: PodLogs, kube: KubeClient, as_user: Identity | None = None) -> Logs:
     namespace = namespace_of(req.where.namespace, kube)
@@ -409,17 +484,3 @@ def list_static_pods(req: ListStaticPods, kube: KubeClient, as_user: Identity | 
             )
         )
     return StaticPods(kube.context, tuple(pods))
-
-
-def event_age(event: JSON, now: datetime) -> str:
-    """kubectl describe's AGE cell for an event: ``14m (x4 over 15m)``."""
-    last = (
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-    )
-    first = event.get("firstTimestamp") or last
-    count = int(event.get("count") or 1)
-    if count > 1:
-        return f"{since(last, now)} (x{count} over {since(first, now)})"
-    return since(last, now)
