@@ -3,6 +3,9 @@
 The bot under test uses the unchanged ``slack_sdk.WebClient`` with ``base_url=slack.api_url``
 and receives slash commands and interactions signed with its signing secret (HTTP) or over
 Socket Mode, exactly as Slack sends them. Product code never imports this package.
+
+Socket Mode (``podbot.localslack.socketmode.SocketModeGateway``) needs the ``websockets``
+package and is imported only when first used.
 """
 
 from podbot.localslack.actions import ActionResult, CommandResult, ConfirmationRequired, ViewResult
@@ -14,7 +17,6 @@ from podbot.localslack.history import Message
 from podbot.localslack.modals import View
 from podbot.localslack.render import ButtonLabel, Names, render_blocks, render_message, render_view
 from podbot.localslack.server import ApiCall
-from podbot.localslack.socketmode import SocketModeGateway
 from podbot.localslack.traffic import Fault, Faults, RateLimits
 from podbot.localslack.workspace import Workspace
 
@@ -34,7 +36,6 @@ __all__ = [
     "Message",
     "Names",
     "RateLimits",
-    "SocketModeGateway",
     "Tamper",
     "Team",
     "User",

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podbot.localslack.actions import ActionResult, CommandResult, Transport, UserActions, ViewResult
 from podbot.localslack.api import Core
@@ -31,9 +31,11 @@ from podbot.localslack.history import Message, StoredMessage
 from podbot.localslack.messaging import Messaging
 from podbot.localslack.modals import View
 from podbot.localslack.server import ApiCall, LocalSlackServer
-from podbot.localslack.socketmode import SocketModeGateway
 from podbot.localslack.traffic import Faults, RateLimits
 from podbot.localslack.workspace import Workspace
+
+if TYPE_CHECKING:  # the websockets package is only needed once Socket Mode is used
+    from podbot.localslack.socketmode import SocketModeGateway
 
 JsonDict = dict[str, Any]
 
@@ -195,6 +197,8 @@ class LocalSlack:
         """The Socket Mode gateway, started on first use."""
         with self._lock:
             if self._gateway is None:
+                from podbot.localslack.socketmode import SocketModeGateway  # noqa: PLC0415 - optional dependency
+
                 self._gateway = SocketModeGateway(self.workspace.app_id)
             return self._gateway
 

@@ -158,7 +158,7 @@ class LocalSlackServer:
         token: str,
         json_body: bool,
         charset: bool,
-        from_header: bool = True,
+        from_header: bool,
     ) -> tuple[int, JsonDict, dict[str, str]]:
         """Run one Web API method; returns (HTTP status, JSON body, extra headers)."""
         method = METHODS.get(method_name)
@@ -294,9 +294,9 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
                     return
                 status, payload, headers = _fault_response(fault)
             else:
-                status, payload, headers = server.call(
-                    method, args, token, is_json, "charset=" in content_type.lower()
-                )
+                charset = "charset=" in content_type.lower()
+                from_header = auth.startswith("Bearer ")
+                status, payload, headers = server.call(method, args, token, is_json, charset, from_header)
             server.record(
                 ApiCall(
                     method, args, status, bool(payload.get("ok")), str(payload.get("error", "")), time.time()
