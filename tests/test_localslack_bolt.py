@@ -156,6 +156,24 @@ def test_bolt_rejects_tampered_requests_and_slack_says_so(slack: LocalSlack, app
     assert seen == ["ok"]
 
 
+def test_send_raw_for_abuse_tests(slack: LocalSlack, app: App) -> None:
+    seen: list[str] = []
+
+    @app.command("/pod")
+    def handle(ack: Any, command: dict[str, Any]) -> None:
+        seen.append(command["text"])
+        ack()
+
+    forged = urllib.parse.urlencode({"ssl_check": "1", "command": "/pod", "text": "delete all"})
+    # bolt answers ssl_check probes with an empty 200 and runs no listener for them
+    reply = slack.send_raw(forged, tamper=Tamper.UNSIGNED)
+    assert (reply.status, reply.body) == (200, "")
+    unsigned = urllib.parse.urlencode({"command": "/pod", "text": "delete all", "user_id": "U01ALICE"})
+    assert slack.send_raw(unsigned, tamper=Tamper.UNSIGNED).status == 401
+    assert slack.send_raw(unsigned).status != 401  # the same body, signed, gets past verification
+    assert seen == ["delete all"]
+
+
 # --- slash commands ------------------------------------------------------------------------------
 
 

@@ -247,6 +247,16 @@ class LocalSlack:
     ) -> ViewResult:
         return self.people.close_view(user, view_id, tamper=tamper)
 
+    def send_raw(self, body: str, *, tamper: Tamper = Tamper.NONE) -> BotReply:
+        """POST an arbitrary form body to the bot's request URL, signed unless ``tamper`` says otherwise.
+
+        For abuse tests (e.g. a forged ``ssl_check=1`` body): nothing in the workspace changes.
+        """
+        transport = self._current_transport()
+        if not isinstance(transport, _HttpTransport):
+            raise RuntimeError("send_raw needs HTTP delivery (use_http)")
+        return transport.delivery.post(body, tamper=tamper)
+
     def post_as_user(self, user: str, channel: str, text: str) -> Message:
         """A plain message typed by a person (no event is delivered: podbot subscribes to none)."""
         person = self.workspace.user(user)
