@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from podbot.commands import channel, create, flags, help, pods
+from podbot.commands import channel, create, delete, flags, help, pods, run
 from podbot.commands.help import help_text
 from podbot.commands.problem import Problem, msg
 from podbot.commands.tokens import Token, clean, split, split_manifest, strip_code_wrapping, word
@@ -21,11 +21,11 @@ __all__ = ["VERBS", "help_text", "parse"]
 VERBS = help.VERBS
 
 _PARSERS: dict[str, Callable[[Sequence[Token]], Request]] = {
-    "run": pods.parse_run,
+    "run": run.parse_run,
     "get": pods.parse_get,
     "describe": pods.parse_describe,
     "logs": pods.parse_logs,
-    "delete": pods.parse_delete,
+    "delete": delete.parse_delete,
     "secret": create.parse_secret,
     "static": pods.parse_static,
     "approvals": channel.parse_approvals,
@@ -172,7 +172,9 @@ def _unknown_verb(shown: str, verb: str) -> Problem:
     if advice is not None:
         return Problem("commands.error.kubectl_verb", verb=verb, advice=msg(advice), verbs=", ".join(VERBS))
     suggestion = flags.suggest(verb, [*VERBS, "create", *_VERB_ALIASES])
-    return Problem("commands.error.unknown_verb", verb=shown[:40], suggestion=suggestion, verbs=", ".join(VERBS))
+    return Problem(
+        "commands.error.unknown_verb", verb=shown[:40], suggestion=suggestion, verbs=", ".join(VERBS)
+    )
 
 
 def _sensitive_values(tokens: Sequence[Token]) -> list[str]:

@@ -53,7 +53,9 @@ def parse_audit(tokens: Sequence[Token]) -> ShowAudit:
     namespace = args.one("namespace")
     return ShowAudit(
         user=_user(user) if user is not None else None,
-        since_seconds=schedule.duration_seconds(since, flag="--since", days=True) if since is not None else None,
+        since_seconds=schedule.duration_seconds(since, flag="--since", days=True)
+        if since is not None
+        else None,
         namespace=names.namespace(namespace) if namespace is not None else None,
     )
 
@@ -86,7 +88,12 @@ def _context(args: Args) -> str | None:
 
 SUBSCRIBE_FLAGS = (Flag("every"), Flag("cron"), Flag("namespace", Kind.LIST, short="n"), flags.CONTEXT)
 _KINDS = {kind.value: kind for kind in DigestKind}
-_KIND_ALIASES = {"image-pull": "image-pulls", "imagepulls": "image-pulls", "pulls": "image-pulls", "images": "image-pulls"}
+_KIND_ALIASES = {
+    "image-pull": "image-pulls",
+    "imagepulls": "image-pulls",
+    "pulls": "image-pulls",
+    "images": "image-pulls",
+}
 
 
 def parse_subscribe(tokens: Sequence[Token]) -> Subscribe:

@@ -1,4 +1,4 @@
-"""``create`` (inline manifests) and ``secret docker-registry`` (also spelled ``create secret docker-registry``)."""
+"""``create`` with an inline manifest; ``secret docker-registry`` (also spelled ``create secret ...``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from podbot import manifests
 from podbot.commands import flags, names, resources
 from podbot.commands.flags import Flag
-from podbot.commands.pods import dry_run, where
 from podbot.commands.problem import Problem
+from podbot.commands.scope import dry_run, where
 from podbot.commands.tokens import Token, word
 from podbot.model import CreateFromManifest, CreateRegistrySecret, Secret
 
@@ -34,7 +34,9 @@ def parse_create(
         raise Problem("commands.error.create_kind", kind=first.text)
     args = flags.parse(tokens, CREATE_FLAGS)
     if args.rest:
-        raise Problem("commands.error.unexpected_args", verb="create", args=" ".join(t.text for t in args.rest))
+        raise Problem(
+            "commands.error.unexpected_args", verb="create", args=" ".join(t.text for t in args.rest)
+        )
     filenames = args.many("filename")
     if len(filenames) > 1:
         raise Problem("commands.error.create_many_files")

@@ -66,7 +66,15 @@ CONNECTION_FLAGS: Mapping[str, str] = {
 }
 CLIENT_ONLY_FLAGS: Mapping[str, str] = {
     name: "commands.error.flag_client_only"
-    for name in ("request-timeout", "v", "vmodule", "cache-dir", "match-server-version", "profile", "warnings-as-errors")
+    for name in (
+        "request-timeout",
+        "v",
+        "vmodule",
+        "cache-dir",
+        "match-server-version",
+        "profile",
+        "warnings-as-errors",
+    )
 }
 
 _TRUE = frozenset({"1", "t", "true"})
@@ -93,7 +101,9 @@ class Args:
             spec = self.specs[name]
             if spec.sensitive:
                 raise Problem("commands.error.flag_repeated_secret", flag="--" + name)
-            raise Problem("commands.error.flag_repeated", flag="--" + name, first=values[0], second=values[-1])
+            raise Problem(
+                "commands.error.flag_repeated", flag="--" + name, first=values[0], second=values[-1]
+            )
         return values[0]
 
     def many(self, name: str) -> list[str]:

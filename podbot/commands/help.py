@@ -79,13 +79,22 @@ def canonical(topic: str) -> str:
     if key in VERBS or key in CONCEPTS:
         return key
     matches = difflib.get_close_matches(key, [*topics(), *ALIASES], n=1, cutoff=0.6)
-    suggestion = msg("commands.error.did_you_mean", candidate=ALIASES.get(matches[0], matches[0])) if matches else ""
-    raise Problem("commands.error.unknown_topic", topic=topic, suggestion=suggestion, topics=", ".join(topics()))
+    suggestion = (
+        msg("commands.error.did_you_mean", candidate=ALIASES.get(matches[0], matches[0])) if matches else ""
+    )
+    raise Problem(
+        "commands.error.unknown_topic", topic=topic, suggestion=suggestion, topics=", ".join(topics())
+    )
 
 
 def usage(verb: str, locale: str | None) -> str:
     """The usage block of one verb (what a UsageError's hint shows)."""
-    return i18n.t("commands.usage_label", locale) + "\n```\n" + i18n.t(f"commands.usage.{verb}", locale) + "\n```"
+    return (
+        i18n.t("commands.usage_label", locale)
+        + "\n```\n"
+        + i18n.t(f"commands.usage.{verb}", locale)
+        + "\n```"
+    )
 
 
 def help_text(topic: str | None, locale: str | None) -> str:

@@ -98,7 +98,9 @@ def _join(errors: Iterable[Msg]) -> Msg:
 
 def _check(value: str, what: str, errors: list[Msg]) -> str:
     if errors:
-        raise Problem("commands.error.invalid_name", what=msg("commands.noun." + what), name=value, reason=_join(errors))
+        raise Problem(
+            "commands.error.invalid_name", what=msg("commands.noun." + what), name=value, reason=_join(errors)
+        )
     return value
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from podbot import i18n
 
 
-
 @dataclass(frozen=True)
 class Msg:
     """A message by key, rendered later in the caller's locale."""

@@ -101,7 +101,9 @@ def _kind(resource: str) -> str | None:
 
 
 def refuse_other(verb: str, type_word: str, supported: str) -> Problem:
-    return Problem("commands.error.resource_not_supported", verb=verb, resource=type_word, supported=supported)
+    return Problem(
+        "commands.error.resource_not_supported", verb=verb, resource=type_word, supported=supported
+    )
 
 
 def looks_like_other_resource(text: str) -> str | None:

@@ -11,6 +11,7 @@ Sunday = 0 (APScheduler issue 286): the day-of-week field is rewritten with name
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -39,11 +40,19 @@ def duration_seconds(text: str, *, flag: str, days: bool = False) -> int:
     while pos < len(value):
         match = _PART.match(value, pos)
         if match is None or (match.group(2) == "d" and not days) or len(match.group(1)) > 15:
-            raise Problem("commands.error.bad_duration_days" if days else "commands.error.bad_duration", flag=flag, value=text)
+            raise Problem(
+                "commands.error.bad_duration_days" if days else "commands.error.bad_duration",
+                flag=flag,
+                value=text,
+            )
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if not value:
-        raise Problem("commands.error.bad_duration_days" if days else "commands.error.bad_duration", flag=flag, value=text)
+        raise Problem(
+            "commands.error.bad_duration_days" if days else "commands.error.bad_duration",
+            flag=flag,
+            value=text,
+        )
     if total > _MAX_SECONDS:
         raise Problem("commands.error.duration_too_long", flag=flag, value=text)
     seconds = int(total + 0.5)
@@ -93,7 +102,14 @@ def _number(field: _Field, text: str, expr: str) -> int:
     else:
         raise Problem("commands.error.cron_value", cron=expr, field=field.name, value=text)
     if not field.low <= value <= field.high:
-        raise Problem("commands.error.cron_range", cron=expr, field=field.name, value=text, low=field.low, high=field.high)
+        raise Problem(
+            "commands.error.cron_range",
+            cron=expr,
+            field=field.name,
+            value=text,
+            low=field.low,
+            high=field.high,
+        )
     return value
 
 
@@ -146,7 +162,7 @@ def _monday_first(days: list[int]) -> list[int]:
 
 
 def _check_gap(text: str, minutes: list[int], hours: set[int]) -> None:
-    gaps = [b - a for a, b in zip(minutes, minutes[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(minutes)]
     if any((h + 1) % 24 in hours for h in hours):
         gaps.append(60 - minutes[-1] + minutes[0])
     if gaps and min(gaps) < MIN_GAP_MINUTES:
