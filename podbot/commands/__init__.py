@@ -88,7 +88,8 @@ def parse(text: str, *, locale: str | None = None) -> Request:
     try:
         return _parse(text, locale, state)
     except Problem as problem:
-        hint = help.usage(state.verb, locale) if state.verb else help.verbs_hint(locale)
+        verb = problem.verb or state.verb
+        hint = help.usage(verb, locale) if verb else help.verbs_hint(locale)
         raise UsageError(_scrub(problem.render(locale), state.sensitive), hint=hint) from None
 
 
@@ -102,7 +103,10 @@ class _State:
 
 def _parse(text: str, locale: str | None, state: _State) -> Request:
     body = strip_code_wrapping(clean(text)).strip()
-    if _first_word(body) == "create":
+    first_word = _VERB_ALIASES.get(_first_word(body), _first_word(body))
+    if first_word in _PARSERS or first_word == "help":
+        state.verb = first_word  # known before tokenizing, for the usage under a quoting error
+    if first_word == "create":
         state.verb = "create"
         parts = split_manifest(body)
         tokens = _drop_prefix(split(parts.command))

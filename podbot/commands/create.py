@@ -21,13 +21,15 @@ def parse_create(
     tokens: Sequence[Token], manifest: str | None, *, locale: str | None
 ) -> CreateFromManifest | CreateRegistrySecret:
     # The union of both flag sets only serves to find the first positional ("secret", "deployment").
-    probe = flags.parse(tokens, (*CREATE_FLAGS, *SECRET_FLAGS), refused=SECRET_REFUSED)
+    probe = flags.parse(tokens, (*CREATE_FLAGS, *SECRET_FLAGS), lenient=True)
     if probe.positionals:
         first = probe.positionals[0]
         what = word(first.text)
         if what in resources.SECRET_WORDS:
             if manifest is not None:
-                raise Problem("commands.error.secret_with_manifest")
+                problem = Problem("commands.error.secret_with_manifest")
+                problem.verb = "secret"
+                raise problem
             return parse_secret([t for t in tokens if t is not first], spelled="create secret")
         if resources.base(what) in resources.POD_WORDS:
             raise Problem("commands.error.create_pod")
@@ -82,13 +84,21 @@ _SERVER = re.compile(
 
 
 def parse_secret(tokens: Sequence[Token], *, spelled: str = "secret") -> CreateRegistrySecret:
+    try:
+        return _parse_secret(tokens, spelled)
+    except Problem as problem:
+        problem.verb = problem.verb or "secret"
+        raise
+
+
+def _parse_secret(tokens: Sequence[Token], spelled: str) -> CreateRegistrySecret:
+    probe = flags.parse(tokens, SECRET_FLAGS, lenient=True)
+    if not probe.positionals:
+        raise Problem("commands.error.secret_needs_type", spelled=spelled)
+    if word(probe.positionals[0].text) not in SECRET_TYPES:
+        raise Problem("commands.error.secret_type", spelled=spelled, type=probe.positionals[0].text)
     args = flags.parse(tokens, SECRET_FLAGS, refused=SECRET_REFUSED)
     texts = [t.text for t in args.positionals]
-    if not texts:
-        raise Problem("commands.error.secret_needs_type", spelled=spelled)
-    secret_type = word(texts[0])
-    if secret_type not in SECRET_TYPES:
-        raise Problem("commands.error.secret_type", spelled=spelled, type=texts[0])
     if len(texts) < 2:
         raise Problem("commands.error.secret_needs_name", spelled=spelled)
     # Never echo the extra words: a password typed without its flag would be one of them.

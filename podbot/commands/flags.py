@@ -119,11 +119,13 @@ def parse(
     flags: Iterable[Flag],
     *,
     refused: Mapping[str, str] | None = None,
+    lenient: bool = False,
 ) -> Args:
     """Sort ``tokens`` into flag values and positionals; unknown flags raise with a suggestion.
 
     ``refused`` maps flag names (long, or a one-letter short) that kubectl has but podbot
-    deliberately does not support to the message key that explains why.
+    deliberately does not support to the message key that explains why. ``lenient`` skips unknown
+    flags instead of refusing them: for a first look at the positionals (``create deployment ...``).
     """
     specs = {f.name: f for f in (*flags, HELP)}
     long_names = {alias: f for f in specs.values() for alias in (f.name, *f.aliases)}
@@ -141,6 +143,9 @@ def parse(
             raw_name, eq, value = text[2:].partition("=")
             name = _flag_name(raw_name)
             spec = long_names.get(name) or (shorts.get(name) if len(name) == 1 else None)
+            if spec is None and lenient:
+                i += 1
+                continue
             if spec is None:
                 _refuse("--" + name, name, refusals, long_names)
             assert spec is not None
@@ -156,6 +161,9 @@ def parse(
             else:
                 raise Problem("commands.error.flag_needs_value", flag="--" + spec.name)
         elif text.startswith("-") and len(text) > 1 and not token.quoted:
+            if lenient and any(unicodedata.normalize("NFKC", c) not in shorts for c in text[1:2]):
+                i += 1
+                continue
             i = _shorts(tokens, i, args, shorts, refusals, long_names)
         else:
             args.positionals.append(token)

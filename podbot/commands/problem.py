@@ -41,6 +41,7 @@ class Problem(Exception):
     def __init__(self, key: str, /, **params: str | int | Msg) -> None:
         super().__init__(key)
         self.message = Msg(key, dict(params))
+        self.verb: str | None = None  # whose usage to show, when not the verb being parsed
 
     def render(self, locale: str | None) -> str:
         return self.message.render(locale)

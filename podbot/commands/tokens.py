@@ -86,6 +86,9 @@ def split(line: str) -> list[Token]:
     n = len(line)
     while i < n:
         c = line[i]
+        if c == "\\" and line[i + 1 : i + 2] == "\n":
+            i += 2  # a line continuation joins lines, as in a shell
+            continue
         if c.isspace():
             if started:
                 tokens.append(Token("".join(buf), quoted, start + 1))
@@ -100,8 +103,7 @@ def split(line: str) -> list[Token]:
         if c == "\\":
             quoted = True
             if i + 1 < n:
-                if line[i + 1] != "\n":  # backslash-newline is a line continuation
-                    buf.append(line[i + 1])
+                buf.append(line[i + 1])
                 i += 2
             else:
                 buf.append(c)
@@ -112,8 +114,7 @@ def split(line: str) -> list[Token]:
             i = _double_quoted(line, i, buf)
             continue
         if c in SINGLE_QUOTES:
-            # "it’s": an apostrophe between two letters is part of the word, not a quote.
-            if c in _APOSTROPHES and buf and buf[-1].isalnum() and i + 1 < n and line[i + 1].isalnum():
+            if _is_apostrophe(line, i):
                 buf.append(c)
                 i += 1
                 continue
@@ -125,6 +126,13 @@ def split(line: str) -> list[Token]:
     if started:
         tokens.append(Token("".join(buf), quoted, start + 1))
     return tokens
+
+
+def _is_apostrophe(line: str, i: int) -> bool:
+    """ "it’s": a quote character between two letters is an apostrophe, not a quote."""
+    return (
+        line[i] in _APOSTROPHES and 0 < i < len(line) - 1 and line[i - 1].isalnum() and line[i + 1].isalnum()
+    )
 
 
 def _leading_dashes(line: str, i: int, buf: list[str]) -> int:
@@ -154,7 +162,7 @@ def _double_quoted(line: str, i: int, buf: list[str]) -> int:
 def _single_quoted(line: str, i: int, buf: list[str]) -> int:
     j = i + 1
     while j < len(line):
-        if line[j] in SINGLE_QUOTES:
+        if line[j] in SINGLE_QUOTES and not _is_apostrophe(line, j):
             return j + 1
         buf.append(line[j])
         j += 1
