@@ -36,9 +36,7 @@ def parse_create(
         raise Problem("commands.error.create_kind", kind=first.text)
     args = flags.parse(tokens, CREATE_FLAGS)
     if args.rest:
-        raise Problem(
-            "commands.error.unexpected_args", verb="create", args=" ".join(t.text for t in args.rest)
-        )
+        raise Problem("commands.error.unexpected_args", verb="create")
     filenames = args.many("filename")
     if len(filenames) > 1:
         raise Problem("commands.error.create_many_files")

@@ -155,7 +155,7 @@ def parse(
                 _record(args, spec, value)
             elif spec.bare is not None:
                 _record(args, spec, spec.bare)
-            elif i + 1 < len(tokens):
+            elif i + 1 < len(tokens) and not _is_flag(tokens[i + 1], long_names, shorts):
                 i += 1
                 _record(args, spec, tokens[i].text)
             else:
@@ -200,13 +200,28 @@ def _shorts(
             _record(args, spec, value)
         elif spec.bare is not None:
             _record(args, spec, spec.bare)
-        elif i + 1 < len(tokens):
+        elif i + 1 < len(tokens) and not _is_flag(tokens[i + 1], long_names, shorts):
             i += 1
             _record(args, spec, tokens[i].text)
         else:
             raise Problem("commands.error.flag_needs_value", flag="-" + letter)
         return i
     return i
+
+
+def _is_flag(token: Token, long_names: Mapping[str, Flag], shorts: Mapping[str, Flag]) -> bool:
+    """Whether the word after a value flag is one of this verb's own flags.
+
+    pflag would take it as the value (``--docker-username --docker-password=x`` would make a
+    user named "--docker-password=x"); a forgotten value is far likelier, so it is refused.
+    ``--flag=-x`` still passes a value that starts with a dash.
+    """
+    if token.quoted:
+        return False
+    text = token.text
+    if text.startswith("--") and len(text) > 2:
+        return _flag_name(text[2:].partition("=")[0]) in long_names
+    return len(text) == 2 and text[0] == "-" and text[1] in shorts
 
 
 def _flag_name(raw: str) -> str:

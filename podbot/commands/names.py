@@ -109,7 +109,12 @@ def pod_name(value: str) -> str:
 
 
 def secret_name(value: str) -> str:
-    return _check(value, "secret", subdomain_errors(value))
+    """Like the others, but the message does not repeat the name: on the ``secret`` command line
+    a password typed in the wrong place would land here."""
+    errors = subdomain_errors(value)
+    if errors:
+        raise Problem("commands.error.invalid_secret_name", reason=_join(errors))
+    return value
 
 
 def node_name(value: str) -> str:

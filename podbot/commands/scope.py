@@ -36,4 +36,4 @@ def dry_run(args: Args) -> DryRun:
 def no_extra(args: Args, verb: str) -> None:
     """Refuse words after ``--`` for verbs that take none."""
     if args.rest:
-        raise Problem("commands.error.unexpected_args", verb=verb, args=" ".join(t.text for t in args.rest))
+        raise Problem("commands.error.unexpected_args", verb=verb)
