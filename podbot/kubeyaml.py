@@ -115,7 +115,7 @@ def _go_scalar(value: str) -> tuple[str, Any]:
         return _MERGE, "<<"
     first = value[0]
     if first == ".":
-        if _GO_FLOAT.match(value):
+        if _GO_FLOAT.match(value) and math.isfinite(float(value)):
             return _FLOAT, float(value)
     elif first in "+-0123456789":
         # Timestamps stay strings: go-yaml v2 keeps them as text when decoding into interface{}.
@@ -124,7 +124,8 @@ def _go_scalar(value: str) -> tuple[str, Any]:
             number = _go_int(plain)
             if number is not None:
                 return _INT, number
-            if _YAML_STYLE_FLOAT.match(plain):
+            # Go's ParseFloat fails on overflow ("1e400"), and go-yaml then keeps the text.
+            if _YAML_STYLE_FLOAT.match(plain) and math.isfinite(float(plain)):
                 return _FLOAT, float(plain)
             if plain.startswith("-0b") and plain[3:] and set(plain[3:]) <= {"0", "1"}:
                 return _INT, -int(plain[3:], 2)
@@ -306,10 +307,11 @@ def documents(text: str, *, limit: int) -> list[Document]:
     Raises ``YamlProblem`` with ``document`` set to the 1-based number of the document at fault,
     counting empty documents as a reader counts the ``---`` separators.
     """
-    loader = Loader(text)
     found: list[Document] = []
     index = 0
+    loader: Loader | None = None
     try:
+        loader = Loader(text)  # the reader refuses unprintable characters right here
         while True:
             loader.aliases = 0
             index += 1
@@ -339,7 +341,8 @@ def documents(text: str, *, limit: int) -> list[Document]:
     except yaml.YAMLError as err:  # ReaderError: a character YAML does not allow at all
         raise _reader_problem(text, err) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return found
 
 
@@ -349,19 +352,6 @@ def _reader_problem(text: str, err: yaml.YAMLError) -> YamlProblem:
         column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
         return YamlProblem(msg("manifest.error.character", code=f"U+{err.character:04X}"), line, column)
     return YamlProblem(msg("manifest.error.yaml_syntax", problem=type(err).__name__))
-
-
-def parses(text: str) -> bool:
-    """Whether ``text`` is well-formed YAML (used to tell a YAML flow mapping from broken JSON)."""
-    loader = Loader(text)
-    try:
-        while loader.check_node():
-            loader.get_node()
-    except (yaml.YAMLError, YamlProblem):
-        return False
-    finally:
-        loader.dispose()
-    return True
 
 
 def _go_json(value: Any) -> Any:

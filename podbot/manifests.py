@@ -78,7 +78,9 @@ class Manifest:
 
 def _error(fail: YamlProblem, document: int | None, locale: str | None) -> ManifestError:
     problem = fail.message.render(locale)
-    if document is not None and fail.line is not None:
+    if document is not None and fail.line is not None and fail.column is None:
+        where = msg("manifest.where.document_line_only", document=document, line=fail.line)
+    elif document is not None and fail.line is not None:
         where = msg(
             "manifest.where.document_line", document=document, line=fail.line, column=fail.column or 1
         )
@@ -120,15 +122,13 @@ def load_manifests(text: str, *, locale: str | None = None) -> list[Manifest]:
         raise _error(YamlProblem(msg("manifest.error.encoding")), None, locale) from err
     if size > MAX_BYTES:
         raise _error(
-            YamlProblem(msg("manifest.error.too_large", size=size // 1024, limit=MAX_BYTES // 1024)),
+            YamlProblem(msg("manifest.error.too_large", size=-(-size // 1024), limit=MAX_BYTES // 1024)),
             None,
             locale,
         )
     if not text.strip():
         raise _error(YamlProblem(msg("manifest.error.empty")), None, locale)
-    raws = _json_documents(text, locale) if text.lstrip()[:1] in ("{", "[") else None
-    if raws is None:
-        raws = _yaml_documents(text, locale)
+    raws = _json_documents(text, locale) if _JSON_START.match(text) else _yaml_documents(text, locale)
     if not raws:
         raise _error(YamlProblem(msg("manifest.error.empty")), None, locale)
     if len(raws) > MAX_DOCUMENTS:
@@ -139,7 +139,7 @@ def load_manifests(text: str, *, locale: str | None = None) -> list[Manifest]:
             manifests.append(_check(raw))
         except YamlProblem as fail:
             if fail.line is None:
-                fail.line, fail.column = raw.line, 1
+                fail.line = raw.line  # JSON documents have no node positions: name the start line
             raise _error(fail, raw.index, locale) from None
     return manifests
 
@@ -173,10 +173,12 @@ def _no_constants(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 _WS = re.compile(r"[ \t\r\n]*")
+# JSON starts with "[" or with "{" and a quoted key; "{apiVersion: v1, ...}" is a YAML flow mapping.
+_JSON_START = re.compile(r'\s*(\[|\{\s*["}])')
 
 
-def _json_documents(text: str, locale: str | None) -> list[_Raw] | None:
-    """A JSON document or a stream of them (as kubectl accepts); None: not JSON, try YAML."""
+def _json_documents(text: str, locale: str | None) -> list[_Raw]:
+    """A JSON document or a stream of them, as kubectl accepts."""
     documents: list[_Raw] = []
     pos = _skip_ws(text, 0)
     while pos < len(text):
@@ -185,8 +187,6 @@ def _json_documents(text: str, locale: str | None) -> list[_Raw] | None:
         try:
             obj, end = _DECODER.raw_decode(text, pos)
         except json.JSONDecodeError as err:
-            if not documents and kubeyaml.parses(text):
-                return None  # a YAML flow mapping such as "{a: b}"
             raise _error(
                 YamlProblem(msg("manifest.error.json_syntax", problem=err.msg), err.lineno, err.colno),
                 index,
@@ -218,7 +218,10 @@ def _skip_ws(text: str, pos: int) -> int:
 
 def _locate_duplicate(document: str, key: str, first_line: int) -> YamlProblem:
     """Find the duplicate's line by reading the JSON document as YAML (JSON is a YAML subset)."""
-    loader = kubeyaml.Loader(document)
+    try:
+        loader = kubeyaml.Loader(document)
+    except yaml.YAMLError:
+        return YamlProblem(msg("manifest.error.duplicate_key_json", key=key), first_line)
     try:
         node = loader.get_single_node()
         if node is not None:
