@@ -1,4 +1,4 @@
-"""Property tests: ``parse`` is total (a request or a UsageError, never anything else) and never leaks a password."""
+"""Property tests: ``parse`` is total (a request or a UsageError, nothing else) and never leaks a password."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ ALL_FLAGS = sorted(
             AUDIT_FLAGS,
             SUBSCRIBE_FLAGS,
             ALERTS_FLAGS,
-        )  # fmt: skip
+        )
         for flag in group
         for form in (f"--{flag.name}", *([f"-{flag.short}"] if flag.short else []))
     }
@@ -177,7 +177,7 @@ _yamlish = st.lists(
             "&a",
             "*a",
         ]
-    ),  # fmt: skip
+    ),
     max_size=25,
 )
 
@@ -265,7 +265,7 @@ def _secret_commands(draw: st.DrawFn) -> tuple[str, str]:
                         ["--"],
                         ["x"],
                     ]
-                ),  # fmt: skip
+                ),
                 max_size=5,
             )
         ),
@@ -298,7 +298,7 @@ def test_a_password_never_appears_in_any_message_or_repr(
 @pytest.mark.parametrize(
     "text",
     [
-        "secret docker-registry k --docker-username=u --docker-password=hunter2hunter2 --docker-password=other",
+        "secret docker-registry k --docker-username=u --docker-password=hunter2hunter2 --docker-password=x",
         "secret docker-registry k --docker-username=u hunter2hunter2",
         "secret docker-registry k --docker-username=u --docker-pasword=hunter2hunter2",
         "create secret docker-registry k --docker-password hunter2hunter2",

@@ -1,4 +1,4 @@
-"""The manifest loader: hostile input refused with document/line/column, good input passed through faithfully."""
+"""The manifest loader: hostile input refused with document/line/column; good input passed on faithfully."""
 
 from __future__ import annotations
 
@@ -156,14 +156,20 @@ def test_merge_keys_and_anchors_expand() -> None:
 
 
 def test_json_is_passed_through_byte_for_byte() -> None:
-    text = '{"kind": "Pod",   "apiVersion":"v1", "metadata": {"name": "j"}, "n": 12345678901234567890123, "f": 1.0}'
+    text = (
+        '{"kind": "Pod",   "apiVersion":"v1", "metadata": {"name": "j"}, '
+        '"n": 12345678901234567890123, "f": 1.0}'
+    )
     [pod] = load_manifests(text)
     assert pod.body == text
     assert (pod.kind, pod.name) == ("Pod", "j")
 
 
 def test_a_json_stream_and_a_json_list_document() -> None:
-    text = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}}\n\n  {"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"}}\n'
+    text = (
+        '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"a"}}\n'
+        '\n  {"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"}}\n'
+    )
     a, b = load_manifests(text)
     assert (a.index, a.name, b.index, b.name, b.line) == (1, "a", 2, "b", 3)
     assert b.body == '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b"}}'
