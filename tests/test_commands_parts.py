@@ -1,4 +1,4 @@
-"""The parser's parts on their own: tokenizer, name rules, image references, selectors, durations, cron, help."""
+"""The parser's parts alone: tokenizer, name rules, image references, selectors, durations, cron, help."""
 
 from __future__ import annotations
 
@@ -336,16 +336,16 @@ def test_cron_is_normalized_for_apscheduler(cron: str, normalized: str) -> None:
 
 
 def test_normalized_weekdays_mean_what_crontab_means_to_apscheduler() -> None:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from apscheduler.triggers.cron import CronTrigger
 
-    trigger = CronTrigger.from_crontab(schedule.cron("0 9 * * 1-5"), timezone=timezone.utc)
-    fire = trigger.get_next_fire_time(None, datetime(2024, 6, 1, 10, 0, tzinfo=timezone.utc))  # a Saturday
+    trigger = CronTrigger.from_crontab(schedule.cron("0 9 * * 1-5"), timezone=UTC)
+    fire = trigger.get_next_fire_time(None, datetime(2024, 6, 1, 10, 0, tzinfo=UTC))  # a Saturday
     assert fire is not None
     assert fire.strftime("%a %H:%M") == "Mon 09:00"  # crontab's 1-5 is Monday to Friday
-    raw = CronTrigger.from_crontab("0 9 * * 1-5", timezone=timezone.utc)
-    raw_fire = raw.get_next_fire_time(None, datetime(2024, 6, 1, 10, 0, tzinfo=timezone.utc))
+    raw = CronTrigger.from_crontab("0 9 * * 1-5", timezone=UTC)
+    raw_fire = raw.get_next_fire_time(None, datetime(2024, 6, 1, 10, 0, tzinfo=UTC))
     # Why podbot normalizes: APScheduler 3 counts 0 = Monday, so the raw "1-5" means Tuesday to Saturday.
     assert raw_fire is not None and raw_fire.strftime("%a") == "Tue"
 
