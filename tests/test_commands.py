@@ -157,6 +157,7 @@ VALID: list[tuple[str, Request]] = [
     ("create", CreateFromManifest(manifest=None)),
     ("create -f -", CreateFromManifest(manifest=None)),
     ("create -n prod --dry-run=server", CreateFromManifest(manifest=None, where=NS, dry_run=DryRun.SERVER)),
+    ("kubectl -n prod create", CreateFromManifest(manifest=None, where=NS)),
     ("create -f -\n" + SEED_POD_YAML, CreateFromManifest(manifest=SEED_POD_YAML)),
     ("create ```yaml\n" + SEED_POD_YAML + "```", CreateFromManifest(manifest=SEED_POD_YAML)),
     ("create\n```\n" + SEED_POD_YAML + "```\n", CreateFromManifest(manifest=SEED_POD_YAML)),
@@ -230,6 +231,12 @@ VALID: list[tuple[str, Request]] = [
     ("get pods -Ao wide", GetPods(all_namespaces=True, output=OutputFormat.WIDE)),
     ("get pods --context kind-kind", GetPods(where=Where(context="kind-kind"))),
     ("GET PODS", GetPods()),
+    ("kubectl -n prod get pods", GetPods(where=NS)),
+    (
+        "kubectl --context=c1 -A get pods -o wide",
+        GetPods(where=Where(context="c1"), all_namespaces=True, output=OutputFormat.WIDE),
+    ),
+    ("-n prod logs nginx", PodLogs(name="nginx", where=NS)),
     # --- describe
     ("describe pod nginx", DescribePod(name="nginx")),
     ("describe pods nginx -n prod", DescribePod(name="nginx", where=NS)),
@@ -295,6 +302,7 @@ VALID: list[tuple[str, Request]] = [
     ("help imagePullSecrets", ShowHelp("secrets")),
     ("help secrets", ShowHelp("secrets")),
     ("help kubectl run", ShowHelp("run")),
+    ("help kubectl", ShowHelp("kubectl")),
     ("run -h", ShowHelp("run")),
     ("get pods --help", ShowHelp("get")),
     ("create --help", ShowHelp("create")),
@@ -360,6 +368,7 @@ INVALID: list[tuple[str, str, str | None]] = [
     ("create -f a.yaml -f b.yaml", "at most one `-f`", "create"),
     ("create deployment web --image=nginx", 'not "deployment"', "create"),
     ("create pod x", "/pod run NAME --image=IMAGE", "create"),
+    ("create apiVersion: v1 kind: Pod", "on a new line", "create"),
     ("create secret generic x --from-literal=a=b", 'not "generic"', "secret"),
     (
         "create secret docker-registry x --docker-username=u\napiVersion: v1\n",
@@ -673,3 +682,14 @@ class TestSlackText:
     )
     def test_cleans_up(self, text: str, expected: Request) -> None:
         assert parse(text) == expected
+
+
+def test_a_secret_manifest_stays_out_of_the_requests_repr() -> None:
+    manifest = (
+        "apiVersion: v1\nkind: Secret\ntype: kubernetes.io/dockerconfigjson\nmetadata: {name: k}\n"
+        "data: {.dockerconfigjson: eyJhdXRocyI6e319}\n"
+    )
+    request = parse("create\n" + manifest)
+    assert isinstance(request, CreateFromManifest)
+    assert request.manifest == manifest
+    assert "eyJhdXRocyI6e319" not in repr(request)

@@ -78,6 +78,7 @@ _KUBECTL_ONLY = {
     "alpha": "commands.advice.none",
 }
 _PREFIXES = frozenset({"kubectl", "$", "/pod", "k"})
+_GLOBAL_VALUE_FLAGS = frozenset({"-n", "--namespace", "--context"})
 _SENSITIVE_FLAG_WORDS = ("pass", "token", "secret", "pwd")
 _MIN_SCRUB = 4
 
@@ -141,16 +142,36 @@ def _parse(text: str, locale: str | None, state: _State) -> Request:
 
 
 def _first_word(body: str) -> str:
-    words = body.split(None, 2)
-    while words and word(words[0]) in _PREFIXES:
-        words = words[1:]
-    return word(words[0]) if words else ""
+    """The verb, read loosely before tokenizing: after ``kubectl`` and any global flags."""
+    words = body.split()
+    i = 0
+    while i < len(words):
+        current = word(words[i])
+        if current in _PREFIXES:
+            i += 1
+        elif current.startswith("-") and current not in ("-h", "--help"):
+            i += 2 if current in _GLOBAL_VALUE_FLAGS else 1
+        else:
+            return current
+    return ""
 
 
 def _drop_prefix(tokens: list[Token]) -> list[Token]:
+    """Drop ``kubectl`` (and friends) and move global flags written before the verb after it.
+
+    ``kubectl -n prod get pods`` is common; the verb's own flag parser then sees ``-n prod``.
+    """
     while tokens and not tokens[0].quoted and word(tokens[0].text) in _PREFIXES:
         tokens = tokens[1:]
-    return tokens
+    leading: list[Token] = []
+    while tokens and tokens[0].text.startswith("-") and tokens[0].text not in ("-h", "--help", "--", "-"):
+        flag = tokens.pop(0)
+        leading.append(flag)
+        if word(flag.text) in _GLOBAL_VALUE_FLAGS and tokens:
+            leading.append(tokens.pop(0))
+    if leading and tokens:
+        return [tokens[0], *leading, *tokens[1:]]
+    return leading + tokens
 
 
 def _wants_help(tokens: Sequence[Token]) -> bool:
@@ -163,7 +184,9 @@ def _wants_help(tokens: Sequence[Token]) -> bool:
 
 
 def _parse_help(tokens: Sequence[Token]) -> ShowHelp:
-    words = [t.text for t in _drop_prefix(list(tokens)) if t.text not in ("-h", "--help")]
+    words = [t.text for t in tokens if t.text not in ("-h", "--help")]
+    if len(words) > 1 and word(words[0]) in _PREFIXES:
+        words = words[1:]  # "help kubectl run"; "help kubectl" alone is a topic
     if not words:
         return ShowHelp(None)
     if len(words) > 1:

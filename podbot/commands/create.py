@@ -33,6 +33,8 @@ def parse_create(
             return parse_secret([t for t in tokens if t is not first], spelled="create secret")
         if resources.base(what) in resources.POD_WORDS:
             raise Problem("commands.error.create_pod")
+        if what.endswith(":") or what.startswith(("{", "apiversion", "kind")):
+            raise Problem("commands.error.create_manifest_same_line")
         raise Problem("commands.error.create_kind", kind=first.text)
     args = flags.parse(tokens, CREATE_FLAGS)
     if args.rest:
