@@ -2,9 +2,10 @@
 
 ``--flag=value`` and ``--flag value``; ``-n NS``, ``-nNS``, ``-n=NS``; clustered booleans
 (``-Ap``); booleans take no separate value (``--previous=false`` to negate); ``--`` ends the
-flags; flags and positionals may interleave. Unlike kubectl, a single-valued flag given twice
-with different values is an error instead of "last one wins": in a shared channel an
-ambiguous command should be refused, not guessed.
+flags; flags and positionals may interleave. Two deliberate differences from kubectl, because
+in a shared channel an ambiguous command should be refused, not guessed: a single-valued flag
+given twice with different values is an error (not "last one wins"), and a value flag does not
+swallow the verb's next flag as its value (``--docker-username --docker-password=x``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def parse(
             args.rest = list(tokens[i + 1 :])
             break
         if text.startswith("--") and len(text) > 2:
-            raw_name, eq, value = text[2:].partition("=")
+            raw_name, eq, value = _split_assignment(text[2:])
             name = _flag_name(raw_name)
             spec = long_names.get(name) or (shorts.get(name) if len(name) == 1 else None)
             if spec is None and lenient:
@@ -220,8 +221,17 @@ def _is_flag(token: Token, long_names: Mapping[str, Flag], shorts: Mapping[str, 
         return False
     text = token.text
     if text.startswith("--") and len(text) > 2:
-        return _flag_name(text[2:].partition("=")[0]) in long_names
+        return _flag_name(_split_assignment(text[2:])[0]) in long_names
     return len(text) == 2 and text[0] == "-" and text[1] in shorts
+
+
+def _split_assignment(text: str) -> tuple[str, str, str]:
+    """``name=value`` (also with a full-width "＝" from a Chinese input method) -> name, "=", value."""
+    positions = [i for i in (text.find("="), text.find("\uff1d")) if i >= 0]
+    if not positions:
+        return text, "", ""
+    i = min(positions)
+    return text[:i], "=", text[i + 1 :]
 
 
 def _flag_name(raw: str) -> str:
