@@ -665,6 +665,7 @@ class TestSlackText:
                 RunPod(name="box", image="busybox", args=("sleep", "1")),
             ),
             ("get pods \uff0d\uff0dnamespace=prod", GetPods(where=NS)),
+            ("get pods \uff0d\uff0d\uff4e\uff41\uff4d\uff45\uff53\uff50\uff41\uff43\uff45\uff1dprod", GetPods(where=NS)),
             ("get\u3000pods\u3000-n\u3000prod", GetPods(where=NS)),
             ("get\u00a0pods", GetPods()),
             ("get\u200b pods", GetPods()),

@@ -105,20 +105,16 @@ class _State:
 def _parse(text: str, locale: str | None, state: _State) -> Request:
     body = strip_code_wrapping(clean(text)).strip()
     first_word = _VERB_ALIASES.get(_first_word(body), _first_word(body))
-    if first_word in _PARSERS or first_word == "help":
+    if first_word in _PARSERS or first_word in ("help", "create"):
         state.verb = first_word  # known before tokenizing, for the usage under a quoting error
     if first_word == "create":
-        state.verb = "create"
         parts = split_manifest(body)
         tokens = _drop_prefix(split(parts.command))
         state.sensitive = _sensitive_values(tokens)
         verb_and_args = tokens[1:]
         if _wants_help(verb_and_args):
             return ShowHelp("create")
-        request = create.parse_create(verb_and_args, parts.manifest, locale=locale)
-        if request.verb == "secret":
-            state.verb = "secret"
-        return request
+        return create.parse_create(verb_and_args, parts.manifest, locale=locale)
     tokens = _drop_prefix(split(body))
     state.sensitive = _sensitive_values(tokens)
     if not tokens:
