@@ -20,7 +20,7 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 def parse_create(
     tokens: Sequence[Token], manifest: str | None, *, locale: str | None
 ) -> CreateFromManifest | CreateRegistrySecret:
-    # The union of both flag sets only serves to find the first positional ("secret", "deployment").
+    # A first look at the leading words decides between "create secret ..." and a manifest.
     probe = flags.parse(tokens, (*CREATE_FLAGS, *SECRET_FLAGS), lenient=True)
     if probe.positionals:
         first = probe.positionals[0]
@@ -31,12 +31,10 @@ def parse_create(
                 problem.verb = "secret"
                 raise problem
             return parse_secret([t for t in tokens if t is not first], spelled="create secret")
-        if resources.base(what) in resources.POD_WORDS:
-            raise Problem("commands.error.create_pod")
-        if what.endswith(":") or what.startswith(("{", "apiversion", "kind")):
-            raise Problem("commands.error.create_manifest_same_line")
-        raise Problem("commands.error.create_kind", kind=first.text)
+        _refuse_kind(first.text)
     args = flags.parse(tokens, CREATE_FLAGS)
+    if args.positionals:
+        _refuse_kind(args.positionals[0].text)
     if args.rest:
         raise Problem("commands.error.unexpected_args", verb="create")
     filenames = args.many("filename")
@@ -58,6 +56,15 @@ def parse_create(
                         namespace=loc.namespace,
                     )
     return CreateFromManifest(manifest=manifest, where=loc, dry_run=dry_run(args))
+
+
+def _refuse_kind(text: str) -> None:
+    what = word(text)
+    if resources.base(what) in resources.POD_WORDS:
+        raise Problem("commands.error.create_pod")
+    if what.endswith(":") or what.startswith(("{", "apiversion", "kind")):
+        raise Problem("commands.error.create_manifest_same_line")
+    raise Problem("commands.error.create_kind", kind=text)
 
 
 # --- secret docker-registry ------------------------------------------------------------------
@@ -92,13 +99,16 @@ def parse_secret(tokens: Sequence[Token], *, spelled: str = "secret") -> CreateR
 
 
 def _parse_secret(tokens: Sequence[Token], spelled: str) -> CreateRegistrySecret:
+    # The type comes first: "secret generic x --from-literal=..." is about "generic", not the flag.
     probe = flags.parse(tokens, SECRET_FLAGS, lenient=True)
-    if not probe.positionals:
-        raise Problem("commands.error.secret_needs_type", spelled=spelled)
-    if word(probe.positionals[0].text) not in SECRET_TYPES:
+    if probe.positionals and word(probe.positionals[0].text) not in SECRET_TYPES:
         raise Problem("commands.error.secret_type", spelled=spelled, type=probe.positionals[0].text)
     args = flags.parse(tokens, SECRET_FLAGS, refused=SECRET_REFUSED)
     texts = [t.text for t in args.positionals]
+    if not texts:
+        raise Problem("commands.error.secret_needs_type", spelled=spelled)
+    if word(texts[0]) not in SECRET_TYPES:
+        raise Problem("commands.error.secret_type", spelled=spelled, type=texts[0])
     if len(texts) < 2:
         raise Problem("commands.error.secret_needs_name", spelled=spelled)
     # Never echo the extra words: a password typed without its flag would be one of them.

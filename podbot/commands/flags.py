@@ -125,8 +125,9 @@ def parse(
     """Sort ``tokens`` into flag values and positionals; unknown flags raise with a suggestion.
 
     ``refused`` maps flag names (long, or a one-letter short) that kubectl has but podbot
-    deliberately does not support to the message key that explains why. ``lenient`` skips unknown
-    flags instead of refusing them: for a first look at the positionals (``create deployment ...``).
+    deliberately does not support to the message key that explains why. ``lenient`` stops at the
+    first unknown flag instead of refusing it, for a first look at the leading positionals
+    (``create deployment web --image=x`` is about a Deployment, not about ``--image``).
     """
     specs = {f.name: f for f in (*flags, HELP)}
     long_names = {alias: f for f in specs.values() for alias in (f.name, *f.aliases)}
@@ -145,8 +146,7 @@ def parse(
             name = _flag_name(raw_name)
             spec = long_names.get(name) or (shorts.get(name) if len(name) == 1 else None)
             if spec is None and lenient:
-                i += 1
-                continue
+                break
             if spec is None:
                 _refuse("--" + name, name, refusals, long_names)
             assert spec is not None
@@ -162,9 +162,8 @@ def parse(
             else:
                 raise Problem("commands.error.flag_needs_value", flag="--" + spec.name)
         elif text.startswith("-") and len(text) > 1 and not token.quoted:
-            if lenient and any(unicodedata.normalize("NFKC", c) not in shorts for c in text[1:2]):
-                i += 1
-                continue
+            if lenient and unicodedata.normalize("NFKC", text[1]) not in shorts:
+                break
             i = _shorts(tokens, i, args, shorts, refusals, long_names)
         else:
             args.positionals.append(token)
