@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from podbot.commands.problem import Msg, msg
+from podbot.messages import Msg, msg
 
 MAX_ALIASES = 100  # per document; real manifests use a handful at most
 MAX_DEPTH = 100  # a Pod nests ~12 levels deep

@@ -18,11 +18,10 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from podbot import kubeyaml
-from podbot.commands import names
-from podbot.commands.problem import Msg, msg
+from podbot import kubeyaml, names
 from podbot.errors import UsageError
 from podbot.kubeyaml import YamlProblem, at
+from podbot.messages import Msg, msg
 
 MAX_BYTES = 256 * 1024
 MAX_DOCUMENTS = 50

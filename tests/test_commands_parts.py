@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from podbot import i18n
-from podbot.commands import help_text, names, parse, schedule, selectors, tokens
+from podbot import i18n, names
+from podbot.commands import help_text, parse, schedule, selectors, tokens
 from podbot.commands.help import ALIASES, CONCEPTS, VERBS, topics
-from podbot.commands.problem import Problem
 from podbot.errors import UsageError
+from podbot.messages import Problem
 from podbot.model import ShowHelp
 
 # --- tokenizer -------------------------------------------------------------------------------
@@ -440,7 +440,10 @@ _FORBIDDEN = {
     "http",
 }
 _ROOT = pathlib.Path(__file__).resolve().parents[1] / "podbot"
-_PURE = [*sorted((_ROOT / "commands").glob("*.py")), _ROOT / "manifests.py", _ROOT / "kubeyaml.py"]
+_PURE = [
+    *sorted((_ROOT / "commands").glob("*.py")),
+    *(_ROOT / f for f in ("manifests.py", "kubeyaml.py", "names.py", "messages.py")),
+]
 
 
 @pytest.mark.parametrize("path", _PURE, ids=lambda p: p.name)

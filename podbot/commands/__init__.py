@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 
 from podbot.commands import channel, create, delete, flags, help, pods, run
 from podbot.commands.help import help_text, usage
-from podbot.commands.problem import Problem, msg
 from podbot.commands.tokens import Token, clean, split, split_manifest, strip_code_wrapping, word
 from podbot.errors import UsageError
+from podbot.messages import Problem, msg
 from podbot.model import Request, ShowHelp
 
 __all__ = ["VERBS", "help_text", "parse", "usage"]

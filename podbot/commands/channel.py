@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from podbot.commands import flags, names, schedule
+from podbot import names
+from podbot.commands import flags, schedule
 from podbot.commands.flags import Args, Flag, Kind
-from podbot.commands.problem import Problem
 from podbot.commands.tokens import Token, word
+from podbot.messages import Problem
 from podbot.model import (
     DigestKind,
     ListApprovals,

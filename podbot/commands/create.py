@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from podbot import manifests
-from podbot.commands import flags, names, resources
+from podbot import manifests, names
+from podbot.commands import flags, resources
 from podbot.commands.flags import Flag
-from podbot.commands.problem import Problem
 from podbot.commands.scope import dry_run, where
 from podbot.commands.tokens import Token, word
+from podbot.messages import Problem
 from podbot.model import CreateFromManifest, CreateRegistrySecret, Secret
 
 CREATE_FLAGS = (flags.NAMESPACE, flags.CONTEXT, flags.DRY_RUN, Flag("filename", short="f"))

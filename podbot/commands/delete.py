@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from podbot.commands import flags, names, resources
+from podbot import names
+from podbot.commands import flags, resources
 from podbot.commands.flags import Args, Flag, Kind
-from podbot.commands.problem import Problem
 from podbot.commands.scope import no_extra, where
 from podbot.commands.tokens import Token
+from podbot.messages import Problem
 from podbot.model import DeletePod, DeleteSecret
 
 DELETE_POD_FLAGS = (

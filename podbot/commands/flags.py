@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from podbot.commands.problem import Msg, Problem, msg
 from podbot.commands.tokens import Token
+from podbot.messages import Msg, Problem, msg
 
 
 class Kind(Enum):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 
 from podbot import i18n
-from podbot.commands.problem import Problem, msg
 from podbot.commands.tokens import word
 from podbot.errors import UsageError
+from podbot.messages import Problem, msg
 
 VERBS = (
     "run",

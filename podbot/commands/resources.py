@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from podbot.commands.problem import Problem
 from podbot.commands.tokens import word
+from podbot.messages import Problem
 
 POD_WORDS = frozenset({"pod", "pods", "po"})
 SECRET_WORDS = frozenset({"secret", "secrets"})

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from podbot.commands import flags, names
+from podbot import names
+from podbot.commands import flags
 from podbot.commands.flags import Flag, Kind
-from podbot.commands.problem import Problem
 from podbot.commands.scope import dry_run, where
 from podbot.commands.tokens import Token, word
+from podbot.messages import Problem
 from podbot.model import RestartPolicy, RunPod
 
 RUN_FLAGS = (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from podbot.commands import names
+from podbot import names
 from podbot.commands.flags import Args
-from podbot.commands.problem import Problem
 from podbot.commands.tokens import word
+from podbot.messages import Problem
 from podbot.model import DryRun, Where
 
 

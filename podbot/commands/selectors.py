@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from podbot.commands import names
-from podbot.commands.problem import Msg, Problem, msg
+from podbot import names
+from podbot.messages import Msg, Problem, msg
 
 
 class _Tok(Enum):

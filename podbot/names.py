@@ -1,7 +1,8 @@
-"""Checks on names and values, with the Kubernetes API server's own wording.
+"""Checks on Kubernetes names and values, with the API server's own wording.
 
-Everything here runs before any API call, so that a typo costs no round trip and the
-message names the rule that was broken (the same rule text the API server would send).
+Used by the command parser and the manifest loader (and usable by any form that asks for a
+name), before any API call: a typo costs no round trip, and the message names the rule that
+was broken in the words the API server would use (apimachinery's validation package).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from podbot.commands.problem import Msg, Problem, msg
+from podbot.messages import Msg, Problem, msg
 
 _LABEL_FMT = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 _DNS1123_LABEL = re.compile(rf"^{_LABEL_FMT}$")

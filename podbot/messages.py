@@ -1,9 +1,9 @@
-"""Locale-free parse failures.
+"""Locale-free messages: a catalog key plus parameters, rendered later in the reader's locale.
 
-The parser's inner layers raise ``Problem`` (a catalog key plus parameters) and never format
-text themselves; ``commands.parse`` turns it into a localized ``UsageError`` with the verb's
-usage as the hint. Parameters may nest other messages (``Msg``) so that reasons such as the
-API server's name rules are translated too.
+The parser and the name rules raise ``Problem`` and never format text themselves;
+``commands.parse`` turns it into a localized ``UsageError`` with the verb's usage as the hint.
+Parameters may nest other messages (``Msg``), so that reasons such as the API server's name
+rules are translated too.
 
 Parameters must never carry a secret: messages are built from names and flag names only.
 """
