@@ -272,7 +272,7 @@ def test_too_many_documents() -> None:
             'duplicate key "image" (first on line 23)',
         ),
         ("kind: Pod\nkind: Pod\n", "manifest.error.duplicate_key", 1, 2, 1, '"kind"'),
-        ("a: b: c\n", "manifest.error.yaml_syntax", 1, 1, 5, "mapping values are not allowed here"),
+        ("a: b: c\n", "manifest.error.yaml_syntax", 1, 1, 5, "mapping values are not allowed"),
         ("apiVersion: v1\n\tkind: Pod\n", "manifest.error.yaml_syntax", 1, 2, 1, "YAML syntax error"),
         (SEED_POD + "---\nfoo: [unclosed\n", "manifest.error.yaml_syntax", 2, 17, 1, "expected ',' or ']'"),
         ("x: *undefined\n", "manifest.error.yaml_syntax", 1, 1, 4, "undefined alias"),
@@ -429,3 +429,34 @@ def test_refusals_in_chinese() -> None:
 
 def test_invalid_unicode_is_refused() -> None:
     assert _refused("apiVersion: v1\nkind: \ud800\n").key == "manifest.error.encoding"
+
+
+def test_positions_count_characters_not_bytes() -> None:
+    err = _refused(
+        "# 中文注释\napiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n"
+        "  annotations: {说明: 你好, 说明: 再见}\n"
+    )
+    assert (err.line, err.column) == (6, 25)
+    err = _refused("a: 中文中文\nb: \x07\n")
+    assert (err.key, err.line, err.column) == ("manifest.error.character", 2, 4)
+    [first, second] = load_manifests(
+        "# 中文\n---\n" + _pod("  annotations: {x: 中文}\n") + "---\n" + _pod(name="b")
+    )
+    assert first.source.endswith("{x: 中文}\n")
+    assert second.source.startswith("apiVersion: v1")
+
+
+@pytest.mark.parametrize("loader", ["pure", "libyaml"])
+def test_both_yaml_readers_agree(loader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from podbot import kubeyaml
+
+    if loader == "pure":
+        monkeypatch.setattr(kubeyaml, "Loader", kubeyaml._PureLoader)
+    elif not hasattr(kubeyaml, "_FastLoader"):
+        pytest.skip("PyYAML was built without libyaml")
+    [pod] = load_manifests(SEED_POD + "---\n")
+    assert json.loads(pod.body)["spec"]["imagePullSecrets"] == [{"name": "myregistrykey"}]
+    err = _refused(_pod("  name: b\n"))
+    assert (err.document, err.line, err.column) == (1, 5, 3)
+    assert _refused("a: &a [1, *a]\n").key == "manifest.error.recursive_alias"
+    assert _refused("a: " + "[" * 150 + "]" * 150 + "\n").key == "manifest.error.too_deep"
