@@ -1,0 +1,486 @@
+"""The shared Kubernetes action layer: one small function per request type, returning typed results.
+
+Slash commands, buttons and the scheduler all come through here. Each function takes the request
+(whose namespace the caller has already resolved, e.g. from channel defaults), the ``KubeClient``
+of the target cluster and, when per-user identity is on, the ``Identity`` to impersonate.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from podbot.describe import event_rows, sort_events
+from podbot.diagnosis import diagnose
+from podbot.errors import NotFound, NotPermitted, PodbotError, UsageError
+from podbot.i18n import t
+from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
+from podbot.k8s.status import pod_status
+from podbot.k8s.summary import note_from_event, remember, summarize
+from podbot.model import (
+    CreateRegistrySecret,
+    DeletePod,
+    DeleteSecret,
+    DescribePod,
+    DryRun,
+    GetPods,
+    ListStaticPods,
+    OutputFormat,
+    PodLogs,
+    RunPod,
+)
+from podbot.registry import RegistryCredentialIndex
+from podbot.results import (
+    Changed,
+    DeleteTarget,
+    Logs,
+    ObjectRef,
+    PodDescription,
+    PodTable,
+    RawOutput,
+    StaticPod,
+    StaticPods,
+)
+
+JSON = dict[str, Any]
+
+MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
+SOURCE_ANNOTATION = "kubernetes.io/config.source"
+DEFAULT_STATIC_POD_PATH = "/etc/kubernetes/manifests"
+MAX_LOG_BYTES = 512 * 1024  # more than any chat message; the renderer uploads big logs as a file
+
+
+def namespace_of(where_namespace: str | None, kube: KubeClient) -> str:
+    return where_namespace or kube.default_namespace
+
+
+def _dry_run_query(dry_run: DryRun) -> list[tuple[str, str]]:
+    return [("dryRun", "All")] if dry_run is DryRun.SERVER else []
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch (what ``kubectl run --overrides`` applies by default)."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+# --- run -----------------------------------------------------------------------------------------
+def build_run_pod(req: RunPod, namespace: str) -> JSON:
+    """The Pod ``kubectl run`` generates for these flags."""
+    container: JSON = {"name": req.name, "image": req.image, "resources": {}}
+    if req.port is not None:
+        container["ports"] = [{"containerPort": req.port}]
+    if req.env:
+        container["env"] = [{"name": k, "value": v} for k, v in req.env]
+    if req.args:
+        container["command" if req.command else "args"] = list(req.args)
+    if req.image_pull_policy:
+        container["imagePullPolicy"] = req.image_pull_policy
+    metadata: JSON = {
+        "name": req.name,
+        "namespace": namespace,
+        "labels": dict(req.labels) if req.labels is not None else {"run": req.name},
+    }
+    if req.annotations:
+        metadata["annotations"] = dict(req.annotations)
+    pod: JSON = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {"containers": [container], "dnsPolicy": "ClusterFirst", "restartPolicy": req.restart.value},
+    }
+    if req.overrides:
+        try:
+            overrides = json.loads(req.overrides)
+        except ValueError as exc:
+            raise UsageError(t("actions.bad_overrides", None, error=str(exc))) from exc
+        if not isinstance(overrides, dict):
+            raise UsageError(t("actions.bad_overrides", None, error="not a JSON object"))
+        pod = merge_patch(pod, overrides)
+    return pod
+
+
+def run_pod(req: RunPod, kube: KubeClient, as_user: Identity | None = None) -> Changed:
+    namespace = namespace_of(req.where.namespace, kube)
+    pod = build_run_pod(req, namespace)
+    if req.dry_run is DryRun.CLIENT:
+        ref = ObjectRef("Pod", namespace, req.name)
+        return Changed("created", kube.context, (ref,), dry_run=True, notes=req.notes, preview=pod)
+    created = kube.request(
+        "POST",
+        path_for("v1", "pods", namespace),
+        body=pod,
+        query=_dry_run_query(req.dry_run),
+        as_user=as_user,
+    )
+    return Changed(
+        "created",
+        kube.context,
+        (_ref(created),),
+        dry_run=req.dry_run is DryRun.SERVER,
+        notes=req.notes,
+        preview=created if req.dry_run is DryRun.SERVER else None,
+    )
+
+
+def _ref(obj: JSON) -> ObjectRef:
+    meta = obj.get("metadata") or {}
+    return ObjectRef(
+        str(obj.get("kind", "")),
+        str(meta.get("namespace", "")),
+        str(meta.get("name", "")),
+        str(meta.get("uid", "")),
+    )
+
+
+# --- get -----------------------------------------------------------------------------------------
+def get_pods(req: GetPods, kube: KubeClient, as_user: Identity | None = None) -> PodTable | RawOutput:
+    namespace = None if req.all_namespaces else namespace_of(req.where.namespace, kube)
+    query: list[tuple[str, str | int | bool]] = []
+    if req.label_selector:
+        query.append(("labelSelector", req.label_selector))
+    if req.field_selector:
+        query.append(("fieldSelector", req.field_selector))
+    collection = path_for("v1", "pods", namespace)
+    if req.output in (OutputFormat.TABLE, OutputFormat.WIDE):
+        return _table(req, kube, namespace, collection, query, as_user)
+    objects, missing = _fetch(req, kube, namespace, collection, query, as_user)
+    if missing:
+        raise NotFound(t("actions.pods_not_found", None, names=", ".join(missing)))
+    return RawOutput(kube.context, req.output, _format(objects, req.output, bool(req.names)))
+
+
+def _fetch(
+    req: GetPods,
+    kube: KubeClient,
+    namespace: str | None,
+    collection: str,
+    query: list[Any],
+    as_user: Identity | None,
+) -> tuple[list[JSON], list[str]]:
+    if not req.names:
+        items, _ = kube.list_all(collection, query=query, as_user=as_user)
+        for item in items:  # list items carry no kind; kubectl -o yaml shows them with it
+            item.setdefault("apiVersion", "v1")
+            item.setdefault("kind", "Pod")
+        return items, []
+    found, missing = [], []
+    for name in req.names:
+        try:
+            found.append(kube.get(path_for("v1", "pods", namespace, name), as_user=as_user))
+        except NotFound:
+            missing.append(name)
+    return found, missing
+
+
+def _format(objects: list[JSON], output: OutputFormat, by_name: bool) -> str:
+    if output is OutputFormat.NAME:
+        return "".join(f"pod/{o['metadata']['name']}\n" for o in objects)
+    document: Any = (
+        objects[0]
+        if by_name and len(objects) == 1
+        else {"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}}
+    )
+    if output is OutputFormat.JSON:
+        return json.dumps(document, indent=4, ensure_ascii=False) + "\n"
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
+
+
+def _table(
+    req: GetPods,
+    kube: KubeClient,
+    namespace: str | None,
+    collection: str,
+    query: list[Any],
+    as_user: Identity | None,
+) -> PodTable:
+    wide = req.output is OutputFormat.WIDE
+    tables: list[JSON] = []
+    missing: list[str] = []
+    if req.names:
+        for name in req.names:
+            try:
+                tables.append(
+                    kube.get(path_for("v1", "pods", namespace, name), accept=TABLE_ACCEPT, as_user=as_user)
+                )
+            except NotFound:
+                missing.append(name)
+    else:
+        token = ""
+        while True:
+            page_query = [*query, ("limit", 500)] + ([("continue", token)] if token else [])
+            page = kube.get(collection, query=page_query, accept=TABLE_ACCEPT, as_user=as_user)
+            tables.append(page)
+            token = (page.get("metadata") or {}).get("continue") or ""
+            if not token:
+                break
+    definitions = (
+        next((tb.get("columnDefinitions") for tb in tables if tb.get("columnDefinitions")), None) or []
+    )
+    shown = [i for i, d in enumerate(definitions) if wide or int(d.get("priority") or 0) == 0]
+    columns = [str(definitions[i].get("name", "")).upper() for i in shown]
+    rows: list[tuple[str, ...]] = []
+    for table in tables:
+        for row in table.get("rows") or ():
+            cells = row.get("cells") or []
+            values = [_cell(cells[i]) if i < len(cells) else "" for i in shown]
+            if namespace is None:
+                obj = row.get("object") or {}
+                values.insert(0, str((obj.get("metadata") or {}).get("namespace", "")))
+            rows.append(tuple(values))
+    if namespace is None:
+        columns.insert(0, "NAMESPACE")
+    return PodTable(kube.context, namespace, tuple(columns), tuple(rows), tuple(missing))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "<none>"
+    return str(value)
+
+
+# --- describe ------------------------------------------------------------------------------------
+CRASH_LOG_LINES = 10
+
+
+def describe_pod(
+    req: DescribePod, kube: KubeClient, now: datetime, as_user: Identity | None = None
+) -> PodDescription:
+    """The pod, its events and podbot's diagnosis of what is wrong and how to fix it."""
+    namespace = namespace_of(req.where.namespace, kube)
+    pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
+    uid = str((pod.get("metadata") or {}).get("uid", ""))
+    selector = f"involvedObject.name={req.name},involvedObject.namespace={namespace},involvedObject.uid={uid}"
+    events = (
+        kube.get(
+            path_for("v1", "events", namespace), query=[("fieldSelector", selector)], as_user=as_user
+        ).get("items")
+        or []
+    )
+    summary = summarize(pod, now=now)
+    notes = []
+    for event in sort_events(events):
+        note = note_from_event(event)
+        if note is not None:
+            notes.append(note)
+            summary = remember(summary, note)
+    findings = diagnose(
+        summary,
+        notes,
+        _credentials(kube, namespace, as_user),
+        now,
+        crash_logs=_crash_logs(kube, pod, as_user),
+    )
+    return PodDescription(kube.context, pod, event_rows(events, now), tuple(findings))
+
+
+def _credentials(kube: KubeClient, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
+    """Which registry secrets exist (hosts only): without read access, diagnosis says "unknown"."""
+    try:
+        secrets, _ = kube.list_all(path_for("v1", "secrets", namespace), as_user=as_user)
+    except (NotPermitted, NotFound):
+        return RegistryCredentialIndex.build([])
+    return RegistryCredentialIndex.from_secrets(namespace, secrets)
+
+
+def _crash_logs(kube: KubeClient, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
+    """The last lines of the previous run of each crash-looping container."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    logs: dict[str, list[str]] = {}
+    for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") != "CrashLoopBackOff":
+            continue
+        try:
+            text = kube.text(
+                path_for("v1", "pods", meta.get("namespace"), meta.get("name"), "log"),
+                query=[
+                    ("container", cs.get("name", "")),
+                    ("previous", "true"),
+                    ("tailLines", CRASH_LOG_LINES),
+                ],
+                as_user=as_user,
+            )
+        except PodbotError:
+            continue  # logs are evidence, not a requirement
+        logs[str(cs.get("name"))] = text.splitlines()[-CRASH_LOG_LINES:]
+    return logs
+
+
+# --- logs ----------------------------------------------------------------------------------------
+def pod_logs(req: PodLogs, kube: KubeClient, as_user: Identity | None = None) -> Logs:
+    namespace = namespace_of(req.where.namespace, kube)
+    pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
+    spec = pod.get("spec") or {}
+    init_names = [c["name"] for c in spec.get("initContainers") or ()]
+    app_names = [c["name"] for c in spec.get("containers") or ()]
+    container = req.container
+    if container is None:
+        # kubectl picks the default-container annotation, else the first app container.
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        container = annotations.get("kubectl.kubernetes.io/default-container") or (
+            app_names[0] if app_names else ""
+        )
+    query: list[tuple[str, str | int | bool]] = [("container", container)]
+    if req.previous:
+        query.append(("previous", True))
+    if req.tail is not None:
+        query.append(("tailLines", req.tail))
+    if req.since_seconds is not None:
+        query.append(("sinceSeconds", req.since_seconds))
+    query.append(("limitBytes", MAX_LOG_BYTES))
+    text = kube.text(path_for("v1", "pods", namespace, req.name, "log"), query=query, as_user=as_user)
+    return Logs(
+        kube.context, namespace, req.name, container, req.previous, text, tuple(init_names + app_names)
+    )
+
+
+# --- delete --------------------------------------------------------------------------------------
+def plan_delete_pod(req: DeletePod, kube: KubeClient, as_user: Identity | None = None) -> DeleteTarget:
+    """Look the pod up and pin it (uid) for approval; mirror pods are refused with the reason."""
+    namespace = namespace_of(req.where.namespace, kube)
+    pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
+    meta = pod.get("metadata") or {}
+    node = str((pod.get("spec") or {}).get("nodeName") or "")
+    annotations = meta.get("annotations") or {}
+    if MIRROR_ANNOTATION in annotations:
+        raise NotPermitted(
+            t(
+                "actions.static_delete_refused",
+                None,
+                name=req.name,
+                node=node or "?",
+                where=_manifest_hint(pod),
+            )
+        )
+    owner = next((o for o in meta.get("ownerReferences") or () if o.get("controller")), None) or {}
+    return DeleteTarget(
+        context=kube.context,
+        kind="Pod",
+        namespace=namespace,
+        name=req.name,
+        uid=str(meta.get("uid", "")),
+        resource_version=str(meta.get("resourceVersion", "")),
+        owner_kind=str(owner.get("kind", "")),
+        owner_name=str(owner.get("name", "")),
+        node=node,
+        grace_period=req.grace_period,
+        reason=req.reason,
+    )
+
+
+def plan_delete_secret(req: DeleteSecret, kube: KubeClient, as_user: Identity | None = None) -> DeleteTarget:
+    namespace = namespace_of(req.where.namespace, kube)
+    secret = kube.get(path_for("v1", "secrets", namespace, req.name), as_user=as_user)
+    meta = secret.get("metadata") or {}
+    return DeleteTarget(
+        context=kube.context,
+        kind="Secret",
+        namespace=namespace,
+        name=req.name,
+        uid=str(meta.get("uid", "")),
+        resource_version=str(meta.get("resourceVersion", "")),
+        reason=req.reason,
+    )
+
+
+def delete_target(target: DeleteTarget, kube: KubeClient, as_user: Identity | None = None) -> Changed:
+    """Delete exactly the object that was approved: a same-named replacement fails the uid precondition."""
+    plural = "pods" if target.kind == "Pod" else "secrets"
+    options: JSON = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": target.uid}}
+    if target.grace_period is not None:
+        options["gracePeriodSeconds"] = target.grace_period
+    kube.request(
+        "DELETE", path_for("v1", plural, target.namespace, target.name), body=options, as_user=as_user
+    )
+    return Changed(
+        "deleted", kube.context, (ObjectRef(target.kind, target.namespace, target.name, target.uid),)
+    )
+
+
+# --- registry secret -----------------------------------------------------------------------------
+def dockerconfigjson(server: str, username: str, password: str, email: str | None) -> str:
+    """The ``.dockerconfigjson`` document ``kubectl create secret docker-registry`` writes."""
+    entry: JSON = {"username": username, "password": password}
+    if email:
+        entry["email"] = email
+    entry["auth"] = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return json.dumps({"auths": {server: entry}}, separators=(",", ":"))
+
+
+def create_registry_secret(
+    req: CreateRegistrySecret, kube: KubeClient, as_user: Identity | None = None
+) -> Changed:
+    if req.password is None or not req.password:
+        raise UsageError(t("actions.password_required", None, name=req.name))
+    namespace = namespace_of(req.where.namespace, kube)
+    config = dockerconfigjson(req.server, req.username, req.password.reveal(), req.email)
+    secret: JSON = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": req.name, "namespace": namespace},
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": base64.b64encode(config.encode()).decode()},
+    }
+    if req.dry_run is DryRun.CLIENT:
+        return Changed("created", kube.context, (ObjectRef("Secret", namespace, req.name),), dry_run=True)
+    created = kube.request(
+        "POST",
+        path_for("v1", "secrets", namespace),
+        body=secret,
+        query=_dry_run_query(req.dry_run),
+        as_user=as_user,
+    )
+    return Changed("created", kube.context, (_ref(created),), dry_run=req.dry_run is DryRun.SERVER)
+
+
+# --- static pods ---------------------------------------------------------------------------------
+def _manifest_hint(pod: JSON) -> str:
+    meta = pod.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    node = str((pod.get("spec") or {}).get("nodeName") or "")
+    base = str(meta.get("name", ""))
+    if node and base.endswith("-" + node):
+        base = base[: -len(node) - 1]
+    if annotations.get(SOURCE_ANNOTATION) == "http":
+        return t("actions.manifest_from_url", None, name=base, node=node)
+    return t("actions.manifest_in_dir", None, name=base, node=node, path=DEFAULT_STATIC_POD_PATH)
+
+
+def list_static_pods(req: ListStaticPods, kube: KubeClient, as_user: Identity | None = None) -> StaticPods:
+    namespace = (
+        None if req.all_namespaces and not req.where.namespace else namespace_of(req.where.namespace, kube)
+    )
+    query: list[tuple[str, str | int | bool]] = []
+    if req.node:
+        query.append(("fieldSelector", f"spec.nodeName={req.node}"))
+    items, _ = kube.list_all(path_for("v1", "pods", namespace), query=query, as_user=as_user)
+    pods = []
+    for pod in items:
+        meta = pod.get("metadata") or {}
+        annotations = meta.get("annotations") or {}
+        if MIRROR_ANNOTATION not in annotations:
+            continue
+        pods.append(
+            StaticPod(
+                namespace=str(meta.get("namespace", "")),
+                name=str(meta.get("name", "")),
+                node=str((pod.get("spec") or {}).get("nodeName") or ""),
+                source=str(annotations.get(SOURCE_ANNOTATION, "")),
+                status=pod_status(pod),
+                manifest_hint=_manifest_hint(pod),
+            )
+        )
+    return StaticPods(kube.context, tuple(pods))

@@ -1,0 +1,409 @@
+"""The only code in podbot that talks to a Kubernetes API server.
+
+The official ``kubernetes`` client supplies what is hard to get right — kubeconfig and in-cluster
+loading, TLS, client certificates, exec/OIDC token refresh — and its urllib3 pool. Bodies go over
+the wire as raw JSON, never through the client's generated models: version 37 builds pydantic
+models that reject unknown fields client-side (a user's manifest must reach the server unchanged
+so that the *server* validates it), and typed deserialization of a 3,000-pod list costs ~5x the
+raw path. So we sign requests with the client's auth settings and send them ourselves.
+
+Every API ``Status`` error becomes a ``podbot.errors`` exception carrying the server's message;
+transport failures become ``ClusterUnavailable``. urllib3/kubernetes exceptions never leak upward.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from urllib3._collections import HTTPHeaderDict
+
+from podbot import metrics
+from podbot.errors import (
+    AlreadyExists,
+    ApiError,
+    Cause,
+    ClusterUnavailable,
+    ConfigError,
+    Conflict,
+    Invalid,
+    NotFound,
+    NotPermitted,
+    PodbotError,
+)
+
+log = logging.getLogger(__name__)
+
+JSON = dict[str, Any]
+Query = Sequence[tuple[str, str | int | bool]]
+
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+USER_AGENT = "podbot/0.1"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A Kubernetes identity to impersonate (``Impersonate-User`` / ``Impersonate-Group``)."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+
+
+class Gone(PodbotError):
+    """410: a watch or continue token is too old; the caller must list again."""
+
+
+def path_for(
+    api_version: str,
+    plural: str,
+    namespace: str | None = None,
+    name: str | None = None,
+    subresource: str | None = None,
+) -> str:
+    """The REST path of a resource: ``/api/v1/namespaces/ns/pods/name/log``."""
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    parts = [base]
+    if namespace is not None:
+        parts.append(f"namespaces/{quote(namespace, safe='')}")
+    parts.append(plural)
+    if name is not None:
+        parts.append(quote(name, safe=""))
+    if subresource is not None:
+        parts.append(subresource)
+    return "/".join(parts)
+
+
+def error_from_status(code: int, body: bytes, context: str) -> PodbotError:
+    """Turn an API server error response into podbot's error hierarchy (message from the server)."""
+    status: JSON = {}
+    try:
+        decoded = json.loads(body or b"{}")
+        if isinstance(decoded, dict):
+            status = decoded
+    except ValueError:
+        pass
+    message = str(status.get("message") or body[:300].decode(errors="replace") or f"HTTP {code}")
+    reason = status.get("reason", "")
+    details = status.get("details") or {}
+    if code == 404:
+        return NotFound(message)
+    if code == 409 and reason == "AlreadyExists":
+        return AlreadyExists(message)
+    if code == 409:
+        return Conflict(message)
+    if code in (400, 422):
+        causes = tuple(
+            Cause(
+                field=str(c.get("field", "")),
+                message=str(c.get("message", "")),
+                reason=str(c.get("reason", "")),
+            )
+            for c in details.get("causes") or ()
+        )
+        return Invalid(message, causes)
+    if code == 403:
+        return NotPermitted(message)
+    if code == 401:
+        return NotPermitted(f"cluster {context!r} rejected podbot's credentials ({message})")
+    if code == 410:
+        return Gone(message)
+    if code == 429 or code >= 500:
+        return ClusterUnavailable(f"cluster {context!r} is unavailable: {message}")
+    return ApiError(message, code)
+
+
+class KubeClient:
+    """One cluster (one kubeconfig context), spoken to in raw JSON."""
+
+    def __init__(
+        self,
+        configuration: k8s_client.Configuration,
+        context: str,
+        *,
+        default_namespace: str = "default",
+        timeout: float = 15.0,
+    ) -> None:
+        self.context = context
+        self.default_namespace = default_namespace
+        self.timeout = timeout
+        self._api = k8s_client.ApiClient(configuration)
+        self._host = configuration.host.rstrip("/")
+
+    def close(self) -> None:
+        self._api.rest_client.pool_manager.clear()
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _headers(
+        self, method: str, path: str, accept: str, content_type: str | None, as_user: Identity | None
+    ) -> HTTPHeaderDict:
+        plain: dict[str, str] = {}
+        query: list[tuple[str, str]] = []
+        # Lets the client refresh exec/OIDC tokens and apply its bearer token, as its own calls do.
+        self._api.update_params_for_auth(plain, query, ["BearerToken"], path, method, None)
+        headers = HTTPHeaderDict(plain)
+        headers["Accept"] = accept
+        headers["User-Agent"] = USER_AGENT
+        if content_type:
+            headers["Content-Type"] = content_type
+        if as_user is not None:
+            headers["Impersonate-User"] = as_user.user
+            for group in as_user.groups:
+                # One header line per group: a comma-joined value would be read as ONE group name.
+                headers.add("Impersonate-Group", group)
+        return headers
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: bytes | None = None,
+        accept: str = "application/json",
+        content_type: str | None = None,
+        as_user: Identity | None = None,
+        timeout: float | None = None,
+        stream: bool = False,
+    ) -> urllib3.BaseHTTPResponse:
+        url = self._host + path
+        if query:
+            url += "?" + urlencode([(k, _query_value(v)) for k, v in query])
+        headers = self._headers(method, path, accept, content_type, as_user)
+        started = time.monotonic()
+        read_timeout = timeout if timeout is not None else self.timeout
+        try:
+            response = self._api.rest_client.pool_manager.request(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                preload_content=not stream,
+                timeout=urllib3.Timeout(connect=min(5.0, read_timeout), read=read_timeout),
+                retries=False,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            metrics.KUBE_ERRORS.labels(kind="unreachable").inc()
+            metrics.KUBE_SECONDS.labels(method=method, code="none").observe(time.monotonic() - started)
+            raise ClusterUnavailable(
+                f"cannot reach the Kubernetes API of cluster {self.context!r} ({type(exc).__name__})"
+            ) from exc
+        metrics.KUBE_SECONDS.labels(method=method, code=str(response.status)).observe(
+            time.monotonic() - started
+        )
+        if response.status >= 400:
+            data = response.data if not stream else response.read()
+            response.release_conn()
+            error = error_from_status(response.status, data, self.context)
+            metrics.KUBE_ERRORS.labels(kind=type(error).__name__).inc()
+            raise error
+        return response
+
+    # --- requests ------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Query = (),
+        body: JSON | list[Any] | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        as_user: Identity | None = None,
+        timeout: float | None = None,
+    ) -> JSON:
+        """One API call; the decoded JSON answer, or a podbot error."""
+        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        response = self._send(
+            method,
+            path,
+            query=query,
+            body=payload,
+            accept=accept,
+            content_type=content_type if payload is not None else None,
+            as_user=as_user,
+            timeout=timeout,
+        )
+        try:
+            decoded = json.loads(response.data or b"{}")
+        except ValueError as exc:
+            raise ApiError(
+                f"cluster {self.context!r} sent a response that is not JSON", response.status
+            ) from exc
+        if not isinstance(decoded, dict):
+            raise ApiError(f"cluster {self.context!r} sent an unexpected response", response.status)
+        return decoded
+
+    def get(
+        self,
+        path: str,
+        *,
+        query: Query = (),
+        accept: str = "application/json",
+        as_user: Identity | None = None,
+    ) -> JSON:
+        return self.request("GET", path, query=query, accept=accept, as_user=as_user)
+
+    def text(self, path: str, *, query: Query = (), as_user: Identity | None = None) -> str:
+        """A plain-text endpoint (pod logs)."""
+        response = self._send("GET", path, query=query, accept="text/plain, */*", as_user=as_user)
+        return bytes(response.data).decode("utf-8", errors="replace")
+
+    def list_all(
+        self, path: str, *, query: Query = (), page_size: int = 500, as_user: Identity | None = None
+    ) -> tuple[list[JSON], str]:
+        """Every item of a (paginated) list, and the list's resourceVersion."""
+        items: list[JSON] = []
+        token = ""
+        while True:
+            page_query = [*query, ("limit", page_size)] + ([("continue", token)] if token else [])
+            page = self.get(path, query=page_query, as_user=as_user)
+            items.extend(page.get("items") or ())
+            meta = page.get("metadata") or {}
+            token = meta.get("continue") or ""
+            if not token:
+                return items, str(meta.get("resourceVersion", ""))
+
+    def watch(
+        self, path: str, *, query: Query = (), timeout_seconds: int = 300, as_user: Identity | None = None
+    ) -> Iterator[JSON]:
+        """Watch events as decoded JSON objects until the server ends the stream.
+
+        Raises ``Gone`` when the server answers (or streams) 410 for the resourceVersion."""
+        watch_query = [*query, ("watch", "true"), ("timeoutSeconds", timeout_seconds)]
+        response = self._send(
+            "GET", path, query=watch_query, as_user=as_user, timeout=timeout_seconds + 15, stream=True
+        )
+        try:
+            for line in _lines(response):
+                event = json.loads(line)
+                obj = event.get("object") or {}
+                if event.get("type") == "ERROR":
+                    code = int(obj.get("code") or 500)
+                    raise error_from_status(code, json.dumps(obj).encode(), self.context)
+                yield event
+        except urllib3.exceptions.HTTPError as exc:
+            metrics.KUBE_ERRORS.labels(kind="watch_dropped").inc()
+            raise ClusterUnavailable(f"the watch on cluster {self.context!r} was interrupted") from exc
+        finally:
+            response.release_conn()
+
+    def follow(
+        self, path: str, *, query: Query = (), as_user: Identity | None = None, timeout: float = 300
+    ) -> Iterator[str]:
+        """Lines of a streaming text endpoint (``logs --follow``)."""
+        response = self._send(
+            "GET",
+            path,
+            query=[*query, ("follow", "true")],
+            accept="text/plain, */*",
+            as_user=as_user,
+            timeout=timeout,
+            stream=True,
+        )
+        try:
+            for line in _lines(response):
+                yield line.decode("utf-8", errors="replace")
+        finally:
+            response.release_conn()
+
+    def version(self) -> JSON:
+        """``/version``: a cheap reachability check for /readyz."""
+        return self.get("/version")
+
+
+def _query_value(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _lines(response: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
+    pending = b""
+    for chunk in response.stream(64 * 1024):
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            if line.strip():
+                yield line
+    if pending.strip():
+        yield pending
+
+
+class Clusters:
+    """Every cluster podbot may talk to, by kubeconfig context name, created lazily."""
+
+    def __init__(
+        self,
+        kubeconfig: str | None = None,
+        *,
+        in_cluster: bool = False,
+        default_context: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        self._kubeconfig = kubeconfig
+        self._in_cluster = in_cluster
+        self._timeout = timeout
+        self._clients: dict[str, KubeClient] = {}
+        self._namespaces: dict[str, str] = {}
+        if in_cluster:
+            self.default_context = default_context or "in-cluster"
+            self.contexts: tuple[str, ...] = (self.default_context,)
+            return
+        try:
+            contexts, active = k8s_config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        except (k8s_config.ConfigException, OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read kubeconfig {kubeconfig or '~/.kube/config'}: {exc}") from exc
+        self.contexts = tuple(c["name"] for c in contexts)
+        self._namespaces = {
+            c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in contexts
+        }
+        chosen = default_context or (active or {}).get("name")
+        if not chosen or chosen not in self.contexts:
+            raise ConfigError(
+                f"kubeconfig context {chosen!r} not found; contexts: {', '.join(self.contexts)}"
+            )
+        self.default_context = chosen
+
+    def get(self, context: str | None = None) -> KubeClient:
+        """The client for ``context`` (None = the default); unknown contexts are a clear error."""
+        name = context or self.default_context
+        if name not in self.contexts:
+            raise NotFound(f"no cluster context named {name!r}; known contexts: {', '.join(self.contexts)}")
+        client = self._clients.get(name)
+        if client is None:
+            configuration = k8s_client.Configuration()
+            if self._in_cluster:
+                k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                namespace = _in_cluster_namespace()
+            else:
+                k8s_config.load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=self._kubeconfig,
+                    context=name,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
+                namespace = self._namespaces.get(name, "default")
+            client = KubeClient(configuration, name, default_namespace=namespace, timeout=self._timeout)
+            self._clients[name] = client
+        return client
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+
+def _in_cluster_namespace() -> str:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace", encoding="utf-8") as handle:
+            return handle.read().strip() or "default"
+    except OSError:
+        return "default"
