@@ -73,7 +73,7 @@ def test_the_seed_pod() -> None:
         },
     }
     assert pod.obj == json.loads(pod.body)
-    assert pod.source == SEED_POD.rstrip("\n") or pod.source == SEED_POD
+    assert pod.source == SEED_POD
 
 
 def test_multi_document_stream_counts_empty_documents_like_a_reader() -> None:
