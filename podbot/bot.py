@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 from podbot import metrics
 from podbot.commands import help_text, parse
@@ -30,7 +30,6 @@ from podbot.model import (
     DeletePod,
     DeleteSecret,
     DescribePod,
-    DryRun,
     GetPods,
     ListStaticPods,
     PodLogs,
@@ -98,11 +97,16 @@ class LogAudit:
     """Audit to the log only (until a database is configured); never holds secrets."""
 
     def record(self, entry: AuditEntry, now: datetime) -> None:
-        log.info("audit %s %s %s/%s/%s by %s: %s", entry.action, entry.kind, entry.context, entry.namespace,
-                 entry.name, entry.asker.user_id, entry.outcome)
-
-
-NeedsModal = CreateFromManifest | CreateRegistrySecret
+        log.info(
+            "audit %s %s %s/%s/%s by %s: %s",
+            entry.action,
+            entry.kind,
+            entry.context,
+            entry.namespace,
+            entry.name,
+            entry.asker.user_id,
+            entry.outcome,
+        )
 
 
 def needs_modal(request: Request) -> bool:
@@ -115,9 +119,16 @@ def needs_modal(request: Request) -> bool:
 
 
 class Podbot:
-    def __init__(self, settings: Settings, clusters: Clusters, *, now: Callable[[], datetime],
-                 audit: AuditSink | None = None, identities: IdentityResolver | None = None,
-                 deletes: DeleteFlow | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clusters: Clusters,
+        *,
+        now: Callable[[], datetime],
+        audit: AuditSink | None = None,
+        identities: IdentityResolver | None = None,
+        deletes: DeleteFlow | None = None,
+    ) -> None:
         self.settings = settings
         self.clusters = clusters
         self.now = now
@@ -139,19 +150,22 @@ class Podbot:
         if not isinstance(where, Where):
             return request
         policy = self.settings.channel_policy(asker.channel_id, asker.channel_name)
-        filled = Where(context=where.context or policy.default_context or self.settings.kube.default_context,
-                       namespace=where.namespace or policy.default_namespace)
-        return dataclasses.replace(request, where=filled)  # type: ignore[type-var]
+        filled = Where(
+            context=where.context or policy.default_context or self.settings.kube.default_context,
+            namespace=where.namespace or policy.default_namespace,
+        )
+        # Every request type with a ``where`` is a frozen dataclass with that field.
+        return cast(Request, dataclasses.replace(cast(Any, request), where=filled))
 
-    def _cluster(self, request: Request, asker: Asker) -> tuple[KubeClient, str | None]:
-        """The request's cluster and namespace (None = all), after the channel policy allows them."""
+    def _cluster(self, request: Request, asker: Asker) -> KubeClient:
+        """The request's cluster, once the channel policy allows its cluster and namespace."""
         where: Where = request.where  # type: ignore[union-attr]
         kube = self.clusters.get(where.context)
         all_namespaces = bool(getattr(request, "all_namespaces", False)) and not where.namespace
         namespace = None if all_namespaces else (where.namespace or kube.default_namespace)
         policy = self.settings.channel_policy(asker.channel_id, asker.channel_name)
         check_channel(policy, request.verb, kube.context, namespace, self.locale(asker))
-        return kube, namespace
+        return kube
 
     def _identity(self, asker: Asker) -> Identity | None:
         return self.identities.identity(asker) if self.identities is not None else None
@@ -167,7 +181,7 @@ class Podbot:
         except PodbotError as exc:
             metrics.COMMANDS.labels(verb=verb, outcome=_outcome(exc)).inc()
             return Reply(render_error(str(exc), self.locale(asker)))
-        except Exception:
+        except Exception:  # noqa: BLE001 - the last line of defence: log it, apologise, never crash
             metrics.COMMANDS.labels(verb=verb, outcome="bug").inc()
             return self.apologise(asker, "command")
         metrics.COMMANDS.labels(verb=verb, outcome="ok").inc()
@@ -187,11 +201,14 @@ class Podbot:
             raise UsageError(f"`{request.verb}` is not available in this deployment")
         if needs_modal(request):
             raise UsageError("this command needs a dialog; run it as a slash command")
-        kube, namespace = self._cluster(request, asker)
+        kube = self._cluster(request, asker)
         as_user = self._identity(asker)
         if isinstance(request, DeletePod | DeleteSecret):
-            target = (actions.plan_delete_pod(request, kube, as_user) if isinstance(request, DeletePod)
-                      else actions.plan_delete_secret(request, kube, as_user))
+            target = (
+                actions.plan_delete_pod(request, kube, as_user)
+                if isinstance(request, DeletePod)
+                else actions.plan_delete_secret(request, kube, as_user)
+            )
             if self.deletes is None or not self.settings.approvals.needs_approval(target.namespace):
                 return self.delete_now(target, asker, text)
             return self.deletes.request(target, asker, text, locale)
@@ -223,35 +240,60 @@ class Podbot:
         kube = self.clusters.get(target.context)
         as_user = self._identity(dataclasses.replace(asker, user_id=approved_by) if approved_by else asker)
         result = actions.delete_target(target, kube, as_user)
-        self.audit.record(AuditEntry(asker, "delete", target.context, target.namespace, target.kind, target.name,
-                                     target.uid, "deleted", detail=f"approved by {approved_by}" if approved_by else "",
-                                     kube_user=as_user.user if as_user else "", text=text), self.now())
+        self.audit.record(
+            AuditEntry(
+                asker,
+                "delete",
+                target.context,
+                target.namespace,
+                target.kind,
+                target.name,
+                target.uid,
+                "deleted",
+                detail=f"approved by {approved_by}" if approved_by else "",
+                kube_user=as_user.user if as_user else "",
+                text=text,
+            ),
+            self.now(),
+        )
         return Reply(render(result, self.locale(asker)), public=True)
 
-    def _audit_change(self, request: Request, result: Changed, asker: Asker, text: str,
-                      as_user: Identity | None) -> None:
+    def _audit_change(
+        self, request: Request, result: Changed, asker: Asker, text: str, as_user: Identity | None
+    ) -> None:
         if result.dry_run:
             return
         action = {"run": "run", "create": "create", "secret": "secret_create"}.get(request.verb, request.verb)
         for ref in result.objects:
-            self.audit.record(AuditEntry(asker, action, result.context, ref.namespace, ref.kind, ref.name, ref.uid,
-                                         result.verb, kube_user=as_user.user if as_user else "", text=text), self.now())
+            self.audit.record(
+                AuditEntry(
+                    asker,
+                    action,
+                    result.context,
+                    ref.namespace,
+                    ref.kind,
+                    ref.name,
+                    ref.uid,
+                    result.verb,
+                    kube_user=as_user.user if as_user else "",
+                    text=text,
+                ),
+                self.now(),
+            )
 
     def run_secret_form(self, request: CreateRegistrySecret, asker: Asker) -> Reply:
         """The registry-secret modal was submitted: same pipeline, never echoing the password."""
         try:
             request = self.with_defaults(request, asker)  # type: ignore[assignment]
-            return self.execute(request, asker, text=f"secret docker-registry {request.name} "
-                                                     f"--docker-server={request.server} "
-                                                     f"--docker-username={request.username}")
+            return self.execute(
+                request,
+                asker,
+                text=f"secret docker-registry {request.name} "
+                f"--docker-server={request.server} "
+                f"--docker-username={request.username}",
+            )
         except PodbotError as exc:
             return Reply(render_error(str(exc), self.locale(asker)))
-
-    def refuse(self, message: str, asker: Asker) -> Reply:
-        return Reply(render_error(message, self.locale(asker)))
-
-    def dry_run(self, request: Request) -> bool:
-        return getattr(request, "dry_run", DryRun.NONE) is not DryRun.NONE
 
 
 def _outcome(error: PodbotError) -> str:

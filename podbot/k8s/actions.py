@@ -16,12 +16,14 @@ import yaml
 
 from podbot.describe import event_rows, sort_events
 from podbot.diagnosis import diagnose
-from podbot.errors import NotFound, NotPermitted, PodbotError, UsageError
+from podbot.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.i18n import t
 from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
 from podbot.k8s.status import pod_status
 from podbot.k8s.summary import note_from_event, remember, summarize
+from podbot.manifests import Manifest, load_manifests
 from podbot.model import (
+    CreateFromManifest,
     CreateRegistrySecret,
     DeletePod,
     DeleteSecret,
@@ -142,6 +144,68 @@ def _ref(obj: JSON) -> ObjectRef:
         str(meta.get("name", "")),
         str(meta.get("uid", "")),
     )
+
+
+# --- create --------------------------------------------------------------------------------------
+PLURALS = {"Pod": "pods", "Secret": "secrets"}
+STRICT = ("fieldValidation", "Strict")
+
+
+def create_from_manifest(
+    req: CreateFromManifest, kube: KubeClient, as_user: Identity | None = None
+) -> Changed:
+    """Create every document, or none: all are dry-run on the server (strict fields) first."""
+    if req.manifest is None:
+        raise UsageError(t("actions.manifest_needed", None))
+    manifests = load_manifests(req.manifest)
+    plan = [(m, _target_namespace(m, req.where.namespace, kube)) for m in manifests]
+    previews = []
+    for manifest, namespace in plan:
+        try:
+            previews.append(
+                kube.request(
+                    "POST",
+                    path_for("v1", PLURALS[manifest.kind], namespace),
+                    raw_body=manifest.body,
+                    query=[("dryRun", "All"), STRICT],
+                    as_user=as_user,
+                )
+            )
+        except Invalid as exc:
+            raise _in_document(exc, manifest, len(plan)) from exc
+    if req.dry_run is not DryRun.NONE:
+        return Changed("created", kube.context, tuple(_ref(p) for p in previews), dry_run=True)
+    created: list[ObjectRef] = []
+    for manifest, namespace in plan:
+        try:
+            obj = kube.request(
+                "POST",
+                path_for("v1", PLURALS[manifest.kind], namespace),
+                raw_body=manifest.body,
+                query=[STRICT],
+                as_user=as_user,
+            )
+        except PodbotError as exc:
+            if not created:
+                raise
+            done = ", ".join(f"{r.kind.lower()}/{r.name}" for r in created)
+            raise type(exc)(t("actions.create_partial", None, done=done, error=exc.message)) from exc
+        created.append(_ref(obj))
+    return Changed("created", kube.context, tuple(created))
+
+
+def _target_namespace(manifest: Manifest, flag: str | None, kube: KubeClient) -> str:
+    if flag and manifest.namespace and manifest.namespace != flag:
+        # kubectl's own refusal: the flag must not silently move an object elsewhere
+        raise UsageError(t("actions.namespace_mismatch", None, document=manifest.namespace, flag=flag))
+    return manifest.namespace or flag or kube.default_namespace
+
+
+def _in_document(error: Invalid, manifest: Manifest, count: int) -> Invalid:
+    if count == 1:
+        return error
+    where = t("actions.in_document", None, index=manifest.index, kind=manifest.kind, name=manifest.name or "")
+    return Invalid(f"{where}: {error.message}", error.causes)
 
 
 # --- get -----------------------------------------------------------------------------------------
