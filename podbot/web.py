@@ -98,6 +98,6 @@ class WebServer:
         # Closing every dispatcher in the map ends waitress's asyncore loop (as webtest does).
         while server._map:
             for dispatcher in list(server._map.values()):
-                dispatcher.handle_close()
+                dispatcher.close()
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
         self._thread.join(timeout)

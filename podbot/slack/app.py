@@ -198,8 +198,9 @@ def register_commands(app: App, slack: SlackBot) -> None:
             ack()
             open_modal_for(slack, request, asker, str(body.get("trigger_id", "")), respond)
             return
-        ack()
+        # Hand the work over before acking, so "nothing in flight" really means "answered".
         slack.run_in_background(asker, respond, lambda: _answer(bot, request, asker, text))
+        ack()
 
 
 def _answer(bot: Podbot, request: Request, asker: Asker, text: str) -> Reply:
@@ -279,9 +280,9 @@ def register_modals(app: App, slack: SlackBot) -> None:
         if missing:
             ack(response_action="errors", errors=missing)
             return
-        ack()
         request = views.secret_request(origin, fields)
         slack.run_in_background(asker, None, lambda: bot.run_secret_form(request, asker))
+        ack()
 
     @app.view(views.CREATE_CALLBACK)
     def on_create_submitted(ack: Ack, body: dict[str, Any]) -> None:
@@ -310,7 +311,6 @@ def register_modals(app: App, slack: SlackBot) -> None:
             block = views.FILE_BLOCK if submission.file_urls else views.MANIFEST_BLOCK
             ack(response_action="errors", errors={block: str(exc)[:1900]})
             return
-        ack()
         origin = submission.origin
         request = CreateFromManifest(
             manifest=text,
@@ -320,6 +320,7 @@ def register_modals(app: App, slack: SlackBot) -> None:
         slack.run_in_background(
             asker, None, lambda: _answer(bot, bot.with_defaults(request, asker), asker, "create (dialog)")
         )
+        ack()
 
 
 def _origin_asker(body: dict[str, Any], origin: views.Origin) -> Asker:
