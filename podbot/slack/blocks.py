@@ -176,7 +176,8 @@ def render_pod_table(table: PodTable, locale: str | None = None) -> Rendered:
     problems = sum(
         1 for row in table.rows if status_index >= 0 and status_emoji(row[status_index]) == ":red_circle:"
     )
-    header = t("blocks.pods_header", locale, count=len(table.rows), namespace=where, context=table.context)
+    key = "blocks.pods_header_one" if len(table.rows) == 1 else "blocks.pods_header"
+    header = t(key, locale, count=len(table.rows), namespace=where, context=table.context)
     if problems:
         header += "  " + t("blocks.pods_problems", locale, problems=problems)
     body = align(table.columns, table.rows)
@@ -227,7 +228,8 @@ def render_static_pods(static: StaticPods, locale: str | None = None) -> Rendere
         return Rendered(text=text, blocks=[section(text)])
     rows = [(p.namespace, p.name, p.node, p.source or "-", p.status) for p in static.pods]
     body = align(("NAMESPACE", "NAME", "NODE", "SOURCE", "STATUS"), rows)
-    header = t("blocks.static_header", locale, count=len(rows), context=static.context)
+    key = "blocks.static_header_one" if len(rows) == 1 else "blocks.static_header"
+    header = t(key, locale, count=len(rows), context=static.context)
     rendered = _with_code(header, body, "static-pods.txt", locale, "static pods")
     rendered.blocks.append(context(":information_source: " + t("blocks.static_explain", locale)))
     return rendered
