@@ -150,9 +150,11 @@ class Podbot:
         if not isinstance(where, Where):
             return request
         policy = self.settings.channel_policy(asker.channel_id, asker.channel_name)
+        # -A (and `static`, which looks everywhere by default) must not be narrowed to the default.
+        across_namespaces = bool(getattr(request, "all_namespaces", False)) and where.namespace is None
         filled = Where(
             context=where.context or policy.default_context or self.settings.kube.default_context,
-            namespace=where.namespace or policy.default_namespace,
+            namespace=None if across_namespaces else where.namespace or policy.default_namespace,
         )
         # Every request type with a ``where`` is a frozen dataclass with that field.
         return cast(Request, dataclasses.replace(cast(Any, request), where=filled))
