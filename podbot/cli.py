@@ -25,13 +25,95 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-COMMANDS: dict[str, Command] = {}
+def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """Import the command's module only when it runs, so ``podbot --help`` stays fast."""
+
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        result: int = getattr(importlib.import_module(module), function)(args)
+        return result
+
+    return run
+
+
+def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--script", metavar="FILE", help="play this scenario file and exit (0 = every step passed)"
+    )
+    parser.add_argument(
+        "--tour", action="store_true", help="play the built-in tour even when stdin is a terminal"
+    )
+    parser.add_argument("--kubeconfig", help="use this cluster instead of the built-in simulator")
+    parser.add_argument("--context", help="kubeconfig context to use (with --kubeconfig)")
+    parser.add_argument(
+        "--locale", default="en", choices=["en", "zh_CN"], help="language of podbot's messages"
+    )
+    parser.add_argument("--user", default="alice", help="the workspace user you are (default alice)")
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML configuration file (or env PODBOT_CONFIG)")
+    parser.add_argument(
+        "--socket-mode",
+        action="store_true",
+        help="connect to Slack over Socket Mode (default when SLACK_APP_TOKEN is set)",
+    )
+    parser.add_argument("--host", help="listen address for HTTP mode (env PODBOT_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port for HTTP mode (env PORT, default 3000)")
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=25.0,
+        help="on SIGTERM, how long to let in-flight work finish (default 25)",
+    )
+
+
+def _configure_manifest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", help="public base URL of podbot in HTTP mode, e.g. https://podbot.example.com"
+    )
+    parser.add_argument(
+        "--socket-mode", action="store_true", help="a manifest for Socket Mode (no public URL)"
+    )
+    parser.add_argument("--name", default="podbot", help="the app's name in Slack")
+
+
+def _run_manifest(args: argparse.Namespace) -> int:
+    import yaml
+
+    from podbot.slack.manifest import app_manifest
+
+    try:
+        manifest = app_manifest(args.url, socket_mode=args.socket_mode, name=args.name)
+    except ValueError as exc:
+        print(f"podbot manifest: {exc}", file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "demo": Command(
+        "run podbot on the embedded default: simulated cluster + local Slack (tour or prompt)",
+        _configure_demo,
+        _lazy("podbot.demo.live", "run"),
+    ),
+    "serve": Command(
+        "serve a real Slack workspace (HTTP mode, or Socket Mode with SLACK_APP_TOKEN)",
+        _configure_serve,
+        _lazy("podbot.serve", "run"),
+    ),
+    "manifest": Command(
+        "print the Slack app manifest to create the app from", _configure_manifest, _run_manifest
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podbot", description="Slack chat-ops for Kubernetes pods.")
     parser.add_argument("--version", action="version", version=f"podbot {__version__}")
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR (default INFO)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR (default INFO; WARNING for demo)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, command in COMMANDS.items():
         sub_parser = sub.add_parser(name, help=command.help, description=command.help)
@@ -43,8 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The demo's output is the Slack transcript: keep routine log lines out of it unless asked.
+    level_name = args.log_level or ("WARNING" if args.command == "demo" else "INFO")
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, str(level_name).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

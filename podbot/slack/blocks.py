@@ -7,17 +7,23 @@ section, ~13k chars of blocks in all) the ``Rendered`` message carries a short s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from podbot.describe import describe_text
+from podbot.findings import Finding, Fix, Severity, describe_finding
 from podbot.i18n import t
+from podbot.k8s.status import pod_status
 from podbot.results import (
     Changed,
     DeleteTarget,
     HelpText,
     Logs,
     Notice,
+    PodDescription,
     PodTable,
     RawOutput,
     Result,
@@ -170,7 +176,8 @@ def render_pod_table(table: PodTable, locale: str | None = None) -> Rendered:
     problems = sum(
         1 for row in table.rows if status_index >= 0 and status_emoji(row[status_index]) == ":red_circle:"
     )
-    header = t("blocks.pods_header", locale, count=len(table.rows), namespace=where, context=table.context)
+    key = "blocks.pods_header_one" if len(table.rows) == 1 else "blocks.pods_header"
+    header = t(key, locale, count=len(table.rows), namespace=where, context=table.context)
     if problems:
         header += "  " + t("blocks.pods_problems", locale, problems=problems)
     body = align(table.columns, table.rows)
@@ -221,7 +228,8 @@ def render_static_pods(static: StaticPods, locale: str | None = None) -> Rendere
         return Rendered(text=text, blocks=[section(text)])
     rows = [(p.namespace, p.name, p.node, p.source or "-", p.status) for p in static.pods]
     body = align(("NAMESPACE", "NAME", "NODE", "SOURCE", "STATUS"), rows)
-    header = t("blocks.static_header", locale, count=len(rows), context=static.context)
+    key = "blocks.static_header_one" if len(rows) == 1 else "blocks.static_header"
+    header = t(key, locale, count=len(rows), context=static.context)
     rendered = _with_code(header, body, "static-pods.txt", locale, "static pods")
     rendered.blocks.append(context(":information_source: " + t("blocks.static_explain", locale)))
     return rendered
@@ -247,6 +255,73 @@ def render_error(message: str, locale: str | None = None) -> Rendered:
 def render_internal_error(error_id: str, locale: str | None = None) -> Rendered:
     text = ":x: " + t("error.internal", locale, error_id=error_id)
     return Rendered(text=text, blocks=[section(text)])
+
+
+FIX_SECRET_ACTION = "fix_registry_secret"  # noqa: S105 - an action id, not a secret
+MAX_FINDINGS_SHOWN = 5
+
+
+def fix_button(fix: Fix, context_name: str, locale: str | None) -> Block | None:
+    """The button that starts a fix: today, the registry-secret modal (it asks for the password)."""
+    if not fix.opens_secret_modal or not fix.secret_name:
+        return None
+    value = json.dumps(
+        {"name": fix.secret_name, "server": fix.server, "namespace": fix.namespace, "context": context_name},
+        separators=(",", ":"),
+    )
+    label = t("blocks.fix_secret_button", locale, name=fix.secret_name)
+    return button(label, FIX_SECRET_ACTION, value, style="primary")
+
+
+def finding_blocks(finding: Finding, context_name: str, locale: str | None) -> list[Block]:
+    """One finding: cause, fix, the evidence it rests on, and the fix button when there is one."""
+    cause, fix_text = describe_finding(finding, locale)
+    icon = ":red_circle:" if finding.severity is Severity.CRITICAL else ":warning:"
+    where = finding.pod + (f" / `{finding.container}`" if finding.container else "")
+    text = f"{icon} *{mrkdwn_escape(where)}*: {mrkdwn_escape(cause)}"
+    if fix_text:
+        text += "\n:wrench: " + mrkdwn_escape(fix_text)
+    blocks = [section(text[:MAX_SECTION_TEXT])]
+    evidence = finding.evidence.message or "\n".join(finding.evidence.log_tail[-3:])
+    if evidence:
+        blocks.append(context("> " + mrkdwn_escape(evidence[:600])))
+    buttons = [b for b in (fix_button(f, context_name, locale) for f in finding.fixes) if b is not None]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons[:5]})
+    return blocks
+
+
+def render_description(desc: PodDescription, locale: str | None = None, *, now: datetime) -> Rendered:
+    meta = desc.pod.get("metadata") or {}
+    status = pod_status(desc.pod)
+    header = t(
+        "blocks.describe_header",
+        locale,
+        emoji=status_emoji(status),
+        name=meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        context=desc.context,
+        status=status,
+    )
+    blocks = [section(header)]
+    for finding in desc.findings[:MAX_FINDINGS_SHOWN]:
+        blocks += finding_blocks(finding, desc.context, locale)
+    if not desc.findings:
+        blocks.append(context(":white_check_mark: " + t("blocks.describe_healthy", locale)))
+    body = describe_text(desc.pod, desc.events, now)
+    candidate = [*blocks, section(code(body))]
+    if fits(candidate):
+        return Rendered(text=_plain(header), blocks=candidate)
+    blocks.append(context(t("blocks.uploaded", locale, lines=body.count("\n") + 1, filename="describe.txt")))
+    return Rendered(
+        text=_plain(header),
+        blocks=blocks,
+        upload=Upload(
+            filename=f"describe-{meta.get('name', 'pod')}.txt",
+            content=body,
+            title=f"kubectl describe pod {meta.get('name', '')}",
+        ),
+    )
 
 
 def render_delete_target_summary(target: DeleteTarget, locale: str | None = None) -> str:
@@ -288,7 +363,7 @@ def _split(text: str, limit: int) -> list[str]:
     return [p.rstrip("\n") for p in pieces]
 
 
-def render(result: Result, locale: str | None = None) -> Rendered:
+def render(result: Result, locale: str | None = None, *, now: datetime | None = None) -> Rendered:
     """Any action result as a Slack message."""
     if isinstance(result, PodTable):
         return render_pod_table(result, locale)
@@ -304,6 +379,8 @@ def render(result: Result, locale: str | None = None) -> Rendered:
         return render_help(result, locale)
     if isinstance(result, Notice):
         return render_notice(result, locale)
+    if isinstance(result, PodDescription):
+        return render_description(result, locale, now=now or datetime.now(UTC))
     if isinstance(result, DeleteTarget):
         text = render_delete_target_summary(result, locale)
         return Rendered(text=_plain(text), blocks=[section(text)])
