@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_url() -> str:
-    from podbot.config import load_settings  # noqa: PLC0415 (keep --help fast)
+    from podbot.config import load_settings
 
     # The CLI is the process edge: the one place besides config that may hand over os.environ.
     return load_settings(os.environ).database_url
@@ -165,7 +165,7 @@ def _configure_db(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_db(args: argparse.Namespace) -> int:
-    from podbot.store import admin  # noqa: PLC0415 (SQLAlchemy only when needed)
+    from podbot.store import admin
 
     try:
         if args.db_command == "upgrade":
@@ -194,7 +194,7 @@ def _configure_audit(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_audit(args: argparse.Namespace) -> int:
-    from podbot.store import admin  # noqa: PLC0415 (SQLAlchemy only when needed)
+    from podbot.store import admin
 
     try:
         count = admin.audit_export(
