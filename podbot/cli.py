@@ -93,6 +93,78 @@ def _run_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- database and audit (podbot.store) --------------------------------------------------------
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    from podbot.config import load_settings
+
+    # The CLI is the process edge: the one place besides config that may hand over os.environ.
+    return load_settings(os.environ, args.config).database_url
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML configuration file (or env PODBOT_CONFIG); DATABASE_URL wins")
+
+
+def _configure_db(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="migrate the database (DATABASE_URL) to this podbot's schema; keeps every row",
+        description="Migrate the database (DATABASE_URL) to this podbot's schema; keeps every row. "
+        "podbot serve does this at start-up too.",
+    )
+    current = sub.add_parser("current", help="show the database's schema revision")
+    for action in (upgrade, current):
+        _add_config(action)
+
+
+def _run_db(args: argparse.Namespace) -> int:
+    from podbot.store import admin
+
+    try:
+        if args.db_command == "upgrade":
+            url, before, after = admin.db_upgrade(_database_url(args))
+            origin = before or "an empty database"
+            change = "already current" if before == after else f"upgraded from {origin}"
+            print(f"{url}: schema revision {after} ({change})")
+        else:
+            url, revision = admin.db_current(_database_url(args))
+            print(f"{url}: schema revision {revision or 'none (empty database; run podbot db upgrade)'}")
+    except PodbotError as exc:
+        print(f"podbot db {args.db_command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _configure_audit(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    export = sub.add_parser(
+        "export",
+        help="write the audit log as JSON lines",
+        description="Write the audit log as JSON lines (one record per line, oldest first).",
+    )
+    export.add_argument("--since", help="only records from this far back (1d, 12h, 30m, 2w) or this ISO time")
+    export.add_argument("--output", "-o", help="file to write (created readable by you only); default stdout")
+    _add_config(export)
+
+
+def _run_audit(args: argparse.Namespace) -> int:
+    from podbot.store import admin
+
+    try:
+        count = admin.audit_export(
+            _database_url(args), since=args.since, output=args.output, now=datetime.now(UTC)
+        )
+    except PodbotError as exc:
+        print(f"podbot audit export: {exc}", file=sys.stderr)
+        return 1
+    if args.output not in (None, "-"):
+        print(f"{count} audit records written to {args.output}", file=sys.stderr)
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "demo": Command(
         "run podbot on the embedded default: simulated cluster + local Slack (tour or prompt)",
@@ -107,6 +179,8 @@ COMMANDS: dict[str, Command] = {
     "manifest": Command(
         "print the Slack app manifest to create the app from", _configure_manifest, _run_manifest
     ),
+    "db": Command("database schema: upgrade, current", _configure_db, _run_db),
+    "audit": Command("audit log: export", _configure_audit, _run_audit),
 }
 
 
@@ -141,72 +215,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return result
-
-
-# --- database and audit (podbot.store) --------------------------------------------------------
-
-
-def _database_url() -> str:
-    from podbot.config import load_settings
-
-    # The CLI is the process edge: the one place besides config that may hand over os.environ.
-    return load_settings(os.environ).database_url
-
-
-def _configure_db(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
-    sub.add_parser(
-        "upgrade",
-        help="migrate the database (DATABASE_URL) to this podbot's schema; keeps every row",
-        description="Migrate the database (DATABASE_URL) to this podbot's schema; keeps every row. "
-        "podbot serve does this at start-up too.",
-    )
-    sub.add_parser("current", help="show the database's schema revision")
-
-
-def _run_db(args: argparse.Namespace) -> int:
-    from podbot.store import admin
-
-    try:
-        if args.db_command == "upgrade":
-            url, before, after = admin.db_upgrade(_database_url())
-            origin = before or "an empty database"
-            change = "already current" if before == after else f"upgraded from {origin}"
-            print(f"{url}: schema revision {after} ({change})")
-        else:
-            url, revision = admin.db_current(_database_url())
-            print(f"{url}: schema revision {revision or 'none (empty database; run podbot db upgrade)'}")
-    except PodbotError as exc:
-        print(f"podbot db {args.db_command}: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _configure_audit(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    export = sub.add_parser(
-        "export",
-        help="write the audit log as JSON lines",
-        description="Write the audit log as JSON lines (one record per line, oldest first).",
-    )
-    export.add_argument("--since", help="only records from this far back (1d, 12h, 30m, 2w) or this ISO time")
-    export.add_argument("--output", "-o", help="file to write (created readable by you only); default stdout")
-
-
-def _run_audit(args: argparse.Namespace) -> int:
-    from podbot.store import admin
-
-    try:
-        count = admin.audit_export(
-            _database_url(), since=args.since, output=args.output, now=datetime.now(UTC)
-        )
-    except PodbotError as exc:
-        print(f"podbot audit export: {exc}", file=sys.stderr)
-        return 1
-    if args.output not in (None, "-"):
-        print(f"{count} audit records written to {args.output}", file=sys.stderr)
-    return 0
-
-
-COMMANDS["db"] = Command("database schema: upgrade, current", _configure_db, _run_db)
-COMMANDS["audit"] = Command("audit log: export", _configure_audit, _run_audit)

@@ -167,3 +167,10 @@ def test_cli_exports_json_lines_since_a_duration(
 
     assert cli.main(["audit", "export", "--since", "yesterday"]) == 1
     assert "--since 'yesterday'" in capsys.readouterr().err
+
+    # The URL may come from the configuration file instead.
+    monkeypatch.delenv("DATABASE_URL")
+    config = tmp_path / "podbot.yaml"
+    config.write_text(f"database_url: {json.dumps(target.database_url)}\n")
+    assert cli.main(["db", "current", "--config", str(config)]) == 0
+    assert "schema revision 0001" in capsys.readouterr().out
