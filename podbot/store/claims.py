@@ -85,6 +85,8 @@ class PostClaims:
         """The right to post (S, T), or None if someone else holds it or it was posted."""
         if not owner:
             raise ValueError("a claim needs an owner (the replica's identity)")
+        if stale_after <= timedelta(0):
+            raise ValueError("stale_after must be positive")
         scheduled_time, now = utc(scheduled_time, "scheduled_time"), utc(now)
         key = and_(
             post_claims.c.subscription_id == subscription_id,
