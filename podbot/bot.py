@@ -21,6 +21,7 @@ from podbot import metrics
 from podbot.commands import help_text, parse
 from podbot.config import Settings
 from podbot.errors import NotPermitted, PodbotError, UsageError
+from podbot.i18n import t
 from podbot.k8s import actions
 from podbot.k8s.client import Clusters, Identity, KubeClient
 from podbot.model import (
@@ -41,6 +42,8 @@ from podbot.model import (
 from podbot.policy import check_channel
 from podbot.results import Changed, DeleteTarget, HelpText, Result
 from podbot.slack.blocks import Rendered, render, render_error, render_internal_error
+from podbot.store.records import AuditAction, AuditEvent
+from podbot.store.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +65,10 @@ class Reply:
     public: bool = False  # True: show to the channel; False: only to the asker
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One change or decision, as the audit log records it (no secrets: text is redacted)."""
-
-    asker: Asker
-    action: str
-    context: str
-    namespace: str
-    kind: str
-    name: str
-    uid: str
-    outcome: str
-    detail: str = ""
-    kube_user: str = ""
-    text: str = ""
-
-
 class AuditSink(Protocol):
-    def record(self, entry: AuditEntry, now: datetime) -> None: ...
+    """Where audit records go: the database (``store.audit``), or the log when there is none."""
+
+    def record(self, event: AuditEvent) -> AuditEvent: ...
 
 
 class DeleteFlow(Protocol):
@@ -94,19 +82,23 @@ class IdentityResolver(Protocol):
 
 
 class LogAudit:
-    """Audit to the log only (until a database is configured); never holds secrets."""
+    """Audit to the log only (for tools without a database); the text is redacted."""
 
-    def record(self, entry: AuditEntry, now: datetime) -> None:
+    def record(self, event: AuditEvent) -> AuditEvent:
         log.info(
             "audit %s %s %s/%s/%s by %s: %s",
-            entry.action,
-            entry.kind,
-            entry.context,
-            entry.namespace,
-            entry.name,
-            entry.asker.user_id,
-            entry.outcome,
+            event.action,
+            event.kind,
+            event.context,
+            event.namespace,
+            event.name,
+            event.user_id,
+            event.outcome,
         )
+        return event
+
+
+ExtraHandler = Callable[[Request, Asker], Reply]
 
 
 def needs_modal(request: Request) -> bool:
@@ -135,6 +127,9 @@ class Podbot:
         self.audit = audit or LogAudit()
         self.identities = identities
         self.deletes = deletes
+        # Verbs that are not Kubernetes operations (approvals, audit, subscriptions, alerts) are
+        # answered by the components that own them, registered here by request type.
+        self.extra_handlers: dict[type, ExtraHandler] = {}
 
     # --- helpers -----------------------------------------------------------------------------
     def locale(self, asker: Asker) -> str:
@@ -200,9 +195,12 @@ class Podbot:
         if isinstance(request, ShowHelp):
             return Reply(render(HelpText(help_text(request.topic, locale)), locale))
         if not isinstance(request, KUBERNETES_REQUESTS):
-            raise UsageError(f"`{request.verb}` is not available in this deployment")
+            handler = self.extra_handlers.get(type(request))
+            if handler is None:
+                raise UsageError(t("bot.unavailable", locale, verb=request.verb))
+            return handler(request, asker)
         if needs_modal(request):
-            raise UsageError("this command needs a dialog; run it as a slash command")
+            raise UsageError(t("bot.needs_dialog", locale))
         kube = self._cluster(request, asker)
         as_user = self._identity(asker)
         if isinstance(request, DeletePod | DeleteSecret):
@@ -235,7 +233,7 @@ class Podbot:
             return actions.create_registry_secret(request, kube, as_user)
         if isinstance(request, ListStaticPods):
             return actions.list_static_pods(request, kube, as_user)
-        raise UsageError(f"`{request.verb}` is not supported here")
+        raise UsageError(t("bot.unavailable", None, verb=request.verb))
 
     def delete_now(self, target: DeleteTarget, asker: Asker, text: str, *, approved_by: str = "") -> Reply:
         """Delete exactly ``target`` (uid precondition), as the approver's identity when approved."""
@@ -243,20 +241,19 @@ class Podbot:
         as_user = self._identity(dataclasses.replace(asker, user_id=approved_by) if approved_by else asker)
         result = actions.delete_target(target, kube, as_user)
         self.audit.record(
-            AuditEntry(
+            self.audit_event(
+                AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE,
                 asker,
-                "delete",
                 target.context,
                 target.namespace,
                 target.kind,
                 target.name,
                 target.uid,
                 "deleted",
-                detail=f"approved by {approved_by}" if approved_by else "",
-                kube_user=as_user.user if as_user else "",
                 text=text,
-            ),
-            self.now(),
+                as_user=as_user,
+                detail=f"approved by {approved_by}" if approved_by else "",
+            )
         )
         return Reply(render(result, self.locale(asker)), public=True)
 
@@ -265,23 +262,62 @@ class Podbot:
     ) -> None:
         if result.dry_run:
             return
-        action = {"run": "run", "create": "create", "secret": "secret_create"}.get(request.verb, request.verb)
+        action = {"run": AuditAction.RUN, "secret": AuditAction.SECRET_CREATE}.get(
+            request.verb, AuditAction.CREATE
+        )
         for ref in result.objects:
+            if ref.kind == "Secret":
+                action = AuditAction.SECRET_CREATE
             self.audit.record(
-                AuditEntry(
-                    asker,
+                self.audit_event(
                     action,
+                    asker,
                     result.context,
                     ref.namespace,
                     ref.kind,
                     ref.name,
                     ref.uid,
                     result.verb,
-                    kube_user=as_user.user if as_user else "",
                     text=text,
-                ),
-                self.now(),
+                    as_user=as_user,
+                )
             )
+
+    def audit_event(
+        self,
+        action: AuditAction,
+        asker: Asker,
+        context: str,
+        namespace: str,
+        kind: str,
+        name: str,
+        uid: str,
+        outcome: str,
+        *,
+        text: str = "",
+        as_user: Identity | None = None,
+        detail: str = "",
+        approval_id: int | None = None,
+    ) -> AuditEvent:
+        """An audit record of ``asker``'s action, stamped now (the store redacts the text again)."""
+        return AuditEvent(
+            at=self.now(),
+            action=action,
+            team_id=asker.team_id,
+            channel_id=asker.channel_id,
+            user_id=asker.user_id,
+            kube_user=as_user.user if as_user else "",
+            kube_groups=as_user.groups if as_user else (),
+            context=context,
+            namespace=namespace,
+            kind=kind,
+            name=name,
+            uid=uid,
+            request_text=redact(text),
+            outcome=outcome,
+            detail=detail,
+            approval_id=approval_id,
+        )
 
     def run_secret_form(self, request: CreateRegistrySecret, asker: Asker) -> Reply:
         """The registry-secret modal was submitted: same pipeline, never echoing the password."""

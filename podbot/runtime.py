@@ -22,6 +22,7 @@ from podbot.slack.app import SlackBot, build_app
 from podbot.slack.directory import Directory
 from podbot.slack.web_client import make_web_client
 from podbot.slack.work import WorkPool
+from podbot.store.store import Store
 from podbot.web import PodbotWsgi, WebServer
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,11 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.now = now
+        # The database first: an unreachable database or a schema newer than this podbot must stop
+        # start-up with a clear message before anything talks to Slack.
+        self.store = Store.open(settings.database_url)
+        revision = self.store.migrate()
+        log.info("database %s at schema revision %s", self.store.url, revision)
         self.clusters = Clusters(
             settings.kube.kubeconfig,
             in_cluster=settings.kube.in_cluster,
@@ -51,7 +57,7 @@ class Runtime:
         self.client = make_web_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
         self.directory = Directory(self.client)
         self.pool = WorkPool(settings.workers)
-        self.bot = Podbot(settings, self.clusters, now=now, audit=audit)
+        self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
         self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
         self._token_verification = token_verification
         self._app: Any = None
@@ -79,6 +85,7 @@ class Runtime:
             checks["kubernetes"] = "ok"
         except PodbotError as exc:
             checks["kubernetes"] = exc.message
+        checks["database"] = "ok" if self.store.ping() else "unreachable"
         return checks
 
     def serve_http(self, host: str | None = None, port: int | None = None) -> WebServer:
@@ -108,3 +115,4 @@ class Runtime:
         if self._web is not None:
             self._web.stop(timeout=5)
         self.clusters.close()
+        self.store.close()
