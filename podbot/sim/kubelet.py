@@ -1,0 +1,478 @@
+"""Simulated kubelets (one per node), the scheduler and static pods, sharing the API server's store.
+
+``KubeletPool`` is the whole node side of the simulator. It registers the Node objects, runs
+default-scheduler, a kubelet per node (pod workers, image pulls, container runtime, events),
+static pods with their mirror pods, and event expiry. It learns about changes through a store
+listener that only queues them; a clock timer then works through the queue. All behaviour is
+driven by the SimClock, so tests jump through back-offs with ``clock.advance``.
+
+Pods created directly in the store with their status already filled in (benchmarks load 50,000
+that way) are adopted as they are: nothing is written for them and they cost no timers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from podbot.sim.backoff import Backoff
+from podbot.sim.clock import SimClock
+from podbot.sim.events import EventExpiry, EventRecorder, micro_time
+from podbot.sim.meta import stamp_new
+from podbot.sim.nodes import MAX_PODS, build_node, host_ip, lease, node_conditions, pod_cidr
+from podbot.sim.podlogs import PodLogs
+from podbot.sim.podspec import MIRROR_ANNOTATION
+from podbot.sim.podworker import PodWorker
+from podbot.sim.reference import ImageReference
+from podbot.sim.registry import PullResult, RateLimitLedger, RegistryTable, ResolvedImage
+from podbot.sim.scheduler import Scheduler
+from podbot.sim.staticpods import StaticPods
+from podbot.sim.store import AlreadyExistsError, ConflictError, NotFoundError, ObjectStore, Stored, WatchEvent
+
+JSON = dict[str, Any]
+log = logging.getLogger(__name__)
+
+LEASE_RENEW = 10.0
+NODE_STATUS_REPORT = 300.0
+_LEASES = "leases.coordination.k8s.io"
+
+
+class Kubelet:
+    """One node's kubelet."""
+
+    def __init__(self, pool: KubeletPool, name: str, index: int) -> None:
+        self.pool = pool
+        self.name = name
+        self.index = index
+        self.clock = pool.clock
+        self.store = pool.store
+        self.registry = pool.registry
+        self.lock = pool.lock
+        self.rng = pool.rng
+        self.host_ip = host_ip(index)
+        self.gateway = f"10.244.{index}.1"
+        self.recorder = EventRecorder(pool.store, pool.clock, "kubelet", name)
+        self.pull_backoff = Backoff()
+        self.crash_backoff = Backoff()
+        self.workers: dict[str, PodWorker] = {}
+        self.adopted: dict[tuple[str, str], str] = {}
+        self.node_uid = ""
+        self._images: dict[str, ResolvedImage] = {}
+        self._ips_in_use: set[int] = set()
+        self._next_ip = 2
+        self._pull_free_at = 0.0
+        self._registered_at = 0.0
+
+    # --- images ---------------------------------------------------------------------------------
+    def image_present(self, ref: ImageReference) -> ResolvedImage | None:
+        resolved = self.registry.resolve(ref)
+        if resolved is None:
+            return None
+        return self._images.get(resolved.image_id)
+
+    def add_image(self, image: ResolvedImage | None) -> None:
+        if image is not None and image.image_id not in self._images:
+            self._images[image.image_id] = image
+            self.pool.images_changed(self)
+
+    def images_json(self) -> list[JSON]:
+        seen: dict[str, JSON] = {}
+        for image in self._images.values():
+            entry = seen.setdefault(image.image_id, {"names": [image.image_id], "sizeBytes": image.size})
+            if image.full_ref not in entry["names"]:
+                entry["names"].append(image.full_ref)
+        return sorted(seen.values(), key=lambda e: -int(e["sizeBytes"]))
+
+    def pull(self, ref: ImageReference, credentials: list[Any], now: float) -> tuple[PullResult, float]:
+        """Decide a pull now; pulls are serialized per node, like serializeImagePulls: true."""
+        result = self.registry.pull(ref, credentials, ledger=self.pool.ledger, node=self.name, now=now)
+        begin = max(now, self._pull_free_at)
+        finish = begin + result.duration
+        self._pull_free_at = finish
+        return result, finish
+
+    # --- pod network ----------------------------------------------------------------------------
+    def allocate_ip(self) -> str:
+        for _ in range(253):
+            candidate = self._next_ip
+            self._next_ip = 2 if self._next_ip >= 254 else self._next_ip + 1
+            if candidate not in self._ips_in_use:
+                self._ips_in_use.add(candidate)
+                return f"10.244.{self.index}.{candidate}"
+        # The /24 is exhausted (only possible beyond maxPods): hand out an address twice.
+        return f"10.244.{self.index}.{self._next_ip}"
+
+    def release_ip(self, ip: str) -> None:
+        with contextlib.suppress(ValueError, IndexError):
+            self._ips_in_use.discard(int(ip.rsplit(".", 1)[1]))
+
+    # --- pods -----------------------------------------------------------------------------------
+    def on_pod(self, pod: JSON, stored: Stored, rv: int) -> None:
+        meta = pod["metadata"]
+        uid = meta.get("uid", "")
+        key = (meta.get("namespace", ""), meta["name"])
+        worker = self.workers.get(uid)
+        if worker is not None:
+            if rv != worker.last_written_rv:
+                worker.update(pod)
+            return
+        if key in self.adopted:
+            if meta.get("deletionTimestamp"):
+                self._delete_now(key, uid)
+            return
+        if meta.get("deletionTimestamp"):
+            self._delete_now(key, uid)
+            return
+        status = pod.get("status") or {}
+        if status.get("containerStatuses") or status.get("phase") in ("Running", "Succeeded", "Failed"):
+            self.adopted[key] = uid
+            return
+        worker = PodWorker(self, pod)
+        self.workers[uid] = worker
+        worker.sync()
+
+    def _delete_now(self, key: tuple[str, str], uid: str) -> None:
+        self.adopted.pop(key, None)
+        with contextlib.suppress(NotFoundError, ConflictError):
+            self.store.delete("pods", key[0], key[1], expected_uid=uid)
+
+    def on_pod_deleted(self, namespace: str, name: str, uid: str) -> None:
+        self.adopted.pop((namespace, name), None)
+        worker = self.workers.get(uid)
+        if worker is not None and not worker.static:
+            worker.discard()
+            del self.workers[uid]
+
+    def worker_finished(self, worker: PodWorker, *, delete: bool) -> None:
+        """A terminating pod's containers have all stopped."""
+        if worker.static:
+            self.pool.static.stopped_worker(worker)
+            return
+        if delete:
+            with contextlib.suppress(NotFoundError, ConflictError):
+                self.store.delete("pods", worker.namespace, worker.name, expected_uid=worker.api_uid)
+            worker.discard()
+            self.workers.pop(worker.uid, None)
+
+    def static_status(self, worker: PodWorker, status: JSON) -> bool:
+        return self.pool.static.write_status(worker, status)
+
+
+class KubeletPool:
+    """The node side of podbot.sim: nodes, scheduler, kubelets, static pods (see module docstring)."""
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        clock: SimClock,
+        nodes: Sequence[str],
+        registry: RegistryTable,
+        state_dir: Path,
+        control_plane_static_pods: bool = True,
+        *,
+        seed: int = 0,
+    ) -> None:
+        if not nodes:
+            raise ValueError("a cluster needs at least one node")
+        if len(set(nodes)) != len(nodes):
+            raise ValueError("node names must be unique")
+        self.store = store
+        self.clock = clock
+        self.registry = registry
+        self.state_dir = Path(state_dir)
+        self.control_plane_static_pods = control_plane_static_pods
+        self.lock = threading.RLock()
+        self.rng = random.Random(seed)
+        self.ledger = RateLimitLedger()
+        self.kubelets: dict[str, Kubelet] = {name: Kubelet(self, name, i) for i, name in enumerate(nodes)}
+        self.static = StaticPods(store, clock, self.state_dir)
+        self.scheduler = Scheduler(store, clock, self.lock, lambda: self._stopped, host=nodes[0])
+        self.expiry = EventExpiry(store, clock)
+        self._logs = PodLogs(self)
+        self._inbox: deque[WatchEvent] = deque()
+        self._inbox_lock = threading.Lock()
+        self._drain_scheduled = False
+        self._timers: list[Any] = []
+        self._started = False
+        self._stopped = False
+        self._node_recorder = EventRecorder(store, clock, "node-controller")
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Register the nodes and start the scheduler, kubelets, static pods and event expiry."""
+        if self._started:
+            return
+        self._started = True
+        with self.lock:
+            preloaded = self.registry.preloaded_images()
+            for index, kubelet in enumerate(self.kubelets.values()):
+                for image in preloaded:
+                    kubelet._images[image.image_id] = image
+                self._register_node(kubelet, control_plane=index == 0)
+                self.static.add_node(kubelet, control_plane=index == 0 and self.control_plane_static_pods)
+            self.expiry.start()
+            self.store.add_listener(self._on_store_event)
+            for resource in ("nodes", "pods"):
+                items, _, _ = self.store.list(resource)
+                for stored in items:
+                    self._inbox.append(WatchEvent("ADDED", resource, stored.rv, stored))
+            self._schedule_drain()
+            self.static.start()
+            self._timers.append(self.clock.call_later(LEASE_RENEW, self._renew_leases))
+            self._timers.append(self.clock.call_later(NODE_STATUS_REPORT, self._report_nodes))
+
+    def stop(self) -> None:
+        with self.lock:
+            self._stopped = True
+            self.static.stop()
+            self.scheduler.stop()
+            self.expiry.stop()
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+            for kubelet in self.kubelets.values():
+                for worker in list(kubelet.workers.values()):
+                    worker.discard()
+                kubelet.workers.clear()
+
+    # --- public API -----------------------------------------------------------------------------
+    def static_pod_dir(self, node: str) -> Path:
+        if node not in self.kubelets:
+            raise ValueError(f"unknown node {node!r}")
+        return self.static.manifest_dir(node)
+
+    def set_manifest_url(self, node: str, url: str | None) -> None:
+        """Point ``node``'s kubelet at a manifest URL (loopback only), or None to stop using one."""
+        self.static.set_manifest_url(node, url)
+
+    def sync_static_pods(self, node: str | None = None) -> None:
+        """Rescan manifest folders now instead of waiting for the next 20s check."""
+        with self.lock:
+            for name in [node] if node else list(self.kubelets):
+                self.static.sync_node(name)
+
+    def logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None,
+        *,
+        previous: bool = False,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+        timestamps: bool = False,
+    ) -> list[str]:
+        return self._logs.logs(
+            namespace,
+            pod,
+            container,
+            previous=previous,
+            tail_lines=tail_lines,
+            since_seconds=since_seconds,
+            timestamps=timestamps,
+        )
+
+    def follow_logs(
+        self,
+        namespace: str,
+        pod: str,
+        container: str | None,
+        *,
+        tail_lines: int | None = None,
+        since_seconds: int | None = None,
+        timestamps: bool = False,
+        stop: threading.Event,
+    ) -> Iterator[str]:
+        return self._logs.follow(
+            namespace,
+            pod,
+            container,
+            tail_lines=tail_lines,
+            since_seconds=since_seconds,
+            timestamps=timestamps,
+            stop=stop,
+        )
+
+    # --- nodes ----------------------------------------------------------------------------------
+    def _register_node(self, kubelet: Kubelet, *, control_plane: bool) -> None:
+        now = self.clock.time()
+        node = build_node(
+            kubelet.name, kubelet.index, now, control_plane=control_plane, images=kubelet.images_json()
+        )
+        try:
+            existing = self.store.get("nodes", "", kubelet.name).load()
+        except NotFoundError:
+            stamp_new(node, self.clock)
+            stored = self.store.create("nodes", node)
+        else:
+            existing["status"] = node["status"]
+            stored = self.store.update("nodes", existing)
+        kubelet.node_uid = stored["metadata"]["uid"]
+        kubelet._registered_at = now
+        ref = {"kind": "Node", "name": kubelet.name, "uid": kubelet.name, "apiVersion": "v1"}
+        kubelet.recorder.event(ref, "Normal", "Starting", "Starting kubelet.")
+        for condition in ("NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"):
+            kubelet.recorder.event(
+                ref, "Normal", condition, f"Node {kubelet.name} status is now: {condition}"
+            )
+        kubelet.recorder.event(
+            ref, "Normal", "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods"
+        )
+        kubelet.recorder.event(ref, "Normal", "NodeReady", f"Node {kubelet.name} status is now: NodeReady")
+        node_ref = {"kind": "Node", "name": kubelet.name, "uid": kubelet.node_uid, "apiVersion": "v1"}
+        self._node_recorder.event(
+            node_ref,
+            "Normal",
+            "RegisteredNode",
+            f"Node {kubelet.name} event: Registered Node {kubelet.name} in Controller",
+        )
+        self._write_lease(kubelet)
+
+    def images_changed(self, kubelet: Kubelet) -> None:
+        images = kubelet.images_json()
+
+        def change(node: JSON) -> JSON:
+            node.setdefault("status", {})["images"] = images
+            return node
+
+        with contextlib.suppress(NotFoundError):
+            self.store.mutate("nodes", "", kubelet.name, change)
+
+    def _report_nodes(self) -> None:
+        with self.lock:
+            if self._stopped:
+                return
+            now = self.clock.time()
+            for kubelet in self.kubelets.values():
+                since = kubelet._registered_at
+
+                def change(node: JSON, since: float = since) -> JSON:
+                    node.setdefault("status", {})["conditions"] = node_conditions(now, since)
+                    return node
+
+                with contextlib.suppress(NotFoundError):
+                    self.store.mutate("nodes", "", kubelet.name, change)
+            self._timers = [t for t in self._timers if not t.cancelled]
+            self._timers.append(self.clock.call_later(NODE_STATUS_REPORT, self._report_nodes))
+
+    def _write_lease(self, kubelet: Kubelet) -> None:
+        if _LEASES not in self.store.resources():
+            return
+        now = micro_time(self.clock.time())
+        try:
+
+            def renew(obj: JSON) -> JSON:
+                obj.setdefault("spec", {})["renewTime"] = now
+                return obj
+
+            self.store.mutate(_LEASES, "kube-node-lease", kubelet.name, renew)
+        except NotFoundError:
+            obj = lease(kubelet.name, now)
+            obj["metadata"]["ownerReferences"] = [
+                {"apiVersion": "v1", "kind": "Node", "name": kubelet.name, "uid": kubelet.node_uid}
+            ]
+            stamp_new(obj, self.clock)
+            with contextlib.suppress(AlreadyExistsError):
+                self.store.create(_LEASES, obj)
+
+    def _renew_leases(self) -> None:
+        with self.lock:
+            if self._stopped:
+                return
+            for kubelet in self.kubelets.values():
+                self._write_lease(kubelet)
+            self._timers = [t for t in self._timers if not t.cancelled]
+            self._timers.append(self.clock.call_later(LEASE_RENEW, self._renew_leases))
+
+    # --- store changes --------------------------------------------------------------------------
+    def _on_store_event(self, event: WatchEvent) -> None:
+        # Called under the store lock: queue only.
+        if self._stopped or event.resource not in ("pods", "nodes"):
+            return
+        self._inbox.append(event)
+        self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        with self._inbox_lock:
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        self.clock.call_later(0, self._drain)
+
+    def _drain(self) -> None:
+        with self._inbox_lock:
+            self._drain_scheduled = False
+        with self.lock:
+            while self._inbox and not self._stopped:
+                event = self._inbox.popleft()
+                try:
+                    if event.resource == "pods":
+                        self._pod_event(event)
+                    else:
+                        self._node_event(event)
+                except Exception:
+                    log.exception(
+                        "podbot.sim: failed to handle %s %s/%s",
+                        event.type,
+                        event.obj.namespace,
+                        event.obj.name,
+                    )
+
+    def _node_event(self, event: WatchEvent) -> None:
+        name = event.obj.name
+        self.scheduler.node_changed(None if event.type == "DELETED" else event.obj.load(), name)
+
+    def _pod_deleted(self, stored: Stored) -> None:
+        pod = stored.load()
+        meta = pod["metadata"]
+        uid = meta.get("uid", "")
+        node = (pod.get("spec") or {}).get("nodeName", "")
+        self.scheduler.pod_deleted(stored.namespace, stored.name, uid)
+        if MIRROR_ANNOTATION in (meta.get("annotations") or {}):
+            self.static.mirror_event("DELETED", pod)
+            return
+        kubelet = self.kubelets.get(node)
+        if kubelet is not None:
+            kubelet.on_pod_deleted(stored.namespace, stored.name, uid)
+
+    def _pod_event(self, event: WatchEvent) -> None:
+        stored = event.obj
+        if event.type == "DELETED":
+            self._pod_deleted(stored)
+            return
+        node = stored.fields.get("spec.nodeName")
+        raw = stored.raw
+        pod: JSON | None = None
+        if node is None:
+            pod = stored.load()
+            node = (pod.get("spec") or {}).get("nodeName") or ""
+        if not node:
+            self.scheduler.consider(pod or stored.load(), event.rv)
+            return
+        kubelet = self.kubelets.get(node)
+        if kubelet is None:
+            return
+        key = (stored.namespace, stored.name)
+        if (
+            key in kubelet.adopted
+            and b'"deletionTimestamp"' not in raw
+            and b"Succeeded" not in raw
+            and b"Failed" not in raw
+        ):
+            return  # a quiet adopted pod: nothing to do, and no need to parse it
+        pod = pod or stored.load()
+        phase = (pod.get("status") or {}).get("phase", "")
+        self.scheduler.pod_assigned(pod, node, phase)
+        if MIRROR_ANNOTATION in ((pod["metadata"].get("annotations")) or {}):
+            self.static.mirror_event(event.type, pod)
+            return
+        kubelet.on_pod(pod, stored, event.rv)
+
+
+__all__ = ["MAX_PODS", "Kubelet", "KubeletPool", "pod_cidr"]
