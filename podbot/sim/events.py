@@ -18,6 +18,7 @@ series (``series.count: 2``); later repeats are counted in memory and written ev
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -100,11 +101,18 @@ class _Names:
 
     def __init__(self) -> None:
         self._last = 0
+        self._lock = threading.Lock()
 
     def make(self, object_name: str, now: float) -> str:
-        nanos = max(int(now * 1e9), self._last + 1)
-        self._last = nanos
+        with self._lock:
+            nanos = max(int(now * 1e9), self._last + 1)
+            self._last = nanos
         return f"{object_name}.{nanos:x}"
+
+
+# One generator for every recorder in the process: two components reporting on the same object in
+# the same (frozen) simulated instant must not pick the same event name.
+_NAMES = _Names()
 
 
 class EventRecorder:
@@ -118,7 +126,7 @@ class EventRecorder:
         self._aggregates = _Lru()
         self._observed = _Lru()
         self._buckets = _Lru()
-        self._names = _Names()
+        self._names = _NAMES
 
     def event(self, involved: JSON, event_type: str, reason: str, message: str) -> None:
         """Record an event about ``involved`` (an ObjectReference; see ``object_ref``)."""
@@ -217,7 +225,7 @@ class SeriesRecorder:
         self.controller = controller
         self.instance = instance
         self._series: dict[str, _Series] = {}
-        self._names = _Names()
+        self._names = _NAMES
         self._heartbeat: Any = None
 
     def event(self, regarding: JSON, event_type: str, reason: str, action: str, note: str) -> None:

@@ -210,11 +210,17 @@ class PodLogs:
                 return []
             now = self.pool.clock.time()
             entries = instance.log_entries(now)
+        return format_log(self._select(entries, now, tail_lines, since_seconds), timestamps=timestamps)
+
+    @staticmethod
+    def _select(
+        entries: list[tuple[float, str]], now: float, tail_lines: int | None, since_seconds: int | None
+    ) -> list[tuple[float, str]]:
         if since_seconds is not None:
             entries = [e for e in entries if e[0] >= now - since_seconds]
         if tail_lines is not None:
             entries = entries[-tail_lines:] if tail_lines > 0 else []
-        return format_log(entries, timestamps=timestamps)
+        return entries
 
     def follow(
         self,
@@ -227,20 +233,25 @@ class PodLogs:
         timestamps: bool = False,
         stop: threading.Event,
     ) -> Iterator[str]:
+        """Validate now (errors raise here, before any streaming), then stream lines as they appear."""
         with self.pool.lock:
             _, _, instance = self._locate(namespace, pod, container, False)
-        yield from self.logs(
-            namespace,
-            pod,
-            container,
-            tail_lines=tail_lines,
-            since_seconds=since_seconds,
-            timestamps=timestamps,
-        )
+            now = self.pool.clock.time()
+            seen = instance.log_entries(now) if instance is not None else []
+        first = format_log(self._select(seen, now, tail_lines, since_seconds), timestamps=timestamps)
+        return self._stream(instance, first, seen, timestamps, stop)
+
+    def _stream(
+        self,
+        instance: ContainerInstance | None,
+        first: list[str],
+        seen: list[tuple[float, str]],
+        timestamps: bool,
+        stop: threading.Event,
+    ) -> Iterator[str]:
+        yield from first
         if instance is None:
             return
-        with self.pool.lock:
-            seen = instance.log_entries(self.pool.clock.time())
         last_at = seen[-1][0] if seen else float("-inf")
         at_last = sum(1 for at, _ in seen if at == last_at)
         while not stop.is_set():

@@ -108,6 +108,7 @@ class _Word:
 
 
 _OPERATORS = ("&&", "||", ";;", ";", "\n", "&", "|")
+_REDIRECT = re.compile(r"(?:[0-9]?>>?&[0-9]|&>>?|[0-9]?>>?|<)")
 
 
 def _tokenize(script: str) -> list[_Word | str]:
@@ -125,6 +126,16 @@ def _tokenize(script: str) -> list[_Word | str]:
             while i < n and script[i] != "\n":
                 i += 1
             continue
+        redirect = _REDIRECT.match(script, i)
+        if redirect is not None:
+            i = redirect.end()
+            target = ""
+            if not redirect.group(0).endswith(("&1", "&2")):
+                while i < n and script[i] in " \t":
+                    i += 1
+                target, _, i = _read_word(script, i)
+            tokens.append(_Word(redirect.group(0).replace(" ", "") + target, quoted=True))
+            continue
         op = next((o for o in _OPERATORS if script.startswith(o, i)), None)
         if op is not None:
             tokens.append(op)
@@ -141,7 +152,7 @@ def _read_word(script: str, i: int) -> tuple[str, bool, int]:
     n = len(script)
     while i < n:
         ch = script[i]
-        if ch in " \t\r\n;&|":
+        if ch in " \t\r\n;&|<>":
             break
         if ch == "'":
             end = script.find("'", i + 1)
@@ -505,24 +516,25 @@ def _not_found(state: _State, name: str) -> None:
 
 def _run_simple(node: _Simple, state: _State) -> None:
     words = [_expand(w, state) for w in node.words]
+    raws = list(node.words)
     # Leading assignments set variables.
-    while words and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]) and not node.words[0].quoted:
+    while words and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]) and not raws[0].quoted:
         name, _, value = words.pop(0).partition("=")
+        raws.pop(0)
         state.env[name] = value
     if not words:
         state.status = 0
         return
     stderr, silent = False, False
     cleaned: list[str] = []
-    for word in words:
-        if word in (">&2", "1>&2"):
-            stderr = True
-        elif word in (">/dev/null", "1>/dev/null", "&>/dev/null"):
-            silent = True
-        elif word in ("2>&1", "2>/dev/null"):
+    for word, raw in zip(words, raws, strict=True):
+        if raw.quoted and _REDIRECT.match(raw.text) and raw.text[:1] in "0123456789>&<":
+            if raw.text in (">&2", "1>&2"):
+                stderr = True
+            elif raw.text.startswith((">", "1>", "&>")):
+                silent = True  # written to a file (or /dev/null), not to the log
             continue
-        else:
-            cleaned.append(word)
+        cleaned.append(word)
     words = cleaned
     state.t += STEP
     name, args = words[0].rsplit("/", 1)[-1], words[1:]
