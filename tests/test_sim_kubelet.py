@@ -795,3 +795,43 @@ def test_follow_logs_validates_before_streaming(env: KubeEnv) -> None:
     stream = env.pool.follow_logs("default", "quiet", None, stop=stop)
     stop.set()  # a client that hangs up
     assert list(stream) == []
+
+
+def test_liveness_probe_failing_during_warm_up_restarts_the_container(env: KubeEnv) -> None:
+    probe = {"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 5, "periodSeconds": 5}
+    env.create_pod(
+        {
+            "metadata": {"name": "slow"},
+            "spec": {"containers": [{"name": "app", "image": "podbot/slow-start", "livenessProbe": probe}]},
+        }
+    )
+    env.advance(60)
+    ip = env.pod("slow")["status"]["podIP"]
+    messages = env.messages("slow")
+    assert (
+        "Warning",
+        "Unhealthy",
+        f'Liveness probe failed: Get "http://{ip}:8080/healthz": dial tcp {ip}:8080: connect: '
+        "connection refused",
+    ) in messages
+    assert ("Normal", "Killing", "Container app failed liveness probe, will be restarted") in messages
+    assert env.container("slow")["restartCount"] >= 1
+
+
+def test_active_deadline_fails_the_pod(env: KubeEnv) -> None:
+    env.create_pod(
+        {
+            "metadata": {"name": "late"},
+            "spec": {"activeDeadlineSeconds": 30, "containers": [{"name": "c", "image": "nginx:1.25"}]},
+        }
+    )
+    env.advance(29)
+    assert env.pod("late")["status"]["phase"] == "Running"
+    env.advance(5)
+    status = env.pod("late")["status"]
+    assert (status["phase"], status["reason"]) == ("Failed", "DeadlineExceeded")
+    assert status["message"] == "Pod was active on the node longer than the specified deadline"
+    assert ("Warning", "DeadlineExceeded", status["message"]) in env.messages("late")
+    env.advance(120)
+    assert env.container("late")["state"]["terminated"]["reason"] == "Completed"
+    assert env.pod("late")["status"]["phase"] == "Failed"

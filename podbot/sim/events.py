@@ -302,13 +302,20 @@ class SeriesRecorder:
 
 
 class EventExpiry:
-    """Deletes each Event ``ttl`` seconds after its last write, like kube-apiserver --event-ttl=1h."""
+    """Deletes each Event ``ttl`` seconds after its last write, like kube-apiserver --event-ttl=1h.
+
+    One timer per event at most: a write only records its time; when the timer fires early (the
+    event was written again since) it is set again for the new deadline.
+    """
 
     def __init__(self, store: ObjectStore, clock: SimClock, ttl: float = EVENT_TTL) -> None:
         self.store = store
         self.clock = clock
         self.ttl = ttl
         self._stopped = False
+        self._last_write: dict[tuple[str, str], tuple[float, int]] = {}
+        self._armed: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.store.add_listener(self._on_event)
@@ -317,16 +324,36 @@ class EventExpiry:
         self._stopped = True
 
     def _on_event(self, event: WatchEvent) -> None:
-        # Runs under the store lock: only schedule.
-        if self._stopped or event.resource != "events" or event.type not in ("ADDED", "MODIFIED"):
+        # Runs under the store lock: only bookkeeping and scheduling.
+        if self._stopped or event.resource != "events":
             return
-        namespace, name, rv = event.obj.namespace, event.obj.name, event.rv
-        self.clock.call_later(self.ttl, lambda: self._expire(namespace, name, rv))
+        key = (event.obj.namespace, event.obj.name)
+        with self._lock:
+            if event.type == "DELETED":
+                self._last_write.pop(key, None)
+                return
+            self._last_write[key] = (self.clock.time(), event.rv)
+            if key in self._armed:
+                return
+            self._armed.add(key)
+        self.clock.call_later(self.ttl, lambda: self._expire(key))
 
-    def _expire(self, namespace: str, name: str, rv: int) -> None:
-        if self._stopped:
+    def _expire(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._armed.discard(key)
+            written = self._last_write.get(key)
+            if self._stopped or written is None:
+                return
+            at, rv = written
+            due = at + self.ttl
+            if self.clock.time() < due:
+                self._armed.add(key)
+                rearm = True
+            else:
+                rearm = False
+        if rearm:
+            self.clock.call_at(due, lambda: self._expire(key))
             return
-        try:
-            self.store.delete("events", namespace, name, expected_rv=str(rv))
-        except (NotFoundError, ConflictError):
-            return  # gone already, or written again since (that write scheduled its own expiry)
+        with contextlib.suppress(NotFoundError, ConflictError):
+            # Written again in the meantime: that write set a new deadline.
+            self.store.delete("events", key[0], key[1], expected_rv=str(rv))

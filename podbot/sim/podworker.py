@@ -72,7 +72,7 @@ class PodWorker:
         self._pull_timers: list[Any] = []
         self._probe_timers: list[Any] = []
         self._delete_after_stop = False
-        self._final_phase: str | None = None
+        self.failure: tuple[str, str] | None = None  # pod-level (reason, message) that fails the pod
         self.qos = qos_class(self.spec)
 
     # --- identity -----------------------------------------------------------------------------
@@ -150,6 +150,25 @@ class PodWorker:
         self.start_time = self.start_time or now
         self.pod_ip = self.kubelet.host_ip if self.spec.get("hostNetwork") else self.kubelet.allocate_ip()
         self.sandbox_ready = True
+        deadline = self.spec.get("activeDeadlineSeconds")
+        if isinstance(deadline, int) and deadline > 0 and not self._probe_timers:
+            self._probe_timers.append(self.clock.call_at(self.start_time + deadline, self._deadline_exceeded))
+
+    def _deadline_exceeded(self) -> None:
+        """activeDeadlineSeconds passed: the kubelet kills the pod and fails it."""
+        with self.kubelet.lock:
+            if self.removed or self.terminating or self.terminal:
+                return
+            self.failure = (
+                "DeadlineExceeded",
+                "Pod was active on the node longer than the specified deadline",
+            )
+            self._event(None, "Warning", "DeadlineExceeded", self.failure[1])
+            grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+            for track in self.tracks.values():
+                track.busy = False
+                self._stop_instance(track, grace)
+            self._publish()
 
     def _volumes_ready(self) -> bool:
         """Secret and ConfigMap volumes must exist before any container starts (FailedMount otherwise)."""
@@ -186,6 +205,8 @@ class PodWorker:
         return True
 
     def _sync_containers(self, now: float) -> None:
+        if self.failure is not None:
+            return
         restart = self.spec.get("restartPolicy", "Always")
         tracks = list(self.tracks.values())
         if not self.initialized:
@@ -430,6 +451,9 @@ class PodWorker:
         if track.kind == "init":
             track.ready = False
             return
+        liveness = spec.get("livenessProbe")
+        if isinstance(liveness, dict) and run.ready_after > 0:
+            self._plan_liveness(track, instance, liveness, started_at, now + run.ready_after)
         if isinstance(readiness, dict):
             ready_at = _probe_pass_time(readiness, started_at, now + run.ready_after)
             track.ready = False
@@ -443,6 +467,36 @@ class PodWorker:
                 instance.timers.append(
                     self.clock.call_at(started_at, lambda: self._probe(track, instance, ready=True))
                 )
+
+    def _plan_liveness(
+        self, track: ContainerTrack, instance: ContainerInstance, probe: JSON, first: float, app_ready: float
+    ) -> None:
+        """A liveness probe that fails failureThreshold times in a row before the app answers restarts it."""
+        period = float(probe.get("periodSeconds", 10)) or 10.0
+        threshold = int(probe.get("failureThreshold", 3)) or 3
+        at = first + float(probe.get("initialDelaySeconds", 0))
+        failures: list[float] = []
+        while at < app_ready - 1e-6 and len(failures) < threshold:
+            failures.append(at)
+            at += period
+        if len(failures) < threshold:
+            return
+        detail = _probe_failure(probe, track.spec, self.pod_ip or "")
+        for when in failures:
+            instance.timers.append(
+                self.clock.call_at(when, lambda: self._unhealthy(track, instance, detail, kind="Liveness"))
+            )
+        grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+        why = f"Container {track.name} failed liveness probe, will be restarted"
+
+        def kill() -> None:
+            with self.kubelet.lock:
+                if instance.running and track.current is instance and not self.terminating:
+                    self._stop_instance(track, grace, why)
+                    self._publish()
+
+        # Scheduled after the last failure's event, so it runs after it at the same instant.
+        instance.timers.append(self.clock.call_at(failures[-1], kill))
 
     def _plan_unhealthy(
         self, track: ContainerTrack, instance: ContainerInstance, probe: JSON, first: float, ready_at: float
@@ -461,10 +515,12 @@ class PodWorker:
             at += period
             count += 1
 
-    def _unhealthy(self, track: ContainerTrack, instance: ContainerInstance, detail: str) -> None:
+    def _unhealthy(
+        self, track: ContainerTrack, instance: ContainerInstance, detail: str, kind: str = "Readiness"
+    ) -> None:
         with self.kubelet.lock:
-            if instance.running and not self.terminating:
-                self._event(track, "Warning", "Unhealthy", f"Readiness probe failed: {detail}")
+            if instance.running and instance.stop_requested is None and not self.terminating:
+                self._event(track, "Warning", "Unhealthy", f"{kind} probe failed: {detail}")
 
     def _probe(
         self,
@@ -620,12 +676,12 @@ class PodWorker:
         return credentials
 
     # --- stopping -------------------------------------------------------------------------------
-    def _stop_instance(self, track: ContainerTrack, grace: float) -> None:
+    def _stop_instance(self, track: ContainerTrack, grace: float, why: str | None = None) -> None:
         instance = track.current
         if instance is None or not instance.running or instance.stop_requested is not None:
             return
         now = self.clock.time()
-        self._event(track, "Normal", "Killing", f"Stopping container {track.name}")
+        self._event(track, "Normal", "Killing", why or f"Stopping container {track.name}")
         instance.stop_requested = now
         instance.cancel_timers()
         run = instance.run
@@ -688,6 +744,9 @@ class PodWorker:
             "hostIP": self.kubelet.host_ip,
             "hostIPs": [{"ip": self.kubelet.host_ip}],
         }
+        if self.failure is not None and not any(t.running for t in self.tracks.values()):
+            status["phase"] = phase = "Failed"
+            status["reason"], status["message"] = self.failure
         if self.pod_ip:
             status["podIP"] = self.pod_ip
             status["podIPs"] = [{"ip": self.pod_ip}]

@@ -312,6 +312,9 @@ class Scheduler:
             return
         if stored is None:
             return
+        # Assume the pod on the node at once (the scheduler cache does), so that the next pod in
+        # this batch already sees the requests.
+        self.pod_assigned(stored, node, (stored.get("status") or {}).get("phase", ""))
         self.recorder.event(
             object_ref(stored),
             "Normal",
@@ -373,8 +376,8 @@ class Scheduler:
 
     def _periodic(self) -> None:
         with self.lock:
+            self.retry_pending()  # the timer stays set meanwhile, so failures do not arm another
             self._periodic_timer = None
-            self.retry_pending()
             if self._pending and not self._stopped():
                 self._periodic_timer = self.clock.call_later(UNSCHEDULABLE_RETRY, self._periodic)
 
