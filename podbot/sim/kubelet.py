@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LEASE_RENEW = 10.0
 CACHED_PULL = 0.3  # seconds a pull takes when the image's layers are already on the node
+ADOPTED_STOP = 0.5  # seconds the containers of an adopted pod take to stop when it is deleted
 NODE_STATUS_REPORT = 300.0
 _LEASES = "leases.coordination.k8s.io"
 
@@ -64,6 +65,7 @@ class Kubelet:
         self.crash_backoff = Backoff()
         self.workers: dict[str, PodWorker] = {}
         self.adopted: dict[tuple[str, str], str] = {}
+        self._deleting: set[tuple[str, str]] = set()
         self.node_uid = ""
         self._images: dict[str, ResolvedImage] = {}
         self._ips_in_use: set[int] = set()
@@ -134,12 +136,12 @@ class Kubelet:
             if rv != worker.last_written_rv:
                 worker.update(pod)
             return
-        if key in self.adopted:
-            if meta.get("deletionTimestamp"):
-                self._delete_now(key, uid)
-            return
         if meta.get("deletionTimestamp"):
-            self._delete_now(key, uid)
+            # Nothing this kubelet started: its containers (if any) stop quickly, then the pod goes.
+            grace = meta.get("deletionGracePeriodSeconds", 30)
+            self._delete_later(key, uid, min(float(grace), ADOPTED_STOP))
+            return
+        if key in self.adopted:
             return
         status = pod.get("status") or {}
         if status.get("containerStatuses") or status.get("phase") in ("Running", "Succeeded", "Failed"):
@@ -149,10 +151,19 @@ class Kubelet:
         self.workers[uid] = worker
         worker.sync()
 
-    def _delete_now(self, key: tuple[str, str], uid: str) -> None:
-        self.adopted.pop(key, None)
-        with contextlib.suppress(NotFoundError, ConflictError):
-            self.store.delete("pods", key[0], key[1], expected_uid=uid)
+    def _delete_later(self, key: tuple[str, str], uid: str, delay: float) -> None:
+        if key in self._deleting:
+            return
+        self._deleting.add(key)
+
+        def delete() -> None:
+            with self.lock:
+                self._deleting.discard(key)
+                self.adopted.pop(key, None)
+                with contextlib.suppress(NotFoundError, ConflictError):
+                    self.store.delete("pods", key[0], key[1], expected_uid=uid)
+
+        self.clock.call_later(delay, delete)
 
     def on_pod_deleted(self, namespace: str, name: str, uid: str) -> None:
         self.adopted.pop((namespace, name), None)
