@@ -836,3 +836,61 @@ def test_active_deadline_fails_the_pod(env: KubeEnv) -> None:
     env.advance(120)
     assert env.container("late")["state"]["terminated"]["reason"] == "Completed"
     assert env.pod("late")["status"]["phase"] == "Failed"
+
+
+def test_changing_the_image_restarts_the_container(env: KubeEnv) -> None:
+    env.create_pod(nginx_pod("web", "nginx:1.16"))
+    env.advance(5)
+
+    def set_image(pod: JSON) -> JSON:
+        pod["spec"]["containers"][0]["image"] = "nginx:1.25"
+        return pod
+
+    env.store.mutate("pods", "default", "web", set_image)  # kubectl set image pod/web web=nginx:1.25
+    env.advance(10)
+    status = env.container("web")
+    assert status["image"] == "docker.io/library/nginx:1.25" and status["restartCount"] == 1
+    assert status["lastState"]["terminated"]["reason"] == "Completed"
+    assert ("Normal", "Killing", "Container web definition changed, will be restarted") in env.messages("web")
+
+
+def test_a_second_delete_with_a_shorter_grace_period_kills_sooner(env: KubeEnv) -> None:
+    env.create_pod(
+        {
+            "metadata": {"name": "s"},
+            "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sleep", "3600"]}]},
+        }
+    )
+    env.advance(5)
+    env.delete_pod("s")  # 30s grace: sleep ignores SIGTERM
+
+    def force(pod: JSON) -> JSON:
+        pod["metadata"]["deletionGracePeriodSeconds"] = 1
+        return pod
+
+    env.advance(2)
+    env.store.mutate("pods", "default", "s", force)  # kubectl delete pod s --grace-period=1
+    env.advance(1.5)
+    assert not env.exists("s")
+
+
+def test_fallback_to_logs_on_error_puts_the_log_tail_in_the_message(env: KubeEnv) -> None:
+    env.create_pod(
+        {
+            "metadata": {"name": "t"},
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [
+                    {
+                        "name": "c",
+                        "image": "podbot/crash",
+                        "terminationMessagePolicy": "FallbackToLogsOnError",
+                    }
+                ],
+            },
+        }
+    )
+    env.advance(10)
+    message = env.container("t")["state"]["terminated"]["message"]
+    assert message.endswith("KeyError: 'DATABASE_URL'\n")
+    assert "Traceback (most recent call last):" in message

@@ -36,6 +36,7 @@ class ContainerInstance:
     reason: str | None = None
     message: str | None = None
     stop_requested: float | None = None  # when SIGTERM was sent
+    kill_at: float | None = None  # when the process will be gone (exit or SIGKILL)
     timers: list[Any] = field(default_factory=list)
 
     @property

@@ -129,11 +129,53 @@ class PodWorker:
         self.meta = meta
         if meta.get("uid") and not self.static:
             self.api_uid = meta["uid"]
-        if meta.get("deletionTimestamp") and not self.terminating and not self.static:
+        if meta.get("deletionTimestamp") and not self.static:
             grace = meta.get("deletionGracePeriodSeconds")
             if grace is None:
                 grace = self.spec.get("terminationGracePeriodSeconds", 30)
-            self.terminate(float(grace), delete=True)
+            if not self.terminating:
+                self.terminate(float(grace), delete=True)
+            else:
+                self._shorten_grace(float(grace))
+            return
+        self._spec_changes(pod.get("spec") or {})
+
+    def _spec_changes(self, spec: JSON) -> None:
+        """Container images are the mutable part of a pod spec: a new image restarts the container."""
+        for key in ("initContainers", "containers"):
+            for container in spec.get(key) or []:
+                track = self.tracks.get(container.get("name", ""))
+                if track is None or container.get("image") == track.spec.get("image"):
+                    continue
+                track.spec = container
+                for spec_list in (self.spec.get("initContainers") or [], self.spec.get("containers") or []):
+                    for i, old in enumerate(spec_list):
+                        if old.get("name") == track.name:
+                            spec_list[i] = container
+                if track.running and not self.terminal:
+                    grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+                    self._stop_instance(
+                        track, grace, f"Container {track.name} definition changed, will be restarted"
+                    )
+                    self._publish()
+                elif not self.terminal:
+                    track.waiting = None
+                    self.want_sync(0)
+
+    def _shorten_grace(self, grace: float) -> None:
+        """A second delete with a shorter grace period brings the SIGKILL forward."""
+        deadline = self.clock.time() + grace
+        for track in self.tracks.values():
+            instance = track.current
+            if instance is None or not instance.running or instance.stop_requested is None:
+                continue
+            if instance.kill_at is not None and instance.kill_at <= deadline:
+                continue
+            instance.cancel_timers()
+            instance.kill_at = deadline
+            instance.timers.append(
+                self.clock.call_at(deadline, lambda t=track, i=instance: self._exited(t, i, 137, "Error"))
+            )
 
     # --- the sync loop --------------------------------------------------------------------------
     def sync(self) -> None:
@@ -558,13 +600,23 @@ class PodWorker:
             instance.finished_at = self.clock.time()
             instance.exit_code = code
             instance.reason = reason
-            instance.message = message
+            instance.message = message or self._termination_message(track, instance, code)
             track.ready = track.started = False
             if self.terminating:
                 self._check_stopped()
                 return
             self._publish()
             self.want_sync(PLEG_DELAY)
+
+    def _termination_message(
+        self, track: ContainerTrack, instance: ContainerInstance, code: int
+    ) -> str | None:
+        """FallbackToLogsOnError: a failed container's last log lines (80 lines, 2 KiB) become its message."""
+        if code == 0 or track.spec.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            return None
+        lines = [text for _, text in instance.log_entries(self.clock.time())][-80:]
+        text = "".join(line + "\n" for line in lines)
+        return text[-2048:] or None
 
     # --- environment and credentials ----------------------------------------------------------
     def _environment(self, track: ContainerTrack) -> tuple[dict[str, str], str | None]:
@@ -689,6 +741,7 @@ class PodWorker:
             at, code = now + run.stop_after, run.stop_exit_code
         else:
             at, code = now + max(grace, 0.0), 137
+        instance.kill_at = at
         reason = "Completed" if code == 0 else "Error"
         instance.timers.append(self.clock.call_at(at, lambda: self._exited(track, instance, code, reason)))
 
