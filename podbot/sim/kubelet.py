@@ -26,7 +26,7 @@ from podbot.sim.backoff import Backoff
 from podbot.sim.clock import SimClock
 from podbot.sim.events import EventExpiry, EventRecorder, micro_time
 from podbot.sim.meta import stamp_new
-from podbot.sim.nodes import MAX_PODS, build_node, host_ip, lease, node_conditions, pod_cidr
+from podbot.sim.nodes import build_node, host_ip, lease, node_conditions
 from podbot.sim.podlogs import PodLogs
 from podbot.sim.podspec import MIRROR_ANNOTATION
 from podbot.sim.podworker import PodWorker
@@ -498,4 +498,4 @@ class KubeletPool:
         kubelet.on_pod(pod, stored, event.rv)
 
 
-__all__ = ["MAX_PODS", "Kubelet", "KubeletPool", "pod_cidr"]
+__all__ = ["Kubelet", "KubeletPool"]
