@@ -24,9 +24,8 @@ from typing import Any
 
 from podbot.sim.backoff import Backoff
 from podbot.sim.clock import SimClock
-from podbot.sim.events import EventExpiry, EventRecorder, micro_time
-from podbot.sim.meta import stamp_new
-from podbot.sim.nodes import build_node, host_ip, lease, node_conditions
+from podbot.sim.events import EventExpiry, EventRecorder
+from podbot.sim.nodes import host_ip, register_node, renew_lease, report_node_conditions, set_node_images
 from podbot.sim.podlogs import PodLogs
 from podbot.sim.podspec import MIRROR_ANNOTATION
 from podbot.sim.podworker import PodWorker
@@ -34,7 +33,7 @@ from podbot.sim.reference import ImageReference
 from podbot.sim.registry import PullResult, RateLimitLedger, RegistryTable, ResolvedImage
 from podbot.sim.scheduler import Scheduler
 from podbot.sim.staticpods import StaticPods
-from podbot.sim.store import AlreadyExistsError, ConflictError, NotFoundError, ObjectStore, Stored, WatchEvent
+from podbot.sim.store import ConflictError, NotFoundError, ObjectStore, Stored, WatchEvent
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ LEASE_RENEW = 10.0
 CACHED_PULL = 0.3  # seconds a pull takes when the image's layers are already on the node
 ADOPTED_STOP = 0.5  # seconds the containers of an adopted pod take to stop when it is deleted
 NODE_STATUS_REPORT = 300.0
-_LEASES = "leases.coordination.k8s.io"
 
 
 class Kubelet:
@@ -324,92 +322,37 @@ class KubeletPool:
 
     # --- nodes ----------------------------------------------------------------------------------
     def _register_node(self, kubelet: Kubelet, *, control_plane: bool) -> None:
-        now = self.clock.time()
-        node = build_node(
-            kubelet.name, kubelet.index, now, control_plane=control_plane, images=kubelet.images_json()
+        kubelet._registered_at = self.clock.time()
+        kubelet.node_uid = register_node(
+            self.store,
+            self.clock,
+            kubelet.name,
+            kubelet.index,
+            control_plane=control_plane,
+            images=kubelet.images_json(),
+            kubelet_events=kubelet.recorder,
+            controller_events=self._node_recorder,
         )
-        try:
-            existing = self.store.get("nodes", "", kubelet.name).load()
-        except NotFoundError:
-            stamp_new(node, self.clock)
-            stored = self.store.create("nodes", node)
-        else:
-            existing["status"] = node["status"]
-            stored = self.store.update("nodes", existing)
-        kubelet.node_uid = stored["metadata"]["uid"]
-        kubelet._registered_at = now
-        ref = {"kind": "Node", "name": kubelet.name, "uid": kubelet.name, "apiVersion": "v1"}
-        kubelet.recorder.event(ref, "Normal", "Starting", "Starting kubelet.")
-        for condition in ("NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"):
-            kubelet.recorder.event(
-                ref, "Normal", condition, f"Node {kubelet.name} status is now: {condition}"
-            )
-        kubelet.recorder.event(
-            ref, "Normal", "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods"
-        )
-        kubelet.recorder.event(ref, "Normal", "NodeReady", f"Node {kubelet.name} status is now: NodeReady")
-        node_ref = {"kind": "Node", "name": kubelet.name, "uid": kubelet.node_uid, "apiVersion": "v1"}
-        self._node_recorder.event(
-            node_ref,
-            "Normal",
-            "RegisteredNode",
-            f"Node {kubelet.name} event: Registered Node {kubelet.name} in Controller",
-        )
-        self._write_lease(kubelet)
+        renew_lease(self.store, self.clock, kubelet.name, kubelet.node_uid)
 
     def images_changed(self, kubelet: Kubelet) -> None:
-        images = kubelet.images_json()
-
-        def change(node: JSON) -> JSON:
-            node.setdefault("status", {})["images"] = images
-            return node
-
-        with contextlib.suppress(NotFoundError):
-            self.store.mutate("nodes", "", kubelet.name, change)
+        set_node_images(self.store, kubelet.name, kubelet.images_json())
 
     def _report_nodes(self) -> None:
         with self.lock:
             if self._stopped:
                 return
-            now = self.clock.time()
             for kubelet in self.kubelets.values():
-                since = kubelet._registered_at
-
-                def change(node: JSON, since: float = since) -> JSON:
-                    node.setdefault("status", {})["conditions"] = node_conditions(now, since)
-                    return node
-
-                with contextlib.suppress(NotFoundError):
-                    self.store.mutate("nodes", "", kubelet.name, change)
+                report_node_conditions(self.store, kubelet.name, self.clock.time(), kubelet._registered_at)
             self._timers = [t for t in self._timers if not t.cancelled]
             self._timers.append(self.clock.call_later(NODE_STATUS_REPORT, self._report_nodes))
-
-    def _write_lease(self, kubelet: Kubelet) -> None:
-        if _LEASES not in self.store.resources():
-            return
-        now = micro_time(self.clock.time())
-        try:
-
-            def renew(obj: JSON) -> JSON:
-                obj.setdefault("spec", {})["renewTime"] = now
-                return obj
-
-            self.store.mutate(_LEASES, "kube-node-lease", kubelet.name, renew)
-        except NotFoundError:
-            obj = lease(kubelet.name, now)
-            obj["metadata"]["ownerReferences"] = [
-                {"apiVersion": "v1", "kind": "Node", "name": kubelet.name, "uid": kubelet.node_uid}
-            ]
-            stamp_new(obj, self.clock)
-            with contextlib.suppress(AlreadyExistsError):
-                self.store.create(_LEASES, obj)
 
     def _renew_leases(self) -> None:
         with self.lock:
             if self._stopped:
                 return
             for kubelet in self.kubelets.values():
-                self._write_lease(kubelet)
+                renew_lease(self.store, self.clock, kubelet.name, kubelet.node_uid)
             self._timers = [t for t in self._timers if not t.cancelled]
             self._timers.append(self.clock.call_later(LEASE_RENEW, self._renew_leases))
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from typing import Any
 
-from podbot.sim.clock import rfc3339
+from podbot.sim.clock import SimClock, rfc3339
+from podbot.sim.events import EventRecorder, micro_time
+from podbot.sim.meta import stamp_new
+from podbot.sim.store import AlreadyExistsError, NotFoundError, ObjectStore
 
 JSON = dict[str, Any]
 
@@ -18,6 +22,7 @@ CPU = "2"
 MEMORY_CAPACITY = "3994452Ki"
 MEMORY_ALLOCATABLE = "3892052Ki"
 MAX_PODS = 110
+LEASES = "leases.coordination.k8s.io"
 
 
 def host_ip(index: int) -> str:
@@ -128,3 +133,83 @@ def lease(name: str, now_micro: str) -> JSON:
         "metadata": {"name": name, "namespace": "kube-node-lease"},
         "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": now_micro},
     }
+
+
+def register_node(
+    store: ObjectStore,
+    clock: SimClock,
+    name: str,
+    index: int,
+    *,
+    control_plane: bool,
+    images: list[JSON],
+    kubelet_events: EventRecorder,
+    controller_events: EventRecorder,
+) -> str:
+    """Create (or refresh) the Node as a starting kubelet does, with its start-up events; returns its UID."""
+    node = build_node(name, index, clock.time(), control_plane=control_plane, images=images)
+    try:
+        existing = store.get("nodes", "", name).load()
+    except NotFoundError:
+        stored = store.create("nodes", stamp_new(node, clock))
+    else:
+        existing["status"] = node["status"]
+        stored = store.update("nodes", existing)
+    uid = str(stored["metadata"]["uid"])
+    # The kubelet refers to its node by name (it uses the name as UID); the node controller by UID.
+    ref = {"kind": "Node", "name": name, "uid": name, "apiVersion": "v1"}
+    kubelet_events.event(ref, "Normal", "Starting", "Starting kubelet.")
+    for condition in ("NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"):
+        kubelet_events.event(ref, "Normal", condition, f"Node {name} status is now: {condition}")
+    kubelet_events.event(
+        ref, "Normal", "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods"
+    )
+    kubelet_events.event(ref, "Normal", "NodeReady", f"Node {name} status is now: NodeReady")
+    controller_events.event(
+        {"kind": "Node", "name": name, "uid": uid, "apiVersion": "v1"},
+        "Normal",
+        "RegisteredNode",
+        f"Node {name} event: Registered Node {name} in Controller",
+    )
+    return uid
+
+
+def set_node_images(store: ObjectStore, name: str, images: list[JSON]) -> None:
+    def change(node: JSON) -> JSON:
+        node.setdefault("status", {})["images"] = images
+        return node
+
+    with contextlib.suppress(NotFoundError):
+        store.mutate("nodes", "", name, change)
+
+
+def report_node_conditions(store: ObjectStore, name: str, now: float, since: float) -> None:
+    """The periodic node status report (nodeStatusReportFrequency): fresh heartbeat times."""
+
+    def change(node: JSON) -> JSON:
+        node.setdefault("status", {})["conditions"] = node_conditions(now, since)
+        return node
+
+    with contextlib.suppress(NotFoundError):
+        store.mutate("nodes", "", name, change)
+
+
+def renew_lease(store: ObjectStore, clock: SimClock, name: str, node_uid: str) -> None:
+    """The node's heartbeat Lease in kube-node-lease (when the API serves leases)."""
+    if LEASES not in store.resources():
+        return
+    now = micro_time(clock.time())
+
+    def renew(obj: JSON) -> JSON:
+        obj.setdefault("spec", {})["renewTime"] = now
+        return obj
+
+    try:
+        store.mutate(LEASES, "kube-node-lease", name, renew)
+    except NotFoundError:
+        obj = lease(name, now)
+        obj["metadata"]["ownerReferences"] = [
+            {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node_uid}
+        ]
+        with contextlib.suppress(AlreadyExistsError):
+            store.create(LEASES, stamp_new(obj, clock))

@@ -8,9 +8,15 @@ restart policy decides what "all stopped" means); the conditions follow pkg/kube
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from podbot.sim.clock import rfc3339
 from podbot.sim.podspec import is_restartable_init
+
+if TYPE_CHECKING:
+    from podbot.sim.containers import ContainerTrack
+    from podbot.sim.store import ObjectStore
 
 JSON = dict[str, Any]
 
@@ -202,3 +208,55 @@ def merge_conditions(old: list[JSON], new: list[tuple[str, str, str, str]], now:
             condition["message"] = message
         merged.append(condition)
     return merged
+
+
+def pod_status(
+    spec: JSON,
+    tracks: Sequence[ContainerTrack],
+    *,
+    host_ip: str,
+    pod_ip: str | None,
+    start_time: float | None,
+    qos: str,
+    sandbox_ready: bool,
+    static: bool,
+    terminal: bool,
+    failure: tuple[str, str] | None,
+) -> JSON:
+    """The status the kubelet reports; conditions as (type, status, reason, message) tuples."""
+    default_waiting = "PodInitializing" if spec.get("initContainers") else "ContainerCreating"
+    init_statuses = [t.status_json(default_waiting) for t in tracks if t.kind != "app"]
+    statuses = [t.status_json(default_waiting) for t in tracks if t.kind == "app"]
+    phase = get_phase(spec, init_statuses, statuses, terminal=terminal, static=static)
+    status: JSON = {"phase": phase, "hostIP": host_ip, "hostIPs": [{"ip": host_ip}]}
+    if failure is not None and not any(t.running for t in tracks):
+        status["phase"] = phase = "Failed"
+        status["reason"], status["message"] = failure
+    if pod_ip:
+        status["podIP"] = pod_ip
+        status["podIPs"] = [{"ip": pod_ip}]
+    if start_time is not None:
+        status["startTime"] = rfc3339(start_time)
+    if init_statuses:
+        status["initContainerStatuses"] = init_statuses
+    status["containerStatuses"] = statuses
+    status["qosClass"] = qos
+    status["conditions"] = conditions(spec, init_statuses, statuses, phase, sandbox_ready=sandbox_ready)
+    return status
+
+
+def write_status(
+    store: ObjectStore, namespace: str, name: str, uid: str, status: JSON, now: str
+) -> JSON | None:
+    """Store ``status`` on the pod if it still has ``uid``; conditions keep their transition times."""
+
+    def change(pod: JSON) -> JSON | None:
+        if pod.get("metadata", {}).get("uid") != uid:
+            return None
+        merged = dict(status)
+        old = (pod.get("status") or {}).get("conditions") or []
+        merged["conditions"] = merge_conditions(old, status["conditions"], now)
+        pod["status"] = merged
+        return pod
+
+    return store.mutate("pods", namespace, name, change)

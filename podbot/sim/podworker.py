@@ -9,23 +9,21 @@ moments, so tens of thousands of quiet pods cost nothing per tick.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from podbot.sim import probes
 from podbot.sim.backoff import go_duration
-from podbot.sim.clock import parse_rfc3339, rfc3339
+from podbot.sim.clock import rfc3339
 from podbot.sim.containers import ContainerInstance, ContainerTrack, new_container_id
-from podbot.sim.credentials import Credential, credentials_from_secret
-from podbot.sim.images import BEHAVIOURS, RunContext, default_env, plan
+from podbot.sim.environment import PodFacts, container_environment, missing_volume_sources, pull_credentials
+from podbot.sim.images import BEHAVIOURS, RunContext, plan
 from podbot.sim.podspec import is_restartable_init, qos_class
-from podbot.sim.podstatus import conditions, get_phase, merge_conditions
+from podbot.sim.podstatus import pod_status, write_status
 from podbot.sim.quantity import Quantity
 from podbot.sim.reference import InvalidReference, parse_reference
 from podbot.sim.registry import ResolvedImage
-from podbot.sim.run import Run
 from podbot.sim.store import NotFoundError
 
 if TYPE_CHECKING:
@@ -214,37 +212,17 @@ class PodWorker:
 
     def _volumes_ready(self) -> bool:
         """Secret and ConfigMap volumes must exist before any container starts (FailedMount otherwise)."""
-        store = self.kubelet.store
-        ok = True
-        for volume in self.spec.get("volumes") or []:
-            for key, resource, kind, name_key in (
-                ("secret", "secrets", "secret", "secretName"),
-                ("configMap", "configmaps", "configmap", "name"),
-            ):
-                source = volume.get(key)
-                if not isinstance(source, dict) or source.get("optional"):
-                    continue
-                name = source.get(name_key, "")
-                if not self._exists(resource, name):
-                    ok = False
-                    self._event(
-                        None,
-                        "Warning",
-                        "FailedMount",
-                        f'MountVolume.SetUp failed for volume "{volume.get("name")}" : '
-                        f'{kind} "{name}" not found',
-                    )
-        del store
-        if not ok:
+        missing = missing_volume_sources(self.kubelet.store, self.namespace, self.spec)
+        for volume, kind, name in missing:
+            self._event(
+                None,
+                "Warning",
+                "FailedMount",
+                f'MountVolume.SetUp failed for volume "{volume}" : {kind} "{name}" not found',
+            )
+        if missing:
             self._retry_later()
-        return ok
-
-    def _exists(self, resource: str, name: str) -> bool:
-        try:
-            self.kubelet.store.get(resource, self.namespace, name)
-        except NotFoundError:
-            return False
-        return True
+        return not missing
 
     def _sync_containers(self, now: float) -> None:
         if self.failure is not None:
@@ -326,7 +304,7 @@ class PodWorker:
                 self.want_sync(min(expiry - now + 0.01, RESYNC_ON_ERROR + kubelet.rng.uniform(0, 5)))
                 return
             kubelet.crash_backoff.next(key, now)
-        env, config_error = self._environment(track)
+        env, config_error = container_environment(self.kubelet.store, track.spec, self._facts())
         if config_error is not None:
             track.waiting = ("CreateContainerConfigError", config_error)
             self._event(track, "Warning", "Failed", f"Error: {config_error}")
@@ -367,7 +345,15 @@ class PodWorker:
             self._retry_later()
             return
         self._prev_pull_error.pop(image, None)
-        credentials = self._pull_credentials()
+        credentials, missing = pull_credentials(self.kubelet.store, self.namespace, self.spec)
+        if missing:
+            self._event(
+                None,
+                "Warning",
+                "FailedToRetrieveImagePullSecret",
+                f"Unable to retrieve some image pull secrets ({', '.join(missing)}); "
+                "attempting to pull the image may not succeed.",
+            )
         self._event(track, "Normal", "Pulling", f'Pulling image "{image}"')
         track.busy = True
         result, finish = kubelet.pull(ref, credentials, now)
@@ -475,87 +461,63 @@ class PodWorker:
                     now + run.exit_after, lambda: self._exited(track, instance, run.exit_code, run.reason)
                 )
             )
-        self._plan_probes(track, instance, run, now)
+        self._plan_probes(
+            track,
+            instance,
+            probes.plan(
+                track.spec, kind=track.kind, start=now, ready_after=run.ready_after, pod_ip=self.pod_ip or ""
+            ),
+        )
 
-    def _plan_probes(self, track: ContainerTrack, instance: ContainerInstance, run: Run, now: float) -> None:
-        spec = track.spec
-        startup = spec.get("startupProbe")
-        readiness = spec.get("readinessProbe")
-        started_at = now
-        if isinstance(startup, dict):
-            started_at = _probe_pass_time(startup, now, now + run.ready_after)
-            track.started = False
-            instance.timers.append(
-                self.clock.call_at(started_at, lambda: self._probe(track, instance, started=True))
-            )
-        else:
-            track.started = True
-        if track.kind == "init":
-            track.ready = False
-            return
-        liveness = spec.get("livenessProbe")
-        if isinstance(liveness, dict) and run.ready_after > 0:
-            self._plan_liveness(track, instance, liveness, started_at, now + run.ready_after)
-        if isinstance(readiness, dict):
-            ready_at = _probe_pass_time(readiness, started_at, now + run.ready_after)
-            track.ready = False
-            instance.timers.append(
-                self.clock.call_at(ready_at, lambda: self._probe(track, instance, ready=True))
-            )
-            self._plan_unhealthy(track, instance, readiness, started_at, ready_at)
-        else:
-            track.ready = track.started
-            if not track.started:
-                instance.timers.append(
-                    self.clock.call_at(started_at, lambda: self._probe(track, instance, ready=True))
-                )
-
-    def _plan_liveness(
-        self, track: ContainerTrack, instance: ContainerInstance, probe: JSON, first: float, app_ready: float
+    def _plan_probes(
+        self, track: ContainerTrack, instance: ContainerInstance, plan: probes.ProbePlan
     ) -> None:
-        """A liveness probe that fails failureThreshold times in a row before the app answers restarts it."""
-        period = float(probe.get("periodSeconds", 10)) or 10.0
-        threshold = int(probe.get("failureThreshold", 3)) or 3
-        at = first + float(probe.get("initialDelaySeconds", 0))
-        failures: list[float] = []
-        while at < app_ready - 1e-6 and len(failures) < threshold:
-            failures.append(at)
-            at += period
-        if len(failures) < threshold:
-            return
-        detail = _probe_failure(probe, track.spec, self.pod_ip or "")
-        for when in failures:
+        now = self.clock.time()
+        track.started = plan.started_at <= now
+        track.ready = plan.ready_at is not None and plan.ready_at <= now
+        if not track.started:
             instance.timers.append(
-                self.clock.call_at(when, lambda: self._unhealthy(track, instance, detail, kind="Liveness"))
+                self.clock.call_at(plan.started_at, lambda: self._probe(track, instance, started=True))
             )
-        grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
-        why = f"Container {track.name} failed liveness probe, will be restarted"
-
-        def kill() -> None:
-            with self.kubelet.lock:
-                if instance.running and track.current is instance and not self.terminating:
-                    self._stop_instance(track, grace, why)
-                    self._publish()
-
-        # Scheduled after the last failure's event, so it runs after it at the same instant.
-        instance.timers.append(self.clock.call_at(failures[-1], kill))
-
-    def _plan_unhealthy(
-        self, track: ContainerTrack, instance: ContainerInstance, probe: JSON, first: float, ready_at: float
-    ) -> None:
-        period = float(probe.get("periodSeconds", 10))
-        at = first + float(probe.get("initialDelaySeconds", 0))
-        detail = _probe_failure(probe, track.spec, self.pod_ip or "")
-        count = 0
-        while at < ready_at - 1e-6 and count < 60:
+        if plan.ready_at is not None and not track.ready:
+            instance.timers.append(
+                self.clock.call_at(plan.ready_at, lambda: self._probe(track, instance, ready=True))
+            )
+        for when in plan.readiness_failures:
+            instance.timers.append(
+                self.clock.call_at(when, lambda: self._unhealthy(track, instance, plan.readiness_detail))
+            )
+        for when in plan.liveness_failures:
             instance.timers.append(
                 self.clock.call_at(
-                    at,
-                    lambda: self._unhealthy(track, instance, detail),
+                    when, lambda: self._unhealthy(track, instance, plan.liveness_detail, "Liveness")
                 )
             )
-            at += period
-            count += 1
+        if plan.liveness_kill_at is not None:
+            grace = float(self.spec.get("terminationGracePeriodSeconds", 30))
+            why = f"Container {track.name} failed liveness probe, will be restarted"
+
+            def kill() -> None:
+                with self.kubelet.lock:
+                    if instance.running and track.current is instance and not self.terminating:
+                        self._stop_instance(track, grace, why)
+                        self._publish()
+
+            # Scheduled after the last failure's event, so it runs after it at the same instant.
+            instance.timers.append(self.clock.call_at(plan.liveness_kill_at, kill))
+
+    def _facts(self) -> PodFacts:
+        return PodFacts(
+            name=self.name,
+            namespace=self.namespace,
+            uid=self.uid,
+            node=self.kubelet.name,
+            service_account=str(self.spec.get("serviceAccountName", "")),
+            pod_ip=self.pod_ip or "",
+            host_ip=self.kubelet.host_ip,
+            labels=self.meta.get("labels") or {},
+            annotations=self.meta.get("annotations") or {},
+        )
 
     def _unhealthy(
         self, track: ContainerTrack, instance: ContainerInstance, detail: str, kind: str = "Readiness"
@@ -577,8 +539,6 @@ class PodWorker:
                 return
             if started:
                 track.started = True
-                if not isinstance(track.spec.get("readinessProbe"), dict) and track.kind != "init":
-                    track.ready = True
             if ready:
                 track.ready = track.started
             self._publish()
@@ -619,114 +579,6 @@ class PodWorker:
         return text[-2048:] or None
 
     # --- environment and credentials ----------------------------------------------------------
-    def _environment(self, track: ContainerTrack) -> tuple[dict[str, str], str | None]:
-        env = default_env(self.name)
-        for source in track.spec.get("envFrom") or []:
-            prefix = source.get("prefix", "")
-            for key, kind in (("secretRef", "Secret"), ("configMapRef", "ConfigMap")):
-                ref = source.get(key)
-                if not isinstance(ref, dict):
-                    continue
-                data, error = self._config_object(kind, ref.get("name", ""), bool(ref.get("optional")))
-                if error:
-                    return env, error
-                env.update({prefix + k: v for k, v in (data or {}).items()})
-        for var in track.spec.get("env") or []:
-            name = var.get("name", "")
-            if "value" in var or not var.get("valueFrom"):
-                env[name] = _expand_env(str(var.get("value", "")), env)
-                continue
-            source = var["valueFrom"]
-            if "fieldRef" in source:
-                env[name] = self._field_value(source["fieldRef"].get("fieldPath", ""))
-            elif "secretKeyRef" in source or "configMapKeyRef" in source:
-                kind = "Secret" if "secretKeyRef" in source else "ConfigMap"
-                ref = source.get("secretKeyRef") or source.get("configMapKeyRef") or {}
-                optional = bool(ref.get("optional"))
-                data, error = self._config_object(kind, ref.get("name", ""), optional)
-                if error:
-                    return env, error
-                if data is None:
-                    continue
-                key = ref.get("key", "")
-                if key not in data:
-                    if optional:
-                        continue
-                    return env, f"couldn't find key {key} in {kind} {self.namespace}/{ref.get('name', '')}"
-                env[name] = data[key]
-            else:
-                env[name] = ""
-        return env, None
-
-    def _config_object(
-        self, kind: str, name: str, optional: bool
-    ) -> tuple[dict[str, str] | None, str | None]:
-        resource = "secrets" if kind == "Secret" else "configmaps"
-        try:
-            obj = self.kubelet.store.get(resource, self.namespace, name).load()
-        except NotFoundError:
-            if optional:
-                return None, None
-            return None, f'{kind.lower()} "{name}" not found'
-        if kind == "Secret":
-            data = {}
-            for key, value in (obj.get("data") or {}).items():
-                try:
-                    data[key] = base64.b64decode(value).decode(errors="replace")
-                except (binascii.Error, ValueError):
-                    data[key] = ""
-            data.update(obj.get("stringData") or {})
-            return data, None
-        return {k: str(v) for k, v in (obj.get("data") or {}).items()}, None
-
-    def _field_value(self, path: str) -> str:
-        meta = self.meta
-        if path.startswith("metadata.labels['") or path.startswith("metadata.annotations['"):
-            key = path.split("['", 1)[1].rstrip("']")
-            section = "labels" if path.startswith("metadata.labels") else "annotations"
-            return str((meta.get(section) or {}).get(key, ""))
-        return {
-            "metadata.name": self.name,
-            "metadata.namespace": self.namespace,
-            "metadata.uid": self.uid,
-            "spec.nodeName": self.kubelet.name,
-            "spec.serviceAccountName": str(self.spec.get("serviceAccountName", "")),
-            "status.podIP": self.pod_ip or "",
-            "status.hostIP": self.kubelet.host_ip,
-        }.get(path, "")
-
-    def _pull_credentials(self) -> list[Credential]:
-        names = [ref.get("name", "") for ref in self.spec.get("imagePullSecrets") or []]
-        account = self.spec.get("serviceAccountName")
-        if account:
-            try:
-                sa = self.kubelet.store.get("serviceaccounts", self.namespace, account).load()
-            except NotFoundError:
-                sa = {}
-            names += [
-                ref.get("name", "")
-                for ref in sa.get("imagePullSecrets") or []
-                if ref.get("name") not in names
-            ]
-        credentials: list[Credential] = []
-        missing = []
-        for name in names:
-            try:
-                secret = self.kubelet.store.get("secrets", self.namespace, name).load()
-            except NotFoundError:
-                missing.append(name)
-                continue
-            credentials.extend(credentials_from_secret(secret))
-        if missing:
-            self._event(
-                None,
-                "Warning",
-                "FailedToRetrieveImagePullSecret",
-                f"Unable to retrieve some image pull secrets ({', '.join(missing)}); "
-                "attempting to pull the image may not succeed.",
-            )
-        return credentials
-
     # --- stopping -------------------------------------------------------------------------------
     def _stop_instance(self, track: ContainerTrack, grace: float, why: str | None = None) -> None:
         instance = track.current
@@ -787,32 +639,18 @@ class PodWorker:
 
     # --- status -------------------------------------------------------------------------------
     def build_status(self, *, terminal: bool = False) -> JSON:
-        has_init = bool(self.spec.get("initContainers"))
-        default_waiting = "PodInitializing" if has_init else "ContainerCreating"
-        init_statuses = [t.status_json(default_waiting) for t in self.tracks.values() if t.kind != "app"]
-        statuses = [t.status_json(default_waiting) for t in self.tracks.values() if t.kind == "app"]
-        phase = get_phase(self.spec, init_statuses, statuses, terminal=terminal, static=self.static)
-        status: JSON = {
-            "phase": phase,
-            "hostIP": self.kubelet.host_ip,
-            "hostIPs": [{"ip": self.kubelet.host_ip}],
-        }
-        if self.failure is not None and not any(t.running for t in self.tracks.values()):
-            status["phase"] = phase = "Failed"
-            status["reason"], status["message"] = self.failure
-        if self.pod_ip:
-            status["podIP"] = self.pod_ip
-            status["podIPs"] = [{"ip": self.pod_ip}]
-        if self.start_time is not None:
-            status["startTime"] = rfc3339(self.start_time)
-        if init_statuses:
-            status["initContainerStatuses"] = init_statuses
-        status["containerStatuses"] = statuses
-        status["qosClass"] = self.qos
-        status["conditions"] = conditions(
-            self.spec, init_statuses, statuses, phase, sandbox_ready=self.sandbox_ready
+        return pod_status(
+            self.spec,
+            list(self.tracks.values()),
+            host_ip=self.kubelet.host_ip,
+            pod_ip=self.pod_ip,
+            start_time=self.start_time,
+            qos=self.qos,
+            sandbox_ready=self.sandbox_ready,
+            static=self.static,
+            terminal=terminal,
+            failure=self.failure,
         )
-        return status
 
     def _on_terminal(self) -> None:
         """All containers are done for good: tear the sandbox down and free the pod IP."""
@@ -840,24 +678,11 @@ class PodWorker:
             self._signature = signature
 
     def _write_status(self, status: JSON) -> bool:
-        new_conditions = status.pop("conditions")
-        uid = self.api_uid
         now = rfc3339(self.clock.time())
-
-        def change(pod: JSON) -> JSON | None:
-            if pod.get("metadata", {}).get("uid") != uid:
-                return None
-            old = pod.get("status") or {}
-            merged = dict(status)
-            merged["conditions"] = merge_conditions(old.get("conditions") or [], new_conditions, now)
-            pod["status"] = merged
-            return pod
-
         try:
-            stored = self.kubelet.store.mutate("pods", self.namespace, self.name, change)
+            stored = write_status(self.kubelet.store, self.namespace, self.name, self.api_uid, status, now)
         except NotFoundError:
             return False
-        status["conditions"] = new_conditions
         if stored is None:
             return False
         self.last_written_rv = int(stored["metadata"]["resourceVersion"])
@@ -868,69 +693,3 @@ class PodWorker:
         """Write the status again even if unchanged (a new mirror pod needs it)."""
         self._signature = ""
         self._publish(terminal=self.terminal and self.terminating)
-
-    def status_for_mirror(self, pod: JSON, status: JSON) -> JSON:
-        old = pod.get("status") or {}
-        merged = dict(status)
-        merged["conditions"] = merge_conditions(
-            old.get("conditions") or [], status["conditions"], rfc3339(self.clock.time())
-        )
-        return merged
-
-    # --- logs ---------------------------------------------------------------------------------
-    def container_state(self, name: str) -> ContainerTrack | None:
-        return self.tracks.get(name)
-
-
-def _probe_pass_time(probe: JSON, first_possible: float, app_ready: float) -> float:
-    """The first probe tick at or after the application is ready."""
-    start = first_possible + float(probe.get("initialDelaySeconds", 0))
-    period = float(probe.get("periodSeconds", 10)) or 10.0
-    if app_ready <= start:
-        return start
-    return start + math.ceil((app_ready - start) / period - 1e-9) * period
-
-
-def _probe_failure(probe: JSON, container: JSON, pod_ip: str) -> str:
-    def port_of(value: Any) -> Any:
-        if isinstance(value, str) and not value.isdigit():
-            for port in container.get("ports") or []:
-                if port.get("name") == value:
-                    return port.get("containerPort")
-        return value
-
-    if isinstance(probe.get("httpGet"), dict):
-        http = probe["httpGet"]
-        host = http.get("host") or pod_ip
-        port = port_of(http.get("port"))
-        scheme = str(http.get("scheme", "HTTP")).lower()
-        url = f"{scheme}://{host}:{port}{http.get('path', '/')}"
-        return f'Get "{url}": dial tcp {host}:{port}: connect: connection refused'
-    if isinstance(probe.get("tcpSocket"), dict):
-        port = port_of(probe["tcpSocket"].get("port"))
-        return f"dial tcp {pod_ip}:{port}: connect: connection refused"
-    return ""
-
-
-def _expand_env(value: str, env: dict[str, str]) -> str:
-    """$(VAR) references to earlier variables, as the kubelet expands them."""
-    out = []
-    i = 0
-    while i < len(value):
-        if value.startswith("$$", i):
-            out.append("$")
-            i += 2
-        elif value.startswith("$(", i) and ")" in value[i:]:
-            end = value.index(")", i)
-            name = value[i + 2 : end]
-            out.append(env.get(name, value[i : end + 1]))
-            i = end + 1
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)
-
-
-def started_from_status(status: JSON) -> float | None:
-    running = (status.get("state") or {}).get("running") or {}
-    return parse_rfc3339(running["startedAt"]) if running.get("startedAt") else None

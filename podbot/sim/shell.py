@@ -18,7 +18,10 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from podbot.sim.run import LogEntry, Loop, Run
+from podbot.sim.run import LogEntry, Run
+from podbot.sim.run import Loop as RunLoop
+from podbot.sim.shellsyntax import REDIRECT, For, If, Parser, Simple, Word, tokenize
+from podbot.sim.shellsyntax import Loop as LoopNode
 
 STEP = 0.001  # every command takes a moment, so lines keep their order in time
 _FOREVER = float("inf")
@@ -57,7 +60,7 @@ class _State:
     lines: list[LogEntry] = field(default_factory=list)
     exited: bool = False
     forever: bool = False
-    loop: Loop | None = None
+    loop: RunLoop | None = None
     traps_term: bool = False
 
 
@@ -69,11 +72,11 @@ def run_script(script: str, env: Mapping[str, str], *, shell: str = "sh", namesp
     """The Run of ``sh -c script`` in a pod of ``namespace``."""
     state = _State(env=dict(env), shell=shell, namespace=namespace)
     try:
-        tokens = _tokenize(script)
+        tokens = tokenize(script)
     except ValueError as err:
         message = f"{shell}: syntax error: {err}"
         return Run(entries=(LogEntry(0.0, message, True),), exit_after=0.01, exit_code=2, reason="Error")
-    parser = _Parser(tokens)
+    parser = Parser(tokens)
     try:
         program = parser.parse_list(stop=set())
     except ValueError as err:
@@ -100,257 +103,6 @@ def run_argv(
     return run_script(shlex.join(argv), env, shell=shell, namespace=namespace)
 
 
-# --- tokens and syntax -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Word:
-    text: str
-    quoted: bool
-
-
-_OPERATORS = ("&&", "||", ";;", ";", "\n", "&", "|")
-_REDIRECT = re.compile(r"(?:[0-9]?>>?&[0-9]|&>>?|[0-9]?>>?|<)")
-
-
-def _tokenize(script: str) -> list[_Word | str]:
-    tokens: list[_Word | str] = []
-    i, n = 0, len(script)
-    while i < n:
-        ch = script[i]
-        if ch in " \t\r":
-            i += 1
-            continue
-        if ch == "\\" and i + 1 < n and script[i + 1] == "\n":
-            i += 2
-            continue
-        if ch == "#" and (not tokens or isinstance(tokens[-1], str)):
-            while i < n and script[i] != "\n":
-                i += 1
-            continue
-        redirect = _REDIRECT.match(script, i)
-        if redirect is not None:
-            i = redirect.end()
-            target = ""
-            if not redirect.group(0).endswith(("&1", "&2")):
-                while i < n and script[i] in " \t":
-                    i += 1
-                target, _, i = _read_word(script, i)
-            tokens.append(_Word(redirect.group(0).replace(" ", "") + target, quoted=True))
-            continue
-        op = next((o for o in _OPERATORS if script.startswith(o, i)), None)
-        if op is not None:
-            tokens.append(op)
-            i += len(op)
-            continue
-        word, quoted, i = _read_word(script, i)
-        tokens.append(_Word(word, quoted))
-    return tokens
-
-
-def _read_word(script: str, i: int) -> tuple[str, bool, int]:
-    out: list[str] = []
-    quoted = False
-    n = len(script)
-    while i < n:
-        ch = script[i]
-        if ch in " \t\r\n;&|<>":
-            break
-        if ch == "'":
-            end = script.find("'", i + 1)
-            if end < 0:
-                raise ValueError("unterminated quoted string")
-            out.append("\x00" + script[i + 1 : end] + "\x01")  # literal: no expansion
-            quoted = True
-            i = end + 1
-        elif ch == '"':
-            j = i + 1
-            buf: list[str] = []
-            while j < n and script[j] != '"':
-                if script[j] == "\\" and j + 1 < n and script[j + 1] in '"\\$`':
-                    buf.append(script[j + 1])
-                    j += 2
-                    continue
-                if script.startswith("$(", j):
-                    end = _matching_paren(script, j + 1)
-                    buf.append(script[j : end + 1])
-                    j = end + 1
-                    continue
-                buf.append(script[j])
-                j += 1
-            if j >= n:
-                raise ValueError("unterminated quoted string")
-            out.append("".join(buf))
-            quoted = True
-            i = j + 1
-        elif ch == "\\" and i + 1 < n:
-            out.append("\x00" + script[i + 1] + "\x01")
-            i += 2
-        elif script.startswith("$(", i):
-            end = _matching_paren(script, i + 1)
-            out.append(script[i : end + 1])
-            i = end + 1
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out), quoted, i
-
-
-def _matching_paren(script: str, start: int) -> int:
-    depth = 0
-    for j in range(start, len(script)):
-        if script[j] == "(":
-            depth += 1
-        elif script[j] == ")":
-            depth -= 1
-            if depth == 0:
-                return j
-    raise ValueError('unexpected end of file (expecting ")")')
-
-
-@dataclass
-class _Simple:
-    words: list[_Word]
-
-
-@dataclass
-class _Loop:
-    until: bool
-    condition: list[tuple[str, object]]
-    body: list[tuple[str, object]]
-
-
-@dataclass
-class _For:
-    name: str
-    items: list[_Word]
-    body: list[tuple[str, object]]
-
-
-@dataclass
-class _If:
-    branches: list[tuple[list[tuple[str, object]], list[tuple[str, object]]]]
-    otherwise: list[tuple[str, object]] | None
-
-
-class _Parser:
-    """Produces a list of (connector, node) with connector in {';', '&&', '||', '|'}."""
-
-    def __init__(self, tokens: list[_Word | str]) -> None:
-        self.tokens = tokens
-        self.pos = 0
-
-    def _peek(self) -> _Word | str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def _keyword(self) -> str | None:
-        token = self._peek()
-        return token.text if isinstance(token, _Word) and not token.quoted else None
-
-    def _expect(self, word: str) -> None:
-        self._skip_separators()
-        if self._keyword() != word:
-            found = self._peek()
-            shown = (
-                found.text if isinstance(found, _Word) else ("end of file" if found is None else repr(found))
-            )
-            raise ValueError(f'unexpected {shown} (expecting "{word}")')
-        self.pos += 1
-
-    def _skip_separators(self) -> None:
-        while self._peek() in (";", "\n", "&"):
-            self.pos += 1
-
-    def parse_list(self, stop: set[str]) -> list[tuple[str, object]]:
-        items: list[tuple[str, object]] = []
-        connector = ";"
-        while True:
-            if connector == ";":
-                self._skip_separators()
-            token = self._peek()
-            if token is None or (self._keyword() in stop):
-                break
-            node = self._command()
-            items.append((connector, node))
-            token = self._peek()
-            if token in ("&&", "||", "|"):
-                assert isinstance(token, str)
-                connector = token
-                self.pos += 1
-                while self._peek() == "\n":
-                    self.pos += 1
-            elif token in (";", "\n", "&"):
-                connector = ";"
-                self.pos += 1
-            else:
-                connector = ";"
-                if token is None or self._keyword() in stop:
-                    break
-        return items
-
-    def _command(self) -> object:
-        word = self._keyword()
-        if word in ("while", "until"):
-            self.pos += 1
-            condition = self.parse_list({"do"})
-            self._expect("do")
-            body = self.parse_list({"done"})
-            self._expect("done")
-            return _Loop(word == "until", condition, body)
-        if word == "for":
-            self.pos += 1
-            name = self._peek()
-            if not isinstance(name, _Word):
-                raise ValueError("bad for loop variable")
-            self.pos += 1
-            items: list[_Word] = []
-            if self._keyword() == "in":
-                self.pos += 1
-                while isinstance(self._peek(), _Word) and self._keyword() != "do":
-                    token = self._peek()
-                    assert isinstance(token, _Word)
-                    items.append(token)
-                    self.pos += 1
-            self._expect("do")
-            body = self.parse_list({"done"})
-            self._expect("done")
-            return _For(name.text, items, body)
-        if word == "if":
-            self.pos += 1
-            branches = []
-            otherwise = None
-            while True:
-                condition = self.parse_list({"then"})
-                self._expect("then")
-                body = self.parse_list({"elif", "else", "fi"})
-                branches.append((condition, body))
-                self._skip_separators()
-                keyword = self._keyword()
-                self.pos += 1
-                if keyword == "elif":
-                    continue
-                if keyword == "else":
-                    otherwise = self.parse_list({"fi"})
-                    self._expect("fi")
-                elif keyword != "fi":
-                    raise ValueError('unexpected end of file (expecting "fi")')
-                break
-            return _If(branches, otherwise)
-        words: list[_Word] = []
-        while isinstance(self._peek(), _Word):
-            token = self._peek()
-            assert isinstance(token, _Word)
-            if (
-                words == []
-                and not token.quoted
-                and token.text in ("do", "done", "then", "fi", "else", "elif")
-            ):
-                raise ValueError(f'unexpected "{token.text}"')
-            words.append(token)
-            self.pos += 1
-        if not words:
-            raise ValueError(f"unexpected {self._peek()!r}")
-        return _Simple(words)
-
-
 # --- execution ------------------------------------------------------------------------------
 def _execute(items: list[tuple[str, object]], state: _State) -> None:
     for connector, node in items:
@@ -364,18 +116,18 @@ def _execute(items: list[tuple[str, object]], state: _State) -> None:
 
 
 def _run_node(node: object, state: _State) -> None:
-    if isinstance(node, _Simple):
+    if isinstance(node, Simple):
         _run_simple(node, state)
-    elif isinstance(node, _Loop):
+    elif isinstance(node, LoopNode):
         _run_loop(node, state)
-    elif isinstance(node, _For):
+    elif isinstance(node, For):
         for item in node.items:
             for value in _expand(item, state).split() if not item.quoted else [_expand(item, state)]:
                 state.env[node.name] = value
                 _execute(node.body, state)
                 if state.exited or state.forever or state.loop is not None:
                     return
-    elif isinstance(node, _If):
+    elif isinstance(node, If):
         for condition, body in node.branches:
             _execute(condition, state)
             if state.status == 0:
@@ -387,7 +139,7 @@ def _run_node(node: object, state: _State) -> None:
             state.status = 0
 
 
-def _run_loop(node: _Loop, state: _State) -> None:
+def _run_loop(node: LoopNode, state: _State) -> None:
     """Loops whose condition never changes either never run their body or run it for ever."""
     probe = _State(env=dict(state.env), shell=state.shell, namespace=state.namespace)
     try:
@@ -412,15 +164,15 @@ def _run_loop(node: _Loop, state: _State) -> None:
         raise
     if probe.forever or probe.loop is not None:
         state.lines.extend(LogEntry(state.t + e.offset, e.text, e.stderr) for e in probe.lines)
-        state.loop = probe.loop and Loop(state.t + probe.loop.start, probe.loop.period, probe.loop.lines)
+        state.loop = probe.loop and RunLoop(state.t + probe.loop.start, probe.loop.period, probe.loop.lines)
         state.forever = state.forever or probe.forever
         return
     period = max(probe.t, 0.01)
     state.traps_term = state.traps_term or probe.traps_term
-    state.loop = Loop(state.t, period, tuple(probe.lines))
+    state.loop = RunLoop(state.t, period, tuple(probe.lines))
 
 
-def _expand(word: _Word, state: _State) -> str:
+def _expand(word: Word, state: _State) -> str:
     text = word.text
 
     def literal_split(value: str) -> list[tuple[bool, str]]:
@@ -514,7 +266,7 @@ def _not_found(state: _State, name: str) -> None:
     state.status = 127
 
 
-def _run_simple(node: _Simple, state: _State) -> None:
+def _run_simple(node: Simple, state: _State) -> None:
     words = [_expand(w, state) for w in node.words]
     raws = list(node.words)
     # Leading assignments set variables.
@@ -528,7 +280,7 @@ def _run_simple(node: _Simple, state: _State) -> None:
     stderr, silent = False, False
     cleaned: list[str] = []
     for word, raw in zip(words, raws, strict=True):
-        if raw.quoted and _REDIRECT.match(raw.text) and raw.text[:1] in "0123456789>&<":
+        if raw.quoted and REDIRECT.match(raw.text) and raw.text[:1] in "0123456789>&<":
             if raw.text in (">&2", "1>&2"):
                 stderr = True
             elif raw.text.startswith((">", "1>", "&>")):
@@ -597,7 +349,7 @@ def _run_simple(node: _Simple, state: _State) -> None:
         if "-f" in args or "-F" in args:
             state.forever = True
     elif name == "yes":
-        state.loop = Loop(state.t, 0.01, (LogEntry(0.0, " ".join(args) or "y"),))
+        state.loop = RunLoop(state.t, 0.01, (LogEntry(0.0, " ".join(args) or "y"),))
     elif name == "cat":
         for arg in args:
             if arg == "/etc/hostname":
@@ -648,7 +400,7 @@ def _run_simple(node: _Simple, state: _State) -> None:
             inner = run_script(args[args.index("-c") + 1], state.env, shell=name, namespace=state.namespace)
             state.lines.extend(LogEntry(state.t + e.offset, e.text, e.stderr) for e in inner.entries)
             if inner.exit_after is None:
-                state.loop = inner.loop and Loop(
+                state.loop = inner.loop and RunLoop(
                     state.t + inner.loop.start, inner.loop.period, inner.loop.lines
                 )
                 state.forever = inner.loop is None

@@ -30,10 +30,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from podbot.sim.clock import SimClock
+from podbot.sim.clock import SimClock, rfc3339
 from podbot.sim.events import micro_time
 from podbot.sim.meta import SimApiError, stamp_new
 from podbot.sim.podspec import MIRROR_ANNOTATION, default_pod
+from podbot.sim.podstatus import write_status
 from podbot.sim.podworker import PodWorker
 from podbot.sim.store import AlreadyExistsError, ConflictError, NotFoundError, ObjectStore
 
@@ -368,16 +369,10 @@ class StaticPods:
         if static is None or static.mirror_uid is None:
             return False
         namespace, name = static.key
-        uid = static.mirror_uid
-
-        def change(pod: JSON) -> JSON | None:
-            if pod["metadata"].get("uid") != uid:
-                return None
-            pod["status"] = worker.status_for_mirror(pod, status)
-            return pod
-
         try:
-            stored = self.store.mutate("pods", namespace, name, change)
+            stored = write_status(
+                self.store, namespace, name, static.mirror_uid, status, rfc3339(self.clock.time())
+            )
         except NotFoundError:
             return False
         if stored is None:
