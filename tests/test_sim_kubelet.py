@@ -894,3 +894,26 @@ def test_fallback_to_logs_on_error_puts_the_log_tail_in_the_message(env: KubeEnv
     message = env.container("t")["state"]["terminated"]["message"]
     assert message.endswith("KeyError: 'DATABASE_URL'\n")
     assert "Traceback (most recent call last):" in message
+
+
+def test_kubelet_admission_rejects_a_pod_bound_to_a_node_it_does_not_fit(env: KubeEnv) -> None:
+    pod = {
+        "metadata": {"name": "huge"},
+        "spec": {
+            "nodeName": "node02",
+            "containers": [{"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "8"}}}],
+        },
+    }
+    env.create_pod(pod)
+    env.advance(2)
+    status = env.pod("huge")["status"]
+    message = "Node didn't have enough resource: cpu, requested: 8000, used: 0, capacity: 2000"
+    assert (status["phase"], status["reason"], status["message"]) == (
+        "Failed",
+        "OutOfcpu",
+        f"Pod was rejected: {message}",
+    )
+    assert ("Warning", "OutOfcpu", message) in env.messages("huge")
+    env.create_pod(nginx_pod("small", "nginx:1.25", nodeName="node02"))  # the rejected pod holds nothing
+    env.advance(5)
+    assert env.pod("small")["status"]["phase"] == "Running"

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from podbot.sim.backoff import Backoff
-from podbot.sim.clock import SimClock
+from podbot.sim.clock import SimClock, rfc3339
 from podbot.sim.events import EventExpiry, EventRecorder
 from podbot.sim.nodes import host_ip, register_node, renew_lease, report_node_conditions, set_node_images
 from podbot.sim.podlogs import PodLogs
@@ -145,9 +145,43 @@ class Kubelet:
         if status.get("containerStatuses") or status.get("phase") in ("Running", "Succeeded", "Failed"):
             self.adopted[key] = uid
             return
+        rejection = self.pool.scheduler.admit(pod, self.name)
+        if rejection is not None:
+            self._reject(pod, *rejection)
+            return
         worker = PodWorker(self, pod)
         self.workers[uid] = worker
         worker.sync()
+
+    def _reject(self, pod: JSON, reason: str, message: str) -> None:
+        """Kubelet admission refused the pod (it was bound here without fitting): it fails at once."""
+        meta = pod["metadata"]
+        key = (meta.get("namespace", ""), meta["name"])
+        self.adopted[key] = meta.get("uid", "")
+        ref = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "name": meta["name"],
+            "namespace": key[0],
+            "uid": meta.get("uid", ""),
+        }
+        self.recorder.event(ref, "Warning", reason, message)
+        status = {
+            "phase": "Failed",
+            "reason": reason,
+            "message": f"Pod was rejected: {message}",
+            "startTime": rfc3339(self.clock.time()),
+            "qosClass": (pod.get("status") or {}).get("qosClass", "BestEffort"),
+        }
+
+        def fail(current: JSON) -> JSON | None:
+            if current["metadata"].get("uid") != meta.get("uid"):
+                return None
+            current["status"] = {**status, "conditions": (current.get("status") or {}).get("conditions", [])}
+            return current
+
+        with contextlib.suppress(NotFoundError):
+            self.store.mutate("pods", key[0], key[1], fail)
 
     def _delete_later(self, key: tuple[str, str], uid: str, delay: float) -> None:
         if key in self._deleting:

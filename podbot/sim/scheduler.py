@@ -170,6 +170,32 @@ class Scheduler:
         for i, amount in enumerate((cpu, mem, 1, score_cpu, score_mem)):
             usage[i] += amount
 
+    def admit(self, pod: JSON, node: str) -> tuple[str, str] | None:
+        """The kubelet's admission check: (reason, message) if the pod does not fit the node."""
+        spec = pod.get("spec") or {}
+        node_obj = self.nodes.get(node)
+        if node_obj is None:
+            return None
+        alloc_cpu, alloc_mem, alloc_pods = _allocatable(node_obj)
+        cpu, mem = pod_requests(spec)
+        usage = self.usage.get(node, [0, 0, 0, 0, 0])
+        share = self._assigned.get(pod["metadata"].get("uid", ""))
+        own = (share[1], share[2], 1) if share is not None and share[0] == node else (0, 0, 0)
+        used_cpu, used_mem, used_pods = usage[0] - own[0], usage[1] - own[1], usage[2] - own[2]
+        for resource, requested, used, capacity in (
+            ("pods", 1, used_pods, alloc_pods),
+            ("cpu", cpu, used_cpu, alloc_cpu),
+            ("memory", mem, used_mem, alloc_mem),
+        ):
+            if requested and used + requested > capacity:
+                message = (
+                    f"Node didn't have enough resource: {resource}, requested: {requested}, "
+                    f"used: {used}, capacity: {capacity}"
+                )
+                self.pod_gone(pod["metadata"].get("uid", ""))
+                return f"OutOf{resource}", message
+        return None
+
     def pod_gone(self, uid: str) -> None:
         share = self._assigned.pop(uid, None)
         if share is None:
