@@ -6,8 +6,18 @@ static pods with their mirror pods, and event expiry. It learns about changes th
 listener that only queues them; a clock timer then works through the queue. All behaviour is
 driven by the SimClock, so tests jump through back-offs with ``clock.advance``.
 
-Pods created directly in the store with their status already filled in (benchmarks load 50,000
-that way) are adopted as they are: nothing is written for them and they cost no timers.
+Pods created directly in the store with their status already filled in (``status.phase`` Running,
+Succeeded or Failed, or any ``containerStatuses``; benchmarks load 50,000 that way) are adopted
+as they are: nothing is written for them, they cost no timers, and their logs are made up from
+their image's behaviour. Pods without a node and with ``schedulerName: default-scheduler`` are
+scheduled, so loading many Pending pods means real scheduling work (and FailedScheduling once the
+nodes are full); give them another schedulerName to keep them untouched.
+
+Cluster layout: node *i* (0-based, in the order given) has InternalIP 10.0.0.(130+i) -- the seed
+notes' master, which also hosts their private registry, is 10.0.0.130 -- and pod CIDR
+10.244.i.0/24; 2 CPUs, ~3.8 GiB and 110 pods allocatable; kubelet v1.32.4 on containerd 1.7.
+The first node carries the control-plane role label (and kubeadm's static pods, unless disabled)
+but not the control-plane NoSchedule taint, so ordinary pods spread over every node.
 """
 
 from __future__ import annotations
