@@ -185,6 +185,12 @@ class ObjectStore:
         with self._lock:
             return self._rv
 
+    @property
+    def compacted_resource_version(self) -> int:
+        """Watches and continue tokens from below this resourceVersion get 410 Gone."""
+        with self._lock:
+            return self._compacted_rv
+
     def add_listener(self, listener: Callable[[WatchEvent], None]) -> None:
         """In-process observers (the simulated kubelet); called under the store lock, keep it short."""
         with self._lock:
