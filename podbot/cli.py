@@ -25,6 +25,16 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
+def _register_sim() -> None:
+    # podbot.sim.command imports only argparse; the simulator itself loads inside run().
+    from podbot.sim import command as sim
+
+    COMMANDS["sim"] = Command(sim.HELP, sim.configure, sim.run)
+
+
+_register_sim()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podbot", description="Slack chat-ops for Kubernetes pods.")
     parser.add_argument("--version", action="version", version=f"podbot {__version__}")

@@ -34,10 +34,11 @@ MAX_DATA_SIZE = 1024 * 1024  # ConfigMap / Secret total size
 
 
 # --- pods --------------------------------------------------------------------------------------
-def default_pod(pod: JSON) -> None:
+def default_pod(pod: JSON, *, service_account: JSON | None = None) -> None:
+    """The kubelet half owns pod defaulting (and the token volume of the SA admission plugin)."""
     from podbot.sim.podspec import default_pod as kubelet_half_default
 
-    kubelet_half_default(pod)
+    kubelet_half_default(pod, service_account=service_account)
 
 
 def validate_pod(pod: JSON) -> list[FieldError]:

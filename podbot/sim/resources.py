@@ -179,7 +179,6 @@ def builtin_resources() -> list[ResourceType]:
             short_names=("po",), categories=("all",), field_labels=POD_FIELDS, generic_field_error=False,
             indexer=pod_fields, table=table.pod_table, subresources=("status", "log"), return_deleted=True,
             hooks=Hooks(
-                default=admission.default_pod,
                 validate=admission.validate_pod,
                 validate_update=admission.validate_pod_update,
             ),

@@ -20,7 +20,9 @@ from typing import Any
 
 import yaml
 
+from podbot.sim import admission
 from podbot.sim import patch as patches
+from podbot.sim import protobuf
 from podbot.sim.apierrors import (
     MODIFIED_CONFLICT,
     FieldError,
@@ -45,7 +47,6 @@ JSON = dict[str, Any]
 
 BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
-SA_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 SIM_CA = (
     "-----BEGIN CERTIFICATE-----\n"
     "MIIBszCCAVmgAwIBAgIBADAKBggqhkjOPQQDAjAVMRMwEQYDVQQDEwprdWJlcm5ldGVz\n"
@@ -141,8 +142,12 @@ class Rest:
                 obj = yaml.safe_load(body)
             elif media in ("", "application/json", "*/*"):
                 obj, dups = loads_tracking_dups(body)
+            elif media == protobuf.PROTOBUF:
+                obj = protobuf.decode(body, rt.kind)
             else:
-                raise status_unsupported_media_type(media, ("application/json", "application/yaml"))
+                raise status_unsupported_media_type(
+                    media, ("application/json", "application/yaml", protobuf.PROTOBUF)
+                )
         except (ValueError, yaml.YAMLError) as e:
             summary = body[:30].decode(errors="replace")
             raise status_bad_request(
@@ -200,10 +205,10 @@ class Rest:
             meta.pop(key, None)
         if rt.storage in STATUS_RESET_ON_CREATE:
             obj.pop("status", None)  # PrepareForCreate: clients cannot create status
-        if rt.hooks.default is not None:
-            rt.hooks.default(obj)
         if rt.storage == "pods":
             self._admit_pod(obj, namespace)
+        elif rt.hooks.default is not None:
+            rt.hooks.default(obj)
         if rt.storage == "services":
             self._allocate_service(obj)
         if not meta.get("name") and meta.get("generateName"):
@@ -294,51 +299,19 @@ class Rest:
                 pass
 
     def _admit_pod(self, pod: JSON, namespace: str) -> None:
-        """The ServiceAccount admission plugin: the SA must exist; mount its token volume."""
+        """Defaulting plus the ServiceAccount admission plugin: the pod's SA must exist."""
         spec = pod.setdefault("spec", {})
         name = pod["metadata"].get("name") or pod["metadata"].get("generateName") or ""
-        sa_name = spec.get("serviceAccountName") or "default"
+        sa_name = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
         try:
             sa = self.store.get("serviceaccounts", namespace, sa_name).load()
         except NotFoundError:
             raise status_forbidden(
-                "pods", name, f'error looking up service account {namespace}/{sa_name}: serviceaccount "{sa_name}" not found'
+                "pods",
+                name,
+                f'error looking up service account {namespace}/{sa_name}: serviceaccount "{sa_name}" not found',
             ) from None
-        automount = spec.get("automountServiceAccountToken")
-        if automount is None:
-            automount = sa.get("automountServiceAccountToken")
-        if automount is False:
-            return
-        containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
-        if any(m.get("mountPath") == SA_MOUNT_PATH for c in containers for m in c.get("volumeMounts") or ()):
-            return
-        volume_name = "kube-api-access-" + "".join(self._random.choice(NAME_SUFFIX_CHARS) for _ in range(5))
-        spec.setdefault("volumes", []).append(
-            {
-                "name": volume_name,
-                "projected": {
-                    "defaultMode": 420,
-                    "sources": [
-                        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                        {
-                            "downwardAPI": {
-                                "items": [
-                                    {
-                                        "path": "namespace",
-                                        "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
-                                    }
-                                ]
-                            }
-                        },
-                    ],
-                },
-            }
-        )
-        for container in containers:
-            container.setdefault("volumeMounts", []).append(
-                {"name": volume_name, "readOnly": True, "mountPath": SA_MOUNT_PATH}
-            )
+        admission.default_pod(pod, service_account=sa)
 
     def _allocate_service(self, svc: JSON) -> None:
         spec = svc.setdefault("spec", {})

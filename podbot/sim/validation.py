@@ -340,7 +340,7 @@ def pod_update_errors(new_spec: JSON, old_spec: JSON) -> list[FieldError]:
     for key in ("containers", "initContainers"):
         old_list = old_spec.get(key) or []
         new_list = new_spec.get(key) or []
-        if len(old_list) == len(new_list):
+        if old_list and len(old_list) == len(new_list):
             mutable[key] = [
                 {**o, "image": n.get("image", o.get("image"))} for o, n in zip(old_list, new_list, strict=True)
             ]

@@ -7,7 +7,7 @@ Semantics follow the real API server:
 - ``sendInitialEvents=true``: the initial ADDED events end with a BOOKMARK annotated
   ``k8s.io/initial-events-end: "true"``;
 - with selectors, an object that stops matching is sent as DELETED and one that starts matching as
-  ADDED, so a client's cache stays exact;
+  ADDED (judged on the event's previous version, like the real watch cache), so caches stay exact;
 - ``allowWatchBookmarks``: BOOKMARK events while idle and before the server ends the stream;
 - ``timeoutSeconds`` ends the stream (default: a random 30-60 minutes, like minRequestTimeout).
 """
@@ -26,7 +26,7 @@ from podbot.sim.apierrors import status_body
 from podbot.sim.listing import Output, Selection
 from podbot.sim.meta import SimApiError
 from podbot.sim.resources import ResourceType
-from podbot.sim.store import GoneError, ObjectStore, Stored, Watcher
+from podbot.sim.store import GoneError, ObjectStore, Stored, Watcher, WatchEvent
 from podbot.sim.table import build_table
 
 JSON = dict[str, Any]
@@ -70,7 +70,6 @@ class WatchStream:
         self.watcher: Watcher | None = None
         self._first_table = True
         self._initial: list[Stored] = []
-        self._seen: set[tuple[str, str]] | None = None if request.selection.empty else set()
         self._error: SimApiError | None = None
         self._start()
 
@@ -82,15 +81,10 @@ class WatchStream:
             if rv_text in ("", "0") or req.send_initial_events:
                 items, rv, _ = self.store.list(storage, req.namespace, req.selection.predicate())
                 self._initial = items
-                if self._seen is not None:
-                    self._seen = {(s.namespace, s.name) for s in items}
                 self.watcher = self.store.watch(storage, req.namespace, None, since_rv=rv)
                 self._last_rv = rv
             else:
                 since = int(rv_text)
-                if self._seen is not None:
-                    current, _, _ = self.store.list(storage, req.namespace, req.selection.predicate())
-                    self._seen = {(s.namespace, s.name) for s in current}
                 self.watcher = self.store.watch(storage, req.namespace, None, since_rv=since)
                 self._last_rv = since
         except GoneError:
@@ -133,25 +127,20 @@ class WatchStream:
         obj = {"kind": self.req.rt.kind, "apiVersion": self.req.rt.api_version, "metadata": meta}
         return b'{"type":"BOOKMARK","object":' + json.dumps(obj, separators=(",", ":")).encode() + b"}\n"
 
-    def _translate(self, event_type: str, stored: Stored) -> str | None:
-        """With selectors: ADDED/DELETED as objects enter or leave the selection."""
-        if self._seen is None:
-            return event_type
-        key = (stored.namespace, stored.name)
-        was = key in self._seen
-        if event_type == "DELETED":
-            self._seen.discard(key)
+    def _translate(self, event: WatchEvent) -> str | None:
+        """With selectors, objects entering the selection are ADDED and leaving it DELETED."""
+        selection = self.req.selection
+        if selection.empty:
+            return event.type
+        was = event.prev is not None and selection.matches(event.prev)
+        if event.type == "DELETED":
             return "DELETED" if was else None
-        now_matches = self.req.selection.matches(stored)
-        if now_matches and not was:
-            self._seen.add(key)
-            return "ADDED"
-        if now_matches:
-            return event_type
-        if was:
-            self._seen.discard(key)
-            return "DELETED"
-        return None
+        now = selection.matches(event.obj)
+        if event.type == "ADDED":
+            return "ADDED" if now else None
+        if now:
+            return "MODIFIED" if was else "ADDED"
+        return "DELETED" if was else None
 
     # --- the stream ----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[bytes]:
@@ -181,7 +170,7 @@ class WatchStream:
                     yield self._bookmark(self._last_rv)
                 continue
             self._last_rv = event.rv
-            event_type = self._translate(event.type, event.obj)
+            event_type = self._translate(event)
             if event_type is not None:
                 yield self._encode(event_type, event.obj.raw)
 
