@@ -27,7 +27,7 @@ COMMANDS: dict[str, Command] = {}
 
 def _register_sim() -> None:
     # podbot.sim.command imports only argparse; the simulator itself loads inside run().
-    from podbot.sim import command as sim
+    from podbot.sim import command as sim  # noqa: PLC0415
 
     COMMANDS["sim"] = Command(sim.HELP, sim.configure, sim.run)
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 # --- podbot.sim fixtures ------------------------------------------------------------------------
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest  # noqa: E402
+import pytest
 
 if TYPE_CHECKING:
-    from podbot.sim.cluster import SimCluster
     from sim_support import Kubectl
+
+    from podbot.sim.cluster import SimCluster
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,8 @@ JSON = dict[str, Any]
 
 def kubelet_half_is_real() -> bool:
     return all(
-        importlib.util.find_spec(f"podbot.sim.{name}") is not None for name in ("kubelet", "podspec", "registry")
+        importlib.util.find_spec(f"podbot.sim.{name}") is not None
+        for name in ("kubelet", "podspec", "registry")
     )
 
 
@@ -67,8 +68,15 @@ def ensure_kubelet_half() -> None:
     class KubeletPool:
         """Stand-in: no scheduling or containers; canned logs so the HTTP plumbing can be tested."""
 
-        def __init__(self, store: Any, clock: Any, nodes: Sequence[str], registry: Any, state_dir: Path,
-                     control_plane_static_pods: bool = True) -> None:
+        def __init__(
+            self,
+            store: Any,
+            clock: Any,
+            nodes: Sequence[str],
+            registry: Any,
+            state_dir: Path,
+            control_plane_static_pods: bool = True,
+        ) -> None:
             self.store = store
 
         def start(self) -> None:
@@ -77,15 +85,31 @@ def ensure_kubelet_half() -> None:
         def stop(self) -> None:
             pass
 
-        def logs(self, namespace: str, pod: str, container: str | None, *, previous: bool = False,
-                 tail_lines: int | None = None, since_seconds: int | None = None,
-                 timestamps: bool = False) -> list[str]:
+        def logs(
+            self,
+            namespace: str,
+            pod: str,
+            container: str | None,
+            *,
+            previous: bool = False,
+            tail_lines: int | None = None,
+            since_seconds: int | None = None,
+            timestamps: bool = False,
+        ) -> list[str]:
             lines = [f"line {i} of {namespace}/{pod}/{container or '-'}" for i in range(5)]
             return lines[-tail_lines:] if tail_lines is not None else lines
 
-        def follow_logs(self, namespace: str, pod: str, container: str | None, *, tail_lines: int | None = None,
-                        since_seconds: int | None = None, timestamps: bool = False,
-                        stop: threading.Event) -> Iterator[str]:
+        def follow_logs(
+            self,
+            namespace: str,
+            pod: str,
+            container: str | None,
+            *,
+            tail_lines: int | None = None,
+            since_seconds: int | None = None,
+            timestamps: bool = False,
+            stop: threading.Event,
+        ) -> Iterator[str]:
             yield from self.logs(namespace, pod, container, tail_lines=tail_lines)
             count = 0
             while not stop.wait(0.05) and count < 3:
@@ -93,11 +117,14 @@ def ensure_kubelet_half() -> None:
                 yield f"followed {count}"
 
     kubelet.KubeletPool = KubeletPool  # type: ignore[attr-defined]
-    sys.modules.update({"podbot.sim.podspec": podspec, "podbot.sim.registry": registry, "podbot.sim.kubelet": kubelet})
+    sys.modules.update(
+        {"podbot.sim.podspec": podspec, "podbot.sim.registry": registry, "podbot.sim.kubelet": kubelet}
+    )
 
 
 needs_kubelet_half = pytest.mark.skipif(
-    not kubelet_half_is_real(), reason="waits for the sim-kubelet branch (scheduler, image pulls, logs, events)"
+    not kubelet_half_is_real(),
+    reason="waits for the sim-kubelet branch (scheduler, image pulls, logs, events)",
 )
 
 
@@ -121,7 +148,9 @@ class Kubectl:
         }
         self.cache = home / "cache"
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [self.binary, "--cache-dir", str(self.cache), *args],
             input=stdin,
@@ -133,7 +162,8 @@ class Kubectl:
         )
         if check and result.returncode != 0:
             raise AssertionError(
-                f"kubectl {' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+                f"kubectl {' '.join(args)} exited {result.returncode}\n"
+                f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
             )
         return result
 

@@ -96,7 +96,9 @@ def test_pagination_returns_every_pod_once_in_pages_of_the_limit(v1: client.Core
         ({"label_selector": "app=web", "field_selector": "status.phase=Running"}, 200),
     ],
 )
-def test_selectors_filter_across_pages(v1: client.CoreV1Api, bulk: int, selectors: dict[str, str], expected: int) -> None:
+def test_selectors_filter_across_pages(
+    v1: client.CoreV1Api, bulk: int, selectors: dict[str, str], expected: int
+) -> None:
     names, sizes, _ = list_all(v1, 170, **selectors)
     assert len(names) == expected == len(set(names))
     assert all(size <= 170 for size in sizes)
@@ -160,18 +162,33 @@ def test_delete_with_a_stale_uid_precondition_is_a_409_conflict(v1: client.CoreV
     assert gone.value.status == 404
 
 
-def raw(api: client.ApiClient, method: str, path: str, *, body: Any = None, query: list[tuple[str, str]] | None = None,
-        headers: HTTPHeaderDict | None = None) -> tuple[int, Any, Any]:
+def raw(
+    api: client.ApiClient,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    query: list[tuple[str, str]] | None = None,
+    headers: HTTPHeaderDict | None = None,
+) -> tuple[int, Any, Any]:
     """The official client's raw path: its auth and TLS, our own body and headers."""
     _, url, header_params, _, _ = api.param_serialize(
-        method=method, resource_path=path, query_params=query or [], header_params={}, auth_settings=["BearerToken"]
+        method=method,
+        resource_path=path,
+        query_params=query or [],
+        header_params={},
+        auth_settings=["BearerToken"],
     )
     all_headers = HTTPHeaderDict(header_params)
     all_headers["Content-Type"] = "application/json"
     for key, value in (headers or HTTPHeaderDict()).items():
         all_headers.add(key, value)
     response = api.rest_client.pool_manager.request(
-        method, url, headers=all_headers, body=None if body is None else json.dumps(body).encode(), preload_content=True
+        method,
+        url,
+        headers=all_headers,
+        body=None if body is None else json.dumps(body).encode(),
+        preload_content=True,
     )
     return response.status, json.loads(response.data), response.headers
 
@@ -180,7 +197,9 @@ def test_strict_field_validation_rejects_unknown_fields_with_400(api: client.Api
     manifest = pod("strict")
     manifest["spec"]["foo"] = 1
     manifest["spec"]["containers"][0]["bar"] = 2
-    status, body, _ = raw(api, "POST", "/api/v1/namespaces/default/pods", body=manifest, query=[("fieldValidation", "Strict")])
+    status, body, _ = raw(
+        api, "POST", "/api/v1/namespaces/default/pods", body=manifest, query=[("fieldValidation", "Strict")]
+    )
     assert status == 400 and body["reason"] == "BadRequest"
     assert body["message"] == (
         # Go's decoder reports unknown fields in document order: containers come before foo here.
@@ -190,7 +209,9 @@ def test_strict_field_validation_rejects_unknown_fields_with_400(api: client.Api
     status, _, _ = raw(api, "GET", "/api/v1/namespaces/default/pods/strict")
     assert status == 404  # nothing was stored
 
-    status, created, headers = raw(api, "POST", "/api/v1/namespaces/default/pods", body=manifest, query=[("fieldValidation", "Warn")])
+    status, created, headers = raw(
+        api, "POST", "/api/v1/namespaces/default/pods", body=manifest, query=[("fieldValidation", "Warn")]
+    )
     assert status == 201 and "foo" not in created["spec"]
     assert headers.getlist("Warning") == [
         '299 - "unknown field \\"spec.containers[0].bar\\""',
@@ -203,7 +224,8 @@ def test_impersonated_user_is_denied_then_allowed_with_separate_group_lines(api:
     status, body, _ = raw(api, "GET", path, headers=HTTPHeaderDict({"Impersonate-User": "alice"}))
     assert status == 403 and body["reason"] == "Forbidden"
     assert body["message"] == (
-        'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "default"'
+        'pods is forbidden: User "alice" cannot list resource "pods" in API group "" '
+        'in the namespace "default"'
     )
     assert body["details"] == {"kind": "pods"}
 
@@ -220,5 +242,6 @@ def test_impersonated_user_is_denied_then_allowed_with_separate_group_lines(api:
     status, body, _ = raw(api, "DELETE", "/api/v1/namespaces/prod/pods/x", headers=two_lines)
     assert status == 403
     assert body["message"] == (
-        'pods "x" is forbidden: User "alice" cannot delete resource "pods" in API group "" in the namespace "prod"'
+        'pods "x" is forbidden: User "alice" cannot delete resource "pods" in API group "" '
+        'in the namespace "prod"'
     )

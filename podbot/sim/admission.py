@@ -273,7 +273,9 @@ def validate_deployment(deploy: JSON) -> list[FieldError]:
     elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
         errors.append(invalid("spec.selector", selector, "empty selector is invalid for deployment"))
     elif not _selector_matches(selector, labels):
-        errors.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
+        errors.append(
+            invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`")
+        )
     errors += validation.labels_errors(labels, "spec.template.metadata.labels")
     errors += validation.pod_spec_errors(template.get("spec") or {}, "spec.template.spec")
     restart = (template.get("spec") or {}).get("restartPolicy")
@@ -281,7 +283,9 @@ def validate_deployment(deploy: JSON) -> list[FieldError]:
         errors.append(not_supported("spec.template.spec.restartPolicy", restart, ("Always",)))
     strategy = spec.get("strategy") or {}
     if strategy.get("type") not in (None, "RollingUpdate", "Recreate"):
-        errors.append(not_supported("spec.strategy.type", strategy.get("type"), ("Recreate", "RollingUpdate")))
+        errors.append(
+            not_supported("spec.strategy.type", strategy.get("type"), ("Recreate", "RollingUpdate"))
+        )
     return errors
 
 
@@ -334,7 +338,9 @@ def validate_event(event: JSON) -> list[FieldError]:
     involved = event.get("involvedObject") or {}
     ns = event["metadata"].get("namespace") or ""
     if involved.get("namespace") and involved["namespace"] != ns:
-        errors.append(invalid("involvedObject.namespace", involved["namespace"], "does not match event.namespace"))
+        errors.append(
+            invalid("involvedObject.namespace", involved["namespace"], "does not match event.namespace")
+        )
     return errors
 
 
@@ -344,7 +350,9 @@ def validate_role(role: JSON) -> list[FieldError]:
         if not (rule or {}).get("verbs"):
             errors.append(required(f"rules[{i}].verbs", "verbs must contain at least one value"))
         if not rule.get("nonResourceURLs") and not rule.get("resources") and role.get("kind") == "Role":
-            errors.append(required(f"rules[{i}].resources", "resource rules must supply at least one resource"))
+            errors.append(
+                required(f"rules[{i}].resources", "resource rules must supply at least one resource")
+            )
     return errors
 
 
@@ -352,7 +360,9 @@ def validate_rolebinding(binding: JSON) -> list[FieldError]:
     errors: list[FieldError] = []
     ref = binding.get("roleRef") or {}
     if ref.get("apiGroup") != "rbac.authorization.k8s.io":
-        errors.append(not_supported("roleRef.apiGroup", ref.get("apiGroup", ""), ("rbac.authorization.k8s.io",)))
+        errors.append(
+            not_supported("roleRef.apiGroup", ref.get("apiGroup", ""), ("rbac.authorization.k8s.io",))
+        )
     allowed = ("ClusterRole",) if binding.get("kind") == "ClusterRoleBinding" else ("ClusterRole", "Role")
     if ref.get("kind") not in allowed:
         errors.append(not_supported("roleRef.kind", ref.get("kind", ""), allowed))
@@ -361,7 +371,9 @@ def validate_rolebinding(binding: JSON) -> list[FieldError]:
     for i, subject in enumerate(binding.get("subjects") or ()):
         kind = (subject or {}).get("kind")
         if kind not in ("Group", "ServiceAccount", "User"):
-            errors.append(not_supported(f"subjects[{i}].kind", kind or "", ("Group", "ServiceAccount", "User")))
+            errors.append(
+                not_supported(f"subjects[{i}].kind", kind or "", ("Group", "ServiceAccount", "User"))
+            )
         if not (subject or {}).get("name"):
             errors.append(required(f"subjects[{i}].name"))
     return errors

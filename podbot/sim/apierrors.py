@@ -149,7 +149,10 @@ def _details(group: str, kind: str, name: str) -> JSON:
 
 def status_not_found(resource: str, name: str, group: str = "") -> SimApiError:
     return SimApiError(
-        404, "NotFound", f"{qualified(resource, group)} {json.dumps(name)} not found", _details(group, resource, name)
+        404,
+        "NotFound",
+        f"{qualified(resource, group)} {json.dumps(name)} not found",
+        _details(group, resource, name),
     )
 
 
@@ -171,10 +174,14 @@ def status_conflict(resource: str, name: str, why: str, group: str = "") -> SimA
     )
 
 
-MODIFIED_CONFLICT = "the object has been modified; please apply your changes to the latest version and try again"
+MODIFIED_CONFLICT = (
+    "the object has been modified; please apply your changes to the latest version and try again"
+)
 
 
-def status_forbidden(resource: str, name: str, why: str, group: str = "", causes: Sequence[JSON] = ()) -> SimApiError:
+def status_forbidden(
+    resource: str, name: str, why: str, group: str = "", causes: Sequence[JSON] = ()
+) -> SimApiError:
     if not resource:
         message = f"forbidden: {why}"
     elif not name:
@@ -202,7 +209,9 @@ def status_bad_request(message: str) -> SimApiError:
 
 
 def status_method_not_allowed() -> SimApiError:
-    return SimApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return SimApiError(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+    )
 
 
 def status_gone(message: str) -> SimApiError:
@@ -213,7 +222,8 @@ def status_unsupported_media_type(content_type: str, accepted: Sequence[str]) ->
     return SimApiError(
         415,
         "UnsupportedMediaType",
-        f"the body of the request was in an unknown format - accepted media types include: {', '.join(accepted)}",
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted),
         {"causes": [{"reason": "UnexpectedServerResponse", "message": content_type}]} if content_type else {},
     )
 

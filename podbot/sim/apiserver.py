@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import yaml
 
 from podbot.sim import discovery, listing
+from podbot.sim import patch as patches
 from podbot.sim.apierrors import (
     invalid,
     not_supported,
@@ -55,7 +56,14 @@ from podbot.sim.rest import Rest
 from podbot.sim.store import ObjectStore
 from podbot.sim.table import build_table
 from podbot.sim.tls import self_signed
-from podbot.sim.transport import HttpServer, Request, ResetConnection, Response, StreamResponse, server_context
+from podbot.sim.transport import (
+    HttpServer,
+    Request,
+    ResetConnection,
+    Response,
+    StreamResponse,
+    server_context,
+)
 from podbot.sim.watch import WatchRequest, WatchStream, default_timeout, error_event, too_old
 
 log = logging.getLogger(__name__)
@@ -106,7 +114,9 @@ class RequestInfo:
 
 
 def _json(status: int, body: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(status, json.dumps(body, separators=(",", ":")).encode(), "application/json", headers or [])
+    return Response(
+        status, json.dumps(body, separators=(",", ":")).encode(), "application/json", headers or []
+    )
 
 
 def error_response(error: SimApiError, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -367,7 +377,9 @@ class ApiServer:
             api_version = "apidiscovery.k8s.io/v2" if use_v2 else "apidiscovery.k8s.io/v2beta1"
             body = discovery.aggregated(self.registry, path == "/api", api_version)
             media = discovery.AGGREGATED_V2 if use_v2 else discovery.AGGREGATED_V2BETA1
-            return Response(200, json.dumps(body, separators=(",", ":")).encode(), media, [("Vary", "Accept")])
+            return Response(
+                200, json.dumps(body, separators=(",", ":")).encode(), media, [("Vary", "Accept")]
+            )
         if path == "/api":
             host = req.headers.get("Host") or f"{self.http.host}:{self.http.port}"
             return _json(200, discovery.api_versions(host))
@@ -392,7 +404,7 @@ class ApiServer:
     def _openapi(self, rest: list[str]) -> Response:
         if not rest:
             return _json(200, self.openapi.root())
-        gv = rest[1:] if rest[0] == "apis" else rest[1:]
+        gv = rest[1:]
         if rest[0] == "api" and len(gv) == 1:
             group, version = "", gv[0]
         elif rest[0] == "apis" and len(gv) == 2:
@@ -401,7 +413,12 @@ class ApiServer:
             raise status_path_not_found()
         if (group, version) not in self.openapi.group_versions():
             raise status_path_not_found()
-        return Response(200, self.openapi.document(group, version), "application/json", [("Cache-Control", "public, immutable")])
+        return Response(
+            200,
+            self.openapi.document(group, version),
+            "application/json",
+            [("Cache-Control", "public, immutable")],
+        )
 
     # --- admin endpoints -----------------------------------------------------------------------
     def _admin(self, req: Request, path: str, user: UserInfo | None) -> Response:
@@ -438,7 +455,9 @@ class ApiServer:
         raise status_path_not_found()
 
     # --- resource endpoints --------------------------------------------------------------------
-    def _resource(self, req: Request, info: RequestInfo, user: UserInfo, expire_watch: bool) -> Response | StreamResponse:
+    def _resource(
+        self, req: Request, info: RequestInfo, user: UserInfo, expire_watch: bool
+    ) -> Response | StreamResponse:
         rt = info.rt
         if rt.virtual:
             return self._review(req, info, user)
@@ -457,12 +476,18 @@ class ApiServer:
         if info.verb == "watch":
             return self._watch(req, info, expire_watch)
         if info.verb == "create":
-            obj, warnings = self.rest.decode(rt, req.body, req.headers.get("Content-Type") or "", field_validation)
+            obj, warnings = self.rest.decode(
+                rt, req.body, req.headers.get("Content-Type") or "", field_validation
+            )
             created = self.rest.create(rt, namespace, obj, dry_run=dry_run)
             return self._render_obj(req, rt, created, 201, warnings)
         if info.verb == "update":
-            obj, warnings = self.rest.decode(rt, req.body, req.headers.get("Content-Type") or "", field_validation)
-            updated = self.rest.update(rt, namespace, info.name, obj, dry_run=dry_run, subresource=info.subresource)
+            obj, warnings = self.rest.decode(
+                rt, req.body, req.headers.get("Content-Type") or "", field_validation
+            )
+            updated = self.rest.update(
+                rt, namespace, info.name, obj, dry_run=dry_run, subresource=info.subresource
+            )
             return self._render_obj(req, rt, updated, 200, warnings)
         if info.verb == "patch":
             patched, warnings = self.rest.patch(
@@ -488,9 +513,16 @@ class ApiServer:
         if info.verb == "deletecollection":
             options = self._delete_options(req)
             selection = listing.parse_selection(rt, req.param("labelSelector"), req.param("fieldSelector"))
-            items, rv, _ = self.store.list(rt.storage, namespace if rt.namespaced else None, selection.predicate())
+            items, rv, _ = self.store.list(
+                rt.storage, namespace if rt.namespaced else None, selection.predicate()
+            )
             deleted = self.rest.delete_collection(rt, namespace, items, options, dry_run=dry_run)
-            body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(rv)}, "items": deleted}
+            body = {
+                "kind": rt.list_kind,
+                "apiVersion": rt.api_version,
+                "metadata": {"resourceVersion": str(rv)},
+                "items": deleted,
+            }
             return _json(200, body)
         raise status_method_not_allowed()
 
@@ -504,7 +536,9 @@ class ApiServer:
     def _field_validation(self, req: Request) -> str:
         value = req.param("fieldValidation") or "Warn"  # the server's default since 1.25
         if value not in ("Strict", "Warn", "Ignore"):
-            raise status_bad_request(f"fieldValidation: Unsupported value: {value!r}: supported values: \"Ignore\", \"Strict\", \"Warn\"")
+            raise status_bad_request(
+                f'fieldValidation: Unsupported value: {value!r}: supported values: "Ignore", "Strict", "Warn"'
+            )
         return value
 
     def _delete_options(self, req: Request) -> JSON:
@@ -513,7 +547,9 @@ class ApiServer:
             try:
                 decoded = json.loads(req.body)
             except ValueError as e:
-                raise status_bad_request(f"the object provided is unrecognized (must be of type DeleteOptions): {e}") from None
+                raise status_bad_request(
+                    f"the object provided is unrecognized (must be of type DeleteOptions): {e}"
+                ) from None
             if isinstance(decoded, dict):
                 options = decoded
         grace = _int_param(req, "gracePeriodSeconds")
@@ -533,7 +569,9 @@ class ApiServer:
             return Response(status, raw, "application/json")
         return self._render_obj(req, rt, json.loads(raw), status, [])
 
-    def _render_obj(self, req: Request, rt: ResourceType, obj: JSON, status: int, warnings: list[str]) -> Response:
+    def _render_obj(
+        self, req: Request, rt: ResourceType, obj: JSON, status: int, warnings: list[str]
+    ) -> Response:
         output = listing.negotiate(req.headers.get("Accept"))
         headers = self._warning_headers(warnings)
         if output.form == "table":
@@ -549,9 +587,19 @@ class ApiServer:
             return _json(status, table, headers)
         if output.form == "metadata":
             api_version = f"meta.k8s.io/{output.version}"
-            return _json(status, {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": obj.get("metadata", {})}, headers)
+            return _json(
+                status,
+                {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": api_version,
+                    "metadata": obj.get("metadata", {}),
+                },
+                headers,
+            )
         if output.form == "yaml":
-            return Response(status, yaml.safe_dump(obj, sort_keys=False).encode(), "application/yaml", headers)
+            return Response(
+                status, yaml.safe_dump(obj, sort_keys=False).encode(), "application/yaml", headers
+            )
         return _json(status, obj, headers)
 
     def _list(self, req: Request, info: RequestInfo) -> Response:
@@ -616,7 +664,9 @@ class ApiServer:
             bookmarks=_bool(req.param("allowWatchBookmarks")),
             send_initial_events=_bool(req.param("sendInitialEvents")),
             output=output,
-            include_object=listing.table_options(req.param("includeObject")) if output.form == "table" else "Metadata",
+            include_object=listing.table_options(req.param("includeObject"))
+            if output.form == "table"
+            else "Metadata",
         )
         stream = WatchStream(self.store, watch_req, self.clock.now, self.bookmark_interval)
         with self._streams_lock:
@@ -654,7 +704,13 @@ class ApiServer:
         if _bool(req.param("follow")) and not previous:
             stop = threading.Event()
             lines = self.logs.follow_logs(
-                info.namespace, info.name, container, tail_lines=tail, since_seconds=since, timestamps=timestamps, stop=stop
+                info.namespace,
+                info.name,
+                container,
+                tail_lines=tail,
+                since_seconds=since,
+                timestamps=timestamps,
+                stop=stop,
             )
             first = next(lines, None)  # errors (container not found ...) surface before streaming
 
@@ -665,9 +721,18 @@ class ApiServer:
                     yield (line + "\n").encode()
 
             return StreamResponse(200, chunks(), "text/plain", close=stop.set)
-        text = "".join(line + "\n" for line in self.logs.logs(
-            info.namespace, info.name, container, previous=previous, tail_lines=tail, since_seconds=since, timestamps=timestamps
-        ))
+        text = "".join(
+            line + "\n"
+            for line in self.logs.logs(
+                info.namespace,
+                info.name,
+                container,
+                previous=previous,
+                tail_lines=tail,
+                since_seconds=since,
+                timestamps=timestamps,
+            )
+        )
         body = text.encode()
         if limit_bytes is not None:
             body = body[:limit_bytes]
@@ -684,8 +749,6 @@ class ApiServer:
             except ValueError as e:
                 raise status_bad_request(f"error decoding scale: {e}") from None
             if info.verb == "patch":
-                from podbot.sim import patch as patches
-
                 current = self._scale_obj(rt, obj)
                 media = (req.headers.get("Content-Type") or "").split(";")[0]
                 if media == "application/json-patch+json":
@@ -694,7 +757,12 @@ class ApiServer:
                     body = patches.merge_patch(current, body)
             replicas = (body.get("spec") or {}).get("replicas")
             if not isinstance(replicas, int) or replicas < 0:
-                raise status_invalid("Scale", info.name, [invalid("spec.replicas", replicas, "must be greater than or equal to 0")], "autoscaling")
+                raise status_invalid(
+                    "Scale",
+                    info.name,
+                    [invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
+                    "autoscaling",
+                )
             obj["spec"]["replicas"] = replicas
             obj = self.rest.update(rt, info.namespace, info.name, obj, dry_run=self._dry_run(req))
         return _json(200, self._scale_obj(rt, obj))
@@ -706,7 +774,11 @@ class ApiServer:
         return {
             "kind": "Scale",
             "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+            "metadata": {
+                k: meta[k]
+                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if k in meta
+            },
             "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
             "status": {
                 "replicas": (obj.get("status") or {}).get("replicas", 0),
@@ -725,7 +797,24 @@ class ApiServer:
             namespace = spec.get("namespace") or ""
             obj["status"] = {
                 "resourceRules": self.authorizer.rules_for(user, namespace),
-                "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"]}],
+                "nonResourceRules": [
+                    {
+                        "verbs": ["get"],
+                        "nonResourceURLs": [
+                            "/api",
+                            "/api/*",
+                            "/apis",
+                            "/apis/*",
+                            "/healthz",
+                            "/livez",
+                            "/openapi",
+                            "/openapi/*",
+                            "/readyz",
+                            "/version",
+                            "/version/",
+                        ],
+                    }
+                ],
                 "incomplete": False,
             }
             obj["metadata"] = {"creationTimestamp": None}
@@ -733,7 +822,12 @@ class ApiServer:
         subject = user
         if rt.kind == "SubjectAccessReview":
             if not spec.get("user") and not spec.get("groups"):
-                raise status_invalid(rt.kind, "", [invalid("spec.user", "", "at least one of user or group must be specified")], rt.group)
+                raise status_invalid(
+                    rt.kind,
+                    "",
+                    [invalid("spec.user", "", "at least one of user or group must be specified")],
+                    rt.group,
+                )
             subject = UserInfo(spec.get("user") or "", tuple(spec.get("groups") or ()), spec.get("uid") or "")
         resource = spec.get("resourceAttributes")
         non_resource = spec.get("nonResourceAttributes")
@@ -741,7 +835,13 @@ class ApiServer:
             raise status_invalid(
                 rt.kind,
                 "",
-                [invalid("spec.resourceAttributes", "null" if not resource else resource, "exactly one of nonResourceAttributes or resourceAttributes must be specified")],
+                [
+                    invalid(
+                        "spec.resourceAttributes",
+                        resource or "null",
+                        "exactly one of nonResourceAttributes or resourceAttributes must be specified",
+                    )
+                ],
                 rt.group,
             )
         if resource:
@@ -755,6 +855,7 @@ class ApiServer:
                 resource.get("name") or "",
             )
         else:
+            assert non_resource is not None
             attrs = Attributes(subject, non_resource.get("verb") or "", path=non_resource.get("path") or "/")
         decision = self.authorizer.authorize(attrs)
         status: JSON = {"allowed": decision.allowed}
@@ -763,5 +864,3 @@ class ApiServer:
         obj["status"] = status
         obj["metadata"] = {"creationTimestamp": None}
         return _json(201, obj)
-
-

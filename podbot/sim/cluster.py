@@ -54,7 +54,9 @@ class SimCluster:
         from podbot.sim.registry import RegistryTable
 
         self._owns_state_dir = state_dir is None
-        self.state_dir = Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="podbot-sim-"))
+        self.state_dir = (
+            Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="podbot-sim-"))
+        )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.store = ObjectStore()
         self.clock = SimClock(speed=speed)

@@ -18,7 +18,9 @@ HELP = "run the embedded Kubernetes simulator (API server + kubelets) for kubect
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default 0)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to listen on; 0 picks a free one (default 0)"
+    )
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -26,7 +28,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="where the kubeconfig and the nodes' static pod folders live (default: a new temporary folder)",
     )
     parser.add_argument(
-        "--speed", type=float, default=1.0, help="simulated seconds per real second; 0 = time moves only when told"
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second; 0 = time moves only when told",
     )
     parser.add_argument(
         "--nodes", default="node01,node02", help="comma-separated node names (default node01,node02)"
@@ -39,8 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from podbot.sim.cluster import SimCluster
-    from podbot.sim.rbac import PolicyError
+    # Imported here so that `podbot --help` does not load the simulator.
+    from podbot.sim.cluster import SimCluster  # noqa: PLC0415
+    from podbot.sim.rbac import PolicyError  # noqa: PLC0415
 
     nodes = [n.strip() for n in str(args.nodes).split(",") if n.strip()]
     if not nodes:
@@ -52,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     registry = None
     try:
         if args.registry is not None:
-            from podbot.sim.registry import RegistryTable
+            from podbot.sim.registry import RegistryTable  # noqa: PLC0415
 
             registry = RegistryTable.load(args.registry)
         cluster = SimCluster(

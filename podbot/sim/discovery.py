@@ -7,6 +7,7 @@ the legacy documents; both are served, generated from the resource table.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -27,8 +28,6 @@ _SUBRESOURCE_VERBS = {
 
 def _storage_hash(rt: ResourceType) -> str:
     digest = hashlib.sha256(f"{rt.group}/{rt.version}/{rt.kind}".encode()).digest()
-    import base64
-
     return base64.b64encode(digest[:8]).decode()
 
 
@@ -168,7 +167,9 @@ def aggregated(registry: ResourceRegistry, legacy: bool, api_version: str = "api
                     "versions": [
                         {
                             "version": v,
-                            "resources": [_aggregated_resource(rt) for rt in registry.in_group_version(group, v)],
+                            "resources": [
+                                _aggregated_resource(rt) for rt in registry.in_group_version(group, v)
+                            ],
                             "freshness": "Current",
                         }
                         for v in versions

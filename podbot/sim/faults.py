@@ -95,13 +95,22 @@ class Faults:
         self._listen = listen
 
     # --- Python API ----------------------------------------------------------------------------
-    def fail(self, status: int = 503, *, count: int | None = None, path: str | None = None, method: str | None = None) -> None:
+    def fail(
+        self,
+        status: int = 503,
+        *,
+        count: int | None = None,
+        path: str | None = None,
+        method: str | None = None,
+    ) -> None:
         """Answer matching requests with ``status`` (429, 500, 502, 503, 504 ...)."""
         if not 400 <= status <= 599:
             raise FaultError(f"status must be 4xx or 5xx, not {status}")
         self._add(Rule("fail", status=status, path=_compile(path), method=_method(method), remaining=count))
 
-    def slow(self, seconds: float, *, count: int | None = None, path: str | None = None, method: str | None = None) -> None:
+    def slow(
+        self, seconds: float, *, count: int | None = None, path: str | None = None, method: str | None = None
+    ) -> None:
         """Delay matching requests by ``seconds`` of real time before answering."""
         if seconds < 0:
             raise FaultError("seconds must not be negative")

@@ -26,7 +26,10 @@ def kubeconfig(url: str, token: str, ca_pem: bytes, namespace: str = "default") 
         "clusters": [{"name": CONTEXT, "cluster": cluster}],
         "users": [{"name": f"{CONTEXT}-admin", "user": {"token": token}}],
         "contexts": [
-            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin", "namespace": namespace}}
+            {
+                "name": CONTEXT,
+                "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin", "namespace": namespace},
+            }
         ],
         "current-context": CONTEXT,
         "preferences": {},

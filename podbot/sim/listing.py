@@ -89,7 +89,9 @@ def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         padded = token + "=" * (-len(token) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if data.get("v") != "meta.k8s.io/v1":
-            raise ValueError("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+            raise ValueError(
+                "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
+            )
         rv = int(data["rv"])
         start = str(data["start"]).removesuffix("\x00")
     except (ValueError, KeyError, TypeError, binascii.Error) as e:
@@ -126,7 +128,10 @@ def negotiate(accept: str | None) -> Output:
                 if params.get("v") in ("v1", "v1beta1"):
                     return Output("table", params["v"])
                 continue
-            if as_kind in ("PartialObjectMetadata", "PartialObjectMetadataList") and params.get("g") == "meta.k8s.io":
+            if (
+                as_kind in ("PartialObjectMetadata", "PartialObjectMetadataList")
+                and params.get("g") == "meta.k8s.io"
+            ):
                 if params.get("v") in ("v1", "v1beta1"):
                     return Output("metadata", params["v"])
                 continue
@@ -147,7 +152,10 @@ def table_options(include_object: str) -> str:
         return "Metadata"
     if include_object in ("None", "Object"):
         return include_object
-    raise status_bad_request(f'includeObject: Unsupported value: "{include_object}": supported values: "None", "Metadata", "Object"')
+    raise status_bad_request(
+        f'includeObject: Unsupported value: "{include_object}": '
+        'supported values: "None", "Metadata", "Object"'
+    )
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -175,7 +183,11 @@ def metadata_list_body(items: Sequence[Stored], meta: JSON, version: str) -> byt
         "apiVersion": api_version,
         "metadata": meta,
         "items": [
-            {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": s.load().get("metadata", {})}
+            {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": api_version,
+                "metadata": s.load().get("metadata", {}),
+            }
             for s in items
         ],
     }

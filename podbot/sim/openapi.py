@@ -23,7 +23,7 @@ from typing import Any
 
 from podbot.sim.patch import MERGE_KEYS
 from podbot.sim.resources import ResourceRegistry, ResourceType
-from podbot.sim.schema import model_description, model_exists, model_fields, split_generic
+from podbot.sim.schema import go_struct_name, model_description, model_exists, model_fields, split_generic
 
 JSON = dict[str, Any]
 
@@ -52,8 +52,6 @@ META_PACKAGE = "io.k8s.apimachinery.pkg.apis.meta.v1"
 
 
 def _bare(model: str) -> str:
-    from podbot.sim.schema import go_struct_name
-
     return go_struct_name(model)
 
 
@@ -117,13 +115,17 @@ class OpenAPI:
         for rt in self.registry.in_group_version(group, version):
             self._schema_closure(rt.model, schemas)
             top = schemas[self.name_of(rt.model)]
-            top["x-kubernetes-group-version-kind"] = [{"group": rt.group, "kind": rt.kind, "version": rt.version}]
+            top["x-kubernetes-group-version-kind"] = [
+                {"group": rt.group, "kind": rt.kind, "version": rt.version}
+            ]
             paths.update(self._paths(rt))
         for extra in ("V1DeleteOptions", "V1Status"):
             self._schema_closure(extra, schemas)
         schemas[f"{META_PACKAGE}.Patch"] = {
             "type": "object",
-            "description": "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
+            "description": (
+                "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."
+            ),
         }
         return {
             "openapi": "3.0.0",
@@ -131,7 +133,9 @@ class OpenAPI:
             "paths": paths,
             "components": {
                 "schemas": schemas,
-                "securitySchemes": {"BearerToken": {"type": "apiKey", "name": "authorization", "in": "header"}},
+                "securitySchemes": {
+                    "BearerToken": {"type": "apiKey", "name": "authorization", "in": "header"}
+                },
             },
         }
 
@@ -208,7 +212,9 @@ class OpenAPI:
             _query("fieldValidation"),
         ]
 
-        def op(action: str, op_id: str, params: list[JSON], responses: JSON, body: JSON | None = None) -> JSON:
+        def op(
+            action: str, op_id: str, params: list[JSON], responses: JSON, body: JSON | None = None
+        ) -> JSON:
             result: JSON = {
                 "tags": [rt.group or "core_v1"],
                 "operationId": op_id,
@@ -226,16 +232,33 @@ class OpenAPI:
         body = {"content": {"*/*": {"schema": self._ref(rt.model)}}, "required": True}
         kind = rt.kind
         if "create" in rt.verbs:
-            collection["post"] = op("post", f"create{kind}", write_params, {**ok, "201": {"description": "Created", **ref}}, body)
+            collection["post"] = op(
+                "post", f"create{kind}", write_params, {**ok, "201": {"description": "Created", **ref}}, body
+            )
         if "list" in rt.verbs:
             collection["get"] = op(
                 "list",
                 f"list{kind}",
-                [_query(p) for p in ("labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "watch")],
+                [
+                    _query(p)
+                    for p in (
+                        "labelSelector",
+                        "fieldSelector",
+                        "limit",
+                        "continue",
+                        "resourceVersion",
+                        "watch",
+                    )
+                ],
                 {"200": {"description": "OK"}},
             )
         if "deletecollection" in rt.verbs:
-            collection["delete"] = op("deletecollection", f"deletecollection{kind}", [_query("dryRun")], {"200": {"description": "OK"}})
+            collection["delete"] = op(
+                "deletecollection",
+                f"deletecollection{kind}",
+                [_query("dryRun")],
+                {"200": {"description": "OK"}},
+            )
         if "get" in rt.verbs:
             item["get"] = op("get", f"read{kind}", [], ok)
         if "update" in rt.verbs:
@@ -255,7 +278,9 @@ class OpenAPI:
             }
             item["patch"] = op("patch", f"patch{kind}", [*write_params, _query("force")], ok, patch_body)
         if "delete" in rt.verbs:
-            item["delete"] = op("delete", f"delete{kind}", [_query("dryRun"), _query("gracePeriodSeconds")], ok)
+            item["delete"] = op(
+                "delete", f"delete{kind}", [_query("dryRun"), _query("gracePeriodSeconds")], ok
+            )
         name_param = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
         ns_param = {"name": "namespace", "in": "path", "required": True, "schema": {"type": "string"}}
         paths: JSON = {}
@@ -263,7 +288,10 @@ class OpenAPI:
         if collection:
             paths[base] = {**collection, "parameters": [ns_param] if rt.namespaced else []}
         if item:
-            paths[f"{base}/{{name}}"] = {**item, "parameters": ([ns_param] if rt.namespaced else []) + [name_param]}
+            paths[f"{base}/{{name}}"] = {
+                **item,
+                "parameters": ([ns_param] if rt.namespaced else []) + [name_param],
+            }
         return paths
 
 

@@ -79,7 +79,7 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise PatchError(f"JSON pointer must be empty or start with a \"/\": {path}")
+        raise PatchError(f'JSON pointer must be empty or start with a "/": {path}')
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -91,7 +91,7 @@ def _container(doc: Any, parts: list[str], op: str, path: str) -> Any:
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
     return node
 
 
@@ -105,7 +105,7 @@ def _get(doc: Any, path: str, op: str) -> Any:
         return node[last]
     if isinstance(node, list) and last.isdigit() and int(last) < len(node):
         return node[int(last)]
-    raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+    raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
 
 
 def _remove(doc: Any, path: str, op: str) -> Any:
@@ -138,9 +138,9 @@ def _add(doc: Any, path: str, value: Any, op: str, replace: bool = False) -> Any
             else:
                 node.insert(int(last), value)
         else:
-            raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
     else:
-        raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+        raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
     return doc
 
 

@@ -157,8 +157,15 @@ MESSAGES: dict[str, dict[int, F]] = {
 }
 # Kinds whose top-level message is described above.
 KINDS = frozenset(
-    {"Secret", "ConfigMap", "Namespace", "ServiceAccount", "SelfSubjectAccessReview", "SubjectAccessReview",
-     "SelfSubjectRulesReview"}
+    {
+        "Secret",
+        "ConfigMap",
+        "Namespace",
+        "ServiceAccount",
+        "SelfSubjectAccessReview",
+        "SubjectAccessReview",
+        "SelfSubjectRulesReview",
+    }
 )
 
 
@@ -244,13 +251,17 @@ def decode_message(data: bytes, message: str, path: str = "") -> JSON:
         field = schema.get(number)
         if field is None:
             where = f"{path}." if path else ""
-            raise ValueError(f"{message} field number {number} (at {where or 'top level'}) is not known to podbot.sim")
+            raise ValueError(
+                f"{message} field number {number} (at {where or 'top level'}) is not known to podbot.sim"
+            )
         name, kind, repeated = field
         child = f"{path}.{name}" if path else name
         if kind.startswith("map:"):
             entry = {n: v for n, _, v in _Reader(bytes(value)).fields()}
             key = bytes(entry.get(1, b"")).decode()
-            obj.setdefault(name, {})[key] = _scalar(kind[4:], entry.get(2, b"" if kind[4:] != "int" else 0), child)
+            obj.setdefault(name, {})[key] = _scalar(
+                kind[4:], entry.get(2, b"" if kind[4:] != "int" else 0), child
+            )
         elif repeated:
             obj.setdefault(name, []).append(_scalar(kind, value, child))
         else:

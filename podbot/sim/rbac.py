@@ -129,7 +129,11 @@ def _resource_matches(rules: Sequence[str], resource: str, subresource: str) -> 
 
 
 def rule_allows(
-    verbs: Sequence[str], groups: Sequence[str], resources: Sequence[str], names: Sequence[str], attrs: Attributes
+    verbs: Sequence[str],
+    groups: Sequence[str],
+    resources: Sequence[str],
+    names: Sequence[str],
+    attrs: Attributes,
 ) -> bool:
     """rbac.RuleAllows for a resource request."""
     if "*" not in verbs and attrs.verb not in verbs:
@@ -185,7 +189,8 @@ class Policy:
             for subject in subjects:
                 if subject.partition(":")[0] not in ("user", "group", "serviceaccount") or ":" not in subject:
                     raise PolicyError(
-                        f"{where}.subjects: {subject!r} must be user:NAME, group:NAME or serviceaccount:NS:NAME"
+                        f"{where}.subjects: {subject!r} must be "
+                        "user:NAME, group:NAME or serviceaccount:NS:NAME"
                     )
             verbs = _strings(raw.get("verbs"), f"{where}.verbs")
             if not subjects or not verbs:
@@ -350,7 +355,13 @@ class RbacSource:
         out: list[JSON] = []
         for _, binding, ns in self._bindings(user, namespace):
             for rule in self._role_rules(binding.get("roleRef") or {}, ns):
-                out.append({k: v for k, v in rule.items() if k in ("verbs", "apiGroups", "resources", "resourceNames")})
+                out.append(
+                    {
+                        k: v
+                        for k, v in rule.items()
+                        if k in ("verbs", "apiGroups", "resources", "resourceNames")
+                    }
+                )
         return out
 
 

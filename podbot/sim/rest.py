@@ -10,6 +10,7 @@ the bootstrap objects a fresh kubeadm cluster has. Errors are ``SimApiError`` wi
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import ipaddress
 import json
@@ -20,9 +21,8 @@ from typing import Any
 
 import yaml
 
-from podbot.sim import admission
+from podbot.sim import admission, protobuf
 from podbot.sim import patch as patches
-from podbot.sim import protobuf
 from podbot.sim.apierrors import (
     MODIFIED_CONFLICT,
     FieldError,
@@ -70,6 +70,16 @@ SERVER_MANAGED = (
     "managedFields",
     "generation",
 )
+ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such "
+    "as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across "
+    "distributions of Kubernetes clusters."
+)
+NOT_AN_OBJECT = (
+    "json: cannot unmarshal array into Go value of type struct { APIVersion string "
+    '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
+)
+NOT_A_MAP_PATCH = "error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}"
 STATUS_RESET_ON_CREATE = frozenset({"pods", "services", "persistentvolumeclaims", "deployments.apps"})
 
 
@@ -93,7 +103,9 @@ class Rest:
         ns_type = self._type("namespaces")
         for name in BOOTSTRAP_NAMESPACES:
             try:
-                self.create(ns_type, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+                self.create(
+                    ns_type, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+                )
             except SimApiError as e:
                 if e.reason != "AlreadyExists":
                     raise
@@ -151,17 +163,11 @@ class Rest:
         except (ValueError, yaml.YAMLError) as e:
             summary = body[:30].decode(errors="replace")
             raise status_bad_request(
-                f"the object provided is unrecognized (must be of type {rt.kind}): couldn't get version/kind; "
-                f"json parse error: {go_json_error(e, body)} ({summary})"
+                f"{unrecognized(rt.kind)}json parse error: {go_json_error(e, body)} ({summary})"
             ) from None
         if not isinstance(obj, dict):
             summary = body[:30].decode(errors="replace")
-            raise status_bad_request(
-                f"the object provided is unrecognized (must be of type {rt.kind}): couldn't get version/kind; "
-                'json parse error: json: cannot unmarshal array into Go value of type struct { APIVersion string '
-                '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
-                f" ({summary})"
-            )
+            raise status_bad_request(f"{unrecognized(rt.kind)}json parse error: {NOT_AN_OBJECT} ({summary})")
         kind = obj.get("kind") or rt.kind
         api_version = obj.get("apiVersion") or rt.api_version
         version = api_version.rsplit("/", 1)[-1]
@@ -267,7 +273,8 @@ class Rest:
         raise SimApiError(
             409,
             "AlreadyExists",
-            f'{rt.plural} "{base}" already exists, the server was not able to generate a unique name for the object',
+            f'{rt.plural} "{base}" already exists, '
+            "the server was not able to generate a unique name for the object",
             {"name": base, "kind": rt.plural, "retryAfterSeconds": 1},
         )
 
@@ -276,7 +283,11 @@ class Rest:
         defaults = (
             (
                 "serviceaccounts",
-                {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": "default", "namespace": namespace},
+                },
             ),
             (
                 "configmaps",
@@ -286,17 +297,15 @@ class Rest:
                     "metadata": {
                         "name": "kube-root-ca.crt",
                         "namespace": namespace,
-                        "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."},
+                        "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION},
                     },
                     "data": {"ca.crt": SIM_CA},
                 },
             ),
         )
         for storage, obj in defaults:
-            try:
+            with contextlib.suppress(AlreadyExistsError):
                 self.store.create(storage, stamp_new(obj, self.clock))
-            except AlreadyExistsError:
-                pass
 
     def _admit_pod(self, pod: JSON, namespace: str) -> None:
         """Defaulting plus the ServiceAccount admission plugin: the pod's SA must exist."""
@@ -306,11 +315,8 @@ class Rest:
         try:
             sa = self.store.get("serviceaccounts", namespace, sa_name).load()
         except NotFoundError:
-            raise status_forbidden(
-                "pods",
-                name,
-                f'error looking up service account {namespace}/{sa_name}: serviceaccount "{sa_name}" not found',
-            ) from None
+            why = f'error looking up service account {namespace}/{sa_name}: serviceaccount "{sa_name}" not found'  # noqa: E501
+            raise status_forbidden("pods", name, why) from None
         admission.default_pod(pod, service_account=sa)
 
     def _allocate_service(self, svc: JSON) -> None:
@@ -347,7 +353,9 @@ class Rest:
         ns = namespace if rt.namespaced else ""
         meta = obj.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
-            raise status_bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+            raise status_bad_request(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+            )
         if rt.namespaced and meta.get("namespace") and meta["namespace"] != namespace:
             raise status_bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request"
@@ -385,7 +393,6 @@ class Rest:
                 raise
             original = current.load()
             patched = self._apply_patch(rt, media, original, body)
-            warnings: list[str] = []
             if not isinstance(patched, dict):
                 raise status_bad_request("the patch did not produce an object")
             as_bytes = json.dumps(patched).encode()
@@ -394,7 +401,9 @@ class Rest:
             if expected and expected != original["metadata"].get("resourceVersion"):
                 raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
             try:
-                return self._commit_update(rt, current, patched, dry_run=dry_run, subresource=subresource), warnings
+                return self._commit_update(
+                    rt, current, patched, dry_run=dry_run, subresource=subresource
+                ), warnings
             except _Retry:
                 continue
         raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
@@ -409,10 +418,10 @@ class Rest:
                 return patches.json_patch(original, doc)
             if media == "application/merge-patch+json":
                 if not isinstance(doc, dict):
-                    raise status_bad_request("error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}")
+                    raise status_bad_request(NOT_A_MAP_PATCH)
                 return patches.merge_patch(original, doc)
             if not isinstance(doc, dict):
-                raise status_bad_request("error decoding patch: json: cannot unmarshal into Go value of type map[string]interface {}")
+                raise status_bad_request(NOT_A_MAP_PATCH)
             return patches.strategic_merge(original, doc, rt.model)
         except patches.PatchError as e:
             if e.code == 400:
@@ -428,7 +437,13 @@ class Rest:
         meta = new.setdefault("metadata", {})
         old_meta = old["metadata"]
         # Server-managed fields are never taken from the client.
-        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+        for key in (
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ):
             if key in old_meta:
                 meta[key] = old_meta[key]
             else:
@@ -449,9 +464,7 @@ class Rest:
             else:
                 new.pop("status", None)
         if rt.storage == "secrets":
-            from podbot.sim.admission import default_secret
-
-            default_secret(new)
+            admission.default_secret(new)
         if rt.storage == "services":
             spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
             for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"):
@@ -461,9 +474,9 @@ class Rest:
                 port.setdefault("protocol", "TCP")
                 port.setdefault("targetPort", port.get("port"))
         if rt.storage == "deployments.apps":
-            from podbot.sim.admission import default_pod_template_spec
-
-            default_pod_template_spec(new.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {}))
+            admission.default_pod_template_spec(
+                new.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {})
+            )
             if new.get("spec") != old.get("spec"):
                 meta["generation"] = int(old_meta.get("generation") or 1) + 1
         errors = object_meta_update_errors(meta, old_meta)
@@ -484,7 +497,9 @@ class Rest:
         try:
             if finished:
                 # The last finalizer is gone from an object being deleted: it goes now.
-                return self.store.delete(rt.storage, old_meta.get("namespace", ""), old_meta["name"], expected_rv=str(current.rv))
+                return self.store.delete(
+                    rt.storage, old_meta.get("namespace", ""), old_meta["name"], expected_rv=str(current.rv)
+                )
             return self.store.update(rt.storage, new, expected_rv=str(current.rv))
         except ConflictError:
             raise _Retry() from None
@@ -507,7 +522,8 @@ class Rest:
             raise status_conflict(
                 rt.plural,
                 name,
-                f"Precondition failed: UID in precondition: {want_uid}, UID in object meta: {meta.get('uid', '')}",
+                f"Precondition failed: UID in precondition: {want_uid}, "
+                f"UID in object meta: {meta.get('uid', '')}",
                 rt.group,
             )
         want_rv = preconditions.get("resourceVersion")
@@ -536,18 +552,26 @@ class Rest:
             return 0
         spec = obj.get("spec") or {}
         requested = options.get("gracePeriodSeconds")
-        grace = int(requested) if requested is not None else int(spec.get("terminationGracePeriodSeconds", 30))
+        grace = (
+            int(requested) if requested is not None else int(spec.get("terminationGracePeriodSeconds", 30))
+        )
         if not spec.get("nodeName"):
             return 0  # never scheduled: nothing runs, delete at once
         if (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             return 0
         return max(grace, 0)
 
-    def _mark_deleting(self, rt: ResourceType, obj: JSON, current: Stored, grace: int, *, dry_run: bool) -> JSON:
+    def _mark_deleting(
+        self, rt: ResourceType, obj: JSON, current: Stored, grace: int, *, dry_run: bool
+    ) -> JSON:
         meta = obj["metadata"]
         deadline = self.clock.time() + grace
         existing = meta.get("deletionTimestamp")
-        if existing and meta.get("deletionGracePeriodSeconds") is not None and int(meta["deletionGracePeriodSeconds"]) <= grace:
+        if (
+            existing
+            and meta.get("deletionGracePeriodSeconds") is not None
+            and int(meta["deletionGracePeriodSeconds"]) <= grace
+        ):
             return obj  # already being deleted at least as soon
         meta["deletionTimestamp"] = datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         meta["deletionGracePeriodSeconds"] = grace
@@ -607,10 +631,8 @@ class Rest:
         if remaining:
             self.clock.call_later(1.0, lambda: self._finalize_namespace(name))
             return
-        try:
+        with contextlib.suppress(NotFoundError):
             self.store.delete("namespaces", "", name)
-        except NotFoundError:
-            pass
 
     # --- helpers for other layers --------------------------------------------------------------
     def list_objects(self, storage: str, namespace: str | None) -> list[JSON]:
@@ -621,6 +643,10 @@ class Rest:
 
 class _Retry(Exception):
     """The object changed between read and write: run the update again (GuaranteedUpdate)."""
+
+
+def unrecognized(kind: str) -> str:
+    return f"the object provided is unrecognized (must be of type {kind}): couldn't get version/kind; "
 
 
 def go_json_error(error: Exception, body: bytes) -> str:

@@ -48,7 +48,9 @@ class DecodeReport:
     type_error: str | None = None
 
     def strict_messages(self) -> list[str]:
-        return [f'unknown field "{p}"' for p in self.unknown] + [f'duplicate field "{p}"' for p in self.duplicates]
+        return [f'unknown field "{p}"' for p in self.unknown] + [
+            f'duplicate field "{p}"' for p in self.duplicates
+        ]
 
 
 @functools.cache
@@ -169,13 +171,15 @@ class _Walker:
                     continue
                 self.walk(item, inner, f"{path}[{k}]", dotted, struct, key)
             return
-        if type_str == "str" or type_str == "datetime" or type_str == "bytes":
+        if type_str in ("str", "datetime", "bytes"):
             if not isinstance(value, str):
                 self.type_error(value, struct, dotted, type_str)
             return
         if type_str == "int":
-            if isinstance(value, bool) or not isinstance(value, int | float) or (
-                isinstance(value, float) and not value.is_integer()
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or (isinstance(value, float) and not value.is_integer())
             ):
                 self.type_error(value, struct, dotted, type_str)
             return

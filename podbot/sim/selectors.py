@@ -73,12 +73,13 @@ class LabelSelector:
 # --- label selector lexer/parser (labels/selector.go) -----------------------------------------
 _SPECIAL = {"(": "(", ")": ")", ",": ",", "=": "=", "==": "==", "!=": "!=", "!": "!", ">": ">", "<": "<"}
 _KEYWORDS = {"in": "in", "notin": "notin"}
-_TOKEN = re.compile(r"\s*(==|!=|[(),=!<>]|[^\s(),=!<>]+)")
+_LEXEME = re.compile(r"\s*(==|!=|[(),=!<>]|[^\s(),=!<>]+)")
 
 _QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
+EMPTY_SET = "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty"
 QUALIFIED_NAME_MSG = (
     "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
     "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
@@ -136,59 +137,61 @@ def label_value_errors(value: str) -> list[str]:
 
 class _Parser:
     def __init__(self, text: str) -> None:
-        self.tokens: list[str] = []
+        self.lexemes: list[str] = []
         pos = 0
         while pos < len(text):
-            m = _TOKEN.match(text, pos)
+            m = _LEXEME.match(text, pos)
             if m is None:
                 break
-            self.tokens.append(m.group(1))
+            self.lexemes.append(m.group(1))
             pos = m.end()
             if not text[pos:].strip():
                 break
         self.i = 0
 
     def peek(self) -> str | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
+        return self.lexemes[self.i] if self.i < len(self.lexemes) else None
 
     def take(self) -> str | None:
-        token = self.peek()
+        lexeme = self.peek()
         self.i += 1
-        return token
+        return lexeme
 
     @staticmethod
-    def describe(token: str | None) -> str:
-        return "end of string" if token is None else token
+    def describe(lexeme: str | None) -> str:
+        return "end of string" if lexeme is None else lexeme
 
     def identifier(self, expected: str) -> str:
-        token = self.take()
-        if token is None or token in _SPECIAL:
-            raise SelectorError(f"found '{self.describe(token)}', expected: {expected}")
-        return token
+        lexeme = self.take()
+        if lexeme is None or lexeme in _SPECIAL:
+            raise SelectorError(f"found '{self.describe(lexeme)}', expected: {expected}")
+        return lexeme
 
     def requirement(self) -> Requirement:
-        token = self.peek()
-        if token == "!":
+        lexeme = self.peek()
+        if lexeme == "!":
             self.take()
             key = self.identifier("identifier")
             self._check_key(key)
             return Requirement(key, Op.DOES_NOT_EXIST)
-        if token is None or token in _SPECIAL:
-            raise SelectorError(f"found '{self.describe(token)}', expected: !, identifier, or 'end of string'")
+        if lexeme is None or lexeme in _SPECIAL:
+            raise SelectorError(
+                f"found '{self.describe(lexeme)}', expected: !, identifier, or 'end of string'"
+            )
         key = self.identifier("identifier")
         self._check_key(key)
-        op_token = self.peek()
-        if op_token is None or op_token == ",":
+        op_lex = self.peek()
+        if op_lex is None or op_lex == ",":
             return Requirement(key, Op.EXISTS)
         self.take()
         ops = {"=": Op.EQUALS, "==": Op.DOUBLE_EQUALS, "!=": Op.NOT_EQUALS, ">": Op.GREATER, "<": Op.LESS}
-        if op_token in ops:
-            op = ops[op_token]
-            value_token = self.peek()
-            if value_token is None or value_token == ",":
+        if op_lex in ops:
+            op = ops[op_lex]
+            value_lex = self.peek()
+            if value_lex is None or value_lex == ",":
                 value = ""
-            elif value_token in _SPECIAL:
-                raise SelectorError(f"found '{value_token}', expected: identifier")
+            elif value_lex in _SPECIAL:
+                raise SelectorError(f"found '{value_lex}', expected: identifier")
             else:
                 value = self.take() or ""
             if op in (Op.GREATER, Op.LESS):
@@ -199,33 +202,35 @@ class _Parser:
             else:
                 self._check_value(key, value)
             return Requirement(key, op, (value,))
-        if op_token in _KEYWORDS:
-            op = Op.IN if op_token == "in" else Op.NOT_IN
+        if op_lex in _KEYWORDS:
+            op = Op.IN if op_lex == "in" else Op.NOT_IN
             if self.take() != "(":
-                raise SelectorError("found '" + self.describe(self.tokens[self.i - 1] if self.i else None) + "', expected: '('")
+                raise SelectorError(
+                    "found '"
+                    + self.describe(self.lexemes[self.i - 1] if self.i else None)
+                    + "', expected: '('"
+                )
             values: list[str] = []
             while True:
-                token = self.take()
-                if token == ")":
+                lexeme = self.take()
+                if lexeme == ")":
                     break
-                if token == ",":
+                if lexeme == ",":
                     values.append("")
                     continue
-                if token is None or token in _SPECIAL:
-                    raise SelectorError(f"found '{self.describe(token)}', expected: ',', ')' or identifier")
-                self._check_value(key, token)
-                values.append(token)
+                if lexeme is None or lexeme in _SPECIAL:
+                    raise SelectorError(f"found '{self.describe(lexeme)}', expected: ',', ')' or identifier")
+                self._check_value(key, lexeme)
+                values.append(lexeme)
                 after = self.take()
                 if after == ")":
                     break
                 if after != ",":
                     raise SelectorError(f"found '{self.describe(after)}', expected: ',' or ')'")
             if not values:
-                raise SelectorError(
-                    "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty"
-                )
+                raise SelectorError(EMPTY_SET)
             return Requirement(key, op, tuple(values))
-        raise SelectorError(f"found '{op_token}', expected: in, notin, =, ==, !=, gt, lt")
+        raise SelectorError(f"found '{op_lex}', expected: in, notin, =, ==, !=, gt, lt")
 
     @staticmethod
     def _check_key(key: str) -> None:
@@ -253,16 +258,18 @@ def parse_label_selector(text: str) -> LabelSelector:
     while True:
         first = parser.peek()
         if first is None or (first in _SPECIAL and first != "!"):
-            raise SelectorError(f"found '{parser.describe(first)}', expected: !, identifier, or 'end of string'")
+            raise SelectorError(
+                f"found '{parser.describe(first)}', expected: !, identifier, or 'end of string'"
+            )
         try:
             requirements.append(parser.requirement())
         except SelectorError as e:
             raise SelectorError(f"unable to parse requirement: {e}") from e
-        token = parser.take()
-        if token is None:
+        lexeme = parser.take()
+        if lexeme is None:
             break
-        if token != ",":
-            raise SelectorError(f"found '{token}', expected: ',' or 'end of string'")
+        if lexeme != ",":
+            raise SelectorError(f"found '{lexeme}', expected: ',' or 'end of string'")
         if parser.peek() is None:
             raise SelectorError("found 'end of string', expected: identifier")
     return LabelSelector(tuple(requirements))

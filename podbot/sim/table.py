@@ -83,7 +83,10 @@ _POD_DOCS = {
         "The number of times the containers in this pod have been restarted and when the last container "
         "in this pod has restarted."
     ),
-    "IP": "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+    "IP": (
+        "podIP address allocated to the pod. Routable at least within the cluster. "
+        "Empty if not yet allocated."
+    ),
     "Node": "NodeName indicates in which node this pod is scheduled.",
     "Nominated Node": "nominatedNodeName is set when this pod preempts other pods on the node.",
     "Readiness Gates": "If specified, all readiness gates will be evaluated for pod readiness.",
@@ -113,7 +116,11 @@ pod_table = Converter(_pod_columns(), lambda pod, now: list(pod_row(pod, now, wi
 
 # --- events ------------------------------------------------------------------------------------
 def _event_cells(event: JSON, now: datetime) -> list[Any]:
-    first = since(event.get("firstTimestamp"), now) if event.get("firstTimestamp") else since(event.get("eventTime"), now)
+    first = (
+        since(event.get("firstTimestamp"), now)
+        if event.get("firstTimestamp")
+        else since(event.get("eventTime"), now)
+    )
     last = since(event.get("lastTimestamp"), now) if event.get("lastTimestamp") else first
     count = int(event.get("count") or 0)
     series = event.get("series")
@@ -207,7 +214,9 @@ node_table = Converter(
         Column("External-IP", priority=1, description="List of addresses reachable to the node."),
         Column("OS-Image", priority=1, description="OS Image reported by the node from /etc/os-release."),
         Column("Kernel-Version", priority=1, description="Kernel Version reported by the node."),
-        Column("Container-Runtime", priority=1, description="Container Runtime Version reported by the node."),
+        Column(
+            "Container-Runtime", priority=1, description="Container Runtime Version reported by the node."
+        ),
     ),
     _node_cells,
 )
@@ -339,19 +348,44 @@ deployment_table = Converter(
     (
         NAME,
         Column("Ready", description="Number of the pod with ready state"),
-        Column("Up-to-date", "integer", description="Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
-        Column("Available", "integer", description="Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+        Column(
+            "Up-to-date",
+            "integer",
+            description=(
+                "Total number of non-terminated pods targeted by this deployment that have the desired "
+                "template spec."
+            ),
+        ),
+        Column(
+            "Available",
+            "integer",
+            description=(
+                "Total number of available pods (ready for at least minReadySeconds) "
+                "targeted by this deployment."
+            ),
+        ),
         AGE,
         Column("Containers", priority=1, description="Names of each container in the template."),
         Column("Images", priority=1, description="Images referenced by each container in the template."),
-        Column("Selector", priority=1, description="Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment."),
+        Column(
+            "Selector",
+            priority=1,
+            description=(
+                "Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the "
+                "ones affected by this deployment."
+            ),
+        ),
     ),
     _deployment_cells,
 )
 
 lease_table = Converter(
     (NAME, Column("Holder", description="The holder of the lease"), AGE),
-    lambda lease, now: [_name(lease), (lease.get("spec") or {}).get("holderIdentity") or "", _age(lease, now)],
+    lambda lease, now: [
+        _name(lease),
+        (lease.get("spec") or {}).get("holderIdentity") or "",
+        _age(lease, now),
+    ],
 )
 
 role_table = Converter(

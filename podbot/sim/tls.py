@@ -55,10 +55,10 @@ def _oid(dotted: str) -> bytes:
     body = bytearray([40 * parts[0] + parts[1]])
     for part in parts[2:]:
         chunk = [part & 0x7F]
-        part >>= 7
-        while part:
-            chunk.append(0x80 | (part & 0x7F))
-            part >>= 7
+        rest = part >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
         body.extend(reversed(chunk))
     return _tlv(0x06, bytes(body))
 
@@ -149,7 +149,9 @@ class RsaKey:
         return _pem("RSA PRIVATE KEY", der)
 
     def sign_sha256(self, data: bytes) -> bytes:
-        digest_info = _seq(_seq(_oid("2.16.840.1.101.3.4.2.1"), _NULL), _octets(hashlib.sha256(data).digest()))
+        digest_info = _seq(
+            _seq(_oid("2.16.840.1.101.3.4.2.1"), _NULL), _octets(hashlib.sha256(data).digest())
+        )
         size = (self.n.bit_length() + 7) // 8
         padded = b"\x00\x01" + b"\xff" * (size - len(digest_info) - 3) + b"\x00" + digest_info
         return pow(int.from_bytes(padded, "big"), self.d, self.n).to_bytes(size, "big")
@@ -178,7 +180,9 @@ def self_signed(hosts: Sequence[str], *, days: int = 3650, key: RsaKey | None = 
     """(certificate PEM, private key PEM) for ``hosts`` (DNS names or IP addresses)."""
     key = key or process_key()
     now = datetime.now(UTC).replace(microsecond=0)
-    name = _seq(_set(_seq(_oid("2.5.4.3"), _utf8("podbot-sim"))), _set(_seq(_oid("2.5.4.10"), _utf8("podbot.sim"))))
+    name = _seq(
+        _set(_seq(_oid("2.5.4.3"), _utf8("podbot-sim"))), _set(_seq(_oid("2.5.4.10"), _utf8("podbot.sim")))
+    )
     alt_names = []
     for host in dict.fromkeys(hosts):
         try:
@@ -189,7 +193,9 @@ def self_signed(hosts: Sequence[str], *, days: int = 3650, key: RsaKey | None = 
     key_id = hashlib.sha1(key.public_der(), usedforsecurity=False).digest()
     extensions = _seq(
         _seq(_oid("2.5.29.19"), _TRUE, _octets(_seq(_TRUE))),  # basicConstraints CA:TRUE (it is its own CA)
-        _seq(_oid("2.5.29.15"), _TRUE, _octets(_tlv(0x03, b"\x02\xa4"))),  # digitalSignature, keyEncipherment, keyCertSign
+        _seq(
+            _oid("2.5.29.15"), _TRUE, _octets(_tlv(0x03, b"\x02\xa4"))
+        ),  # digitalSignature, keyEncipherment, keyCertSign
         _seq(_oid("2.5.29.37"), _octets(_seq(_oid("1.3.6.1.5.5.7.3.1")))),  # extKeyUsage serverAuth
         _seq(_oid("2.5.29.14"), _octets(_octets(key_id))),  # subjectKeyIdentifier
         _seq(_oid("2.5.29.17"), _octets(_seq(*alt_names))),  # subjectAltName

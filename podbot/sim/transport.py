@@ -11,16 +11,17 @@ and closes every open connection on stop so tests leave no threads or sockets be
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
 import struct
 import tempfile
 import threading
-from pathlib import Path
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -184,10 +185,8 @@ class _Server(ThreadingHTTPServer):
         with self.conn_lock:
             connections = list(self.connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
@@ -207,7 +206,9 @@ def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
 class HttpServer:
     """Serves ``app`` on host:port (port 0 = pick one); can pause listening (API down)."""
 
-    def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0, context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, app: App, host: str = "127.0.0.1", port: int = 0, context: ssl.SSLContext | None = None
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
@@ -233,7 +234,10 @@ class HttpServer:
             self.port = server.server_address[1]
             self._server = server
             self._thread = threading.Thread(
-                target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=f"sim-http-{self.port}", daemon=True
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name=f"sim-http-{self.port}",
+                daemon=True,
             )
             self._thread.start()
 

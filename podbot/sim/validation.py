@@ -7,6 +7,7 @@ simulator teaches the same errors a real cluster would show.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -154,7 +155,11 @@ def object_meta_errors(meta: JSON, namespaced: bool, name_check: NameCheck) -> l
         for key in ("apiVersion", "kind", "name", "uid"):
             if not (ref or {}).get(key):
                 errors.append(
-                    invalid(f"metadata.ownerReferences[{i}].{key}", (ref or {}).get(key, ""), f"{key} must not be empty")
+                    invalid(
+                        f"metadata.ownerReferences[{i}].{key}",
+                        (ref or {}).get(key, ""),
+                        f"{key} must not be empty",
+                    )
                 )
     return errors
 
@@ -281,7 +286,9 @@ def pod_spec_errors(spec: JSON, path: str = "spec") -> list[FieldError]:
         errors.append(not_supported(f"{path}.dnsPolicy", dns, DNS_POLICIES))
     deadline = spec.get("activeDeadlineSeconds")
     if deadline is not None and int(deadline) <= 0:
-        errors.append(invalid(f"{path}.activeDeadlineSeconds", deadline, "must be between 1 and 2147483647, inclusive"))
+        errors.append(
+            invalid(f"{path}.activeDeadlineSeconds", deadline, "must be between 1 and 2147483647, inclusive")
+        )
     node = spec.get("nodeName")
     if node:
         for msg in dns_subdomain_errors(node):
@@ -328,8 +335,6 @@ def _spec_diff(old: JSON, new: JSON) -> str:
 
 
 def _short(value: Any) -> str:
-    import json
-
     text = json.dumps(value, separators=(",", ":"), sort_keys=True)
     return text if len(text) <= 120 else text[:117] + "..."
 
@@ -342,16 +347,21 @@ def pod_update_errors(new_spec: JSON, old_spec: JSON) -> list[FieldError]:
         new_list = new_spec.get(key) or []
         if old_list and len(old_list) == len(new_list):
             mutable[key] = [
-                {**o, "image": n.get("image", o.get("image"))} for o, n in zip(old_list, new_list, strict=True)
+                {**o, "image": n.get("image", o.get("image"))}
+                for o, n in zip(old_list, new_list, strict=True)
             ]
     errors: list[FieldError] = []
     deadline_new, deadline_old = new_spec.get("activeDeadlineSeconds"), old_spec.get("activeDeadlineSeconds")
     if deadline_new != deadline_old:
         if deadline_new is None or (deadline_old is not None and int(deadline_new) > int(deadline_old)):
             errors.append(
-                invalid("spec.activeDeadlineSeconds", deadline_new, "must be less than or equal to previous value")
+                invalid(
+                    "spec.activeDeadlineSeconds", deadline_new, "must be less than or equal to previous value"
+                )
                 if deadline_new is not None
-                else invalid("spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value")
+                else invalid(
+                    "spec.activeDeadlineSeconds", None, "must not update from a positive integer to nil value"
+                )
             )
         mutable["activeDeadlineSeconds"] = deadline_new
     old_tol = old_spec.get("tolerations") or []

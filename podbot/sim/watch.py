@@ -90,7 +90,9 @@ class WatchStream:
         except GoneError:
             self._error = too_old(int(rv_text), self.store.compacted_resource_version)
         except ValueError:
-            self._error = SimApiError(400, "BadRequest", f'resourceVersion: Invalid value: "{rv_text}": must be a number')
+            self._error = SimApiError(
+                400, "BadRequest", f'resourceVersion: Invalid value: "{rv_text}": must be a number'
+            )
 
     def close(self) -> None:
         if self.watcher is not None:
@@ -115,7 +117,11 @@ class WatchStream:
             obj = json.loads(raw)
             api_version = f"meta.k8s.io/{self.req.output.version}"
             raw = json.dumps(
-                {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": obj.get("metadata", {})},
+                {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": api_version,
+                    "metadata": obj.get("metadata", {}),
+                },
                 separators=(",", ":"),
             ).encode()
         return b'{"type":"' + event_type.encode() + b'","object":' + raw + b"}\n"
