@@ -620,14 +620,16 @@ class Rest:
                 continue
             items, _, _ = self.store.list(rt.storage, name)
             for stored in items:
-                remaining += 1
                 obj = stored.load()
                 if obj["metadata"].get("deletionTimestamp"):
+                    remaining += 1  # being deleted gracefully (a kubelet or a finalizer finishes it)
                     continue
                 try:
-                    self.delete(rt, name, stored.name, {})
+                    _, finished = self.delete(rt, name, stored.name, {})
                 except SimApiError as e:
                     log.debug("namespace %s: deleting %s/%s: %s", name, rt.plural, stored.name, e.message)
+                    finished = False
+                remaining += 0 if finished else 1
         if remaining:
             self.clock.call_later(1.0, lambda: self._finalize_namespace(name))
             return
