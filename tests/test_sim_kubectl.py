@@ -15,9 +15,9 @@ import time
 
 import pytest
 import yaml
+from sim_support import Kubectl, needs_kubelet_half
 
 from podbot.sim.cluster import SimCluster
-from sim_support import Kubectl, needs_kubelet_half
 
 pytestmark = pytest.mark.kubectl
 
@@ -344,11 +344,14 @@ def test_apply_multi_kind_manifest_then_reapply_and_change(kubectl: Kubectl) -> 
 
 
 def test_strict_validation_and_invalid_objects_are_refused(kubectl: Kubectl) -> None:
-    unknown = "apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\nspec:\n  containers: [{name: c, image: nginx, imagePullPolicy: Always, bad: 1}]\n"
+    unknown = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\n"
+        "spec:\n  containers: [{name: c, image: nginx, imagePullPolicy: Always, bad: 1}]\n"
+    )
     error = kubectl.fails("create", "-f", "-", stdin=unknown)
     assert (
-        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].bad"'
-        in error
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+        'unknown field "spec.containers[0].bad"' in error
     )
     invalid = "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec:\n  containers: [{name: c}]\n"
     error = kubectl.fails("create", "-f", "-", stdin=invalid)
