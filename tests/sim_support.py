@@ -8,6 +8,7 @@ The stand-ins are installed only when ``podbot.sim.kubelet`` / ``podbot.sim.pods
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -175,3 +176,77 @@ class Kubectl:
         result = self.run(*args, stdin=stdin, check=False)
         assert result.returncode != 0, f"kubectl {' '.join(args)} unexpectedly succeeded:\n{result.stdout}"
         return result.stderr
+
+
+class Api:
+    """A minimal HTTPS client for the simulator (http.client + the cluster's CA), for exact wire checks."""
+
+    def __init__(self, url: str, ca_pem: bytes, token: str | None) -> None:
+        import ssl
+        from urllib.parse import urlsplit
+
+        split = urlsplit(url)
+        self.host, self.port = split.hostname or "127.0.0.1", split.port or 443
+        self.context = ssl.create_default_context(cadata=ca_pem.decode())
+        self.token = token
+
+    def connect(self, timeout: float = 10) -> Any:
+        import http.client
+
+        return http.client.HTTPSConnection(self.host, self.port, context=self.context, timeout=timeout)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: Sequence[tuple[str, str]] = (),
+        *,
+        content_type: str = "application/json",
+    ) -> tuple[int, Any, bytes]:
+        conn = self.connect()
+        try:
+            conn.putrequest(method, path)
+            if self.token is not None:
+                conn.putheader("Authorization", f"Bearer {self.token}")
+            payload = b""
+            if body is not None:
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+                conn.putheader("Content-Type", content_type)
+            conn.putheader("Content-Length", str(len(payload)))
+            for name, value in headers:  # one header line each: repeated names stay separate lines
+                conn.putheader(name, value)
+            conn.endheaders(payload)
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def json(
+        self, method: str, path: str, body: Any = None, headers: Sequence[tuple[str, str]] = ()
+    ) -> tuple[int, Any]:
+        status, _, data = self.request(method, path, body, headers)
+        return status, json.loads(data) if data else None
+
+    def stream(
+        self, path: str, headers: Sequence[tuple[str, str]] = (), timeout: float = 10
+    ) -> Iterator[Any]:
+        """Decoded JSON lines of a watch (the connection closes when the generator is closed)."""
+        conn = self.connect(timeout)
+        try:
+            conn.putrequest("GET", path)
+            if self.token is not None:
+                conn.putheader("Authorization", f"Bearer {self.token}")
+            for name, value in headers:
+                conn.putheader(name, value)
+            conn.endheaders()
+            response = conn.getresponse()
+            assert response.status == 200, response.read()
+            while True:
+                line = response.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            conn.close()

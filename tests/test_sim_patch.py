@@ -12,8 +12,12 @@ POD: dict[str, Any] = {
     "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}, "finalizers": ["x"]},
     "spec": {
         "containers": [
-            {"name": "app", "image": "nginx:1.16", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
-             "ports": [{"containerPort": 80}]},
+            {
+                "name": "app",
+                "image": "nginx:1.16",
+                "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+                "ports": [{"containerPort": 80}],
+            },
             {"name": "side", "image": "busybox"},
         ],
         "tolerations": [{"key": "t1"}],
@@ -22,7 +26,9 @@ POD: dict[str, Any] = {
 
 
 def test_merge_patch_sets_deletes_and_replaces_lists() -> None:
-    out = merge_patch(POD, {"metadata": {"labels": {"a": None, "c": "3"}}, "spec": {"tolerations": [{"key": "t2"}]}})
+    out = merge_patch(
+        POD, {"metadata": {"labels": {"a": None, "c": "3"}}, "spec": {"tolerations": [{"key": "t2"}]}}
+    )
     assert out["metadata"]["labels"] == {"b": "2", "c": "3"}
     assert out["spec"]["tolerations"] == [{"key": "t2"}]
     assert POD["metadata"]["labels"] == {"a": "1", "b": "2"}  # the input is not changed
@@ -49,9 +55,18 @@ def test_json_patch_operations() -> None:
 @pytest.mark.parametrize(
     ("ops", "message"),
     [
-        ([{"op": "replace", "path": "/spec/missing", "value": 1}], "replace operation does not apply: doc is missing key: /spec/missing: missing value"),
-        ([{"op": "test", "path": "/metadata/name", "value": "q"}], "testing value /metadata/name failed: test failed"),
-        ([{"op": "remove", "path": "/nope/x"}], 'remove operation does not apply: doc is missing path: "/nope/x": missing value'),
+        (
+            [{"op": "replace", "path": "/spec/missing", "value": 1}],
+            "replace operation does not apply: doc is missing key: /spec/missing: missing value",
+        ),
+        (
+            [{"op": "test", "path": "/metadata/name", "value": "q"}],
+            "testing value /metadata/name failed: test failed",
+        ),
+        (
+            [{"op": "remove", "path": "/nope/x"}],
+            'remove operation does not apply: doc is missing path: "/nope/x": missing value',
+        ),
     ],
 )
 def test_json_patch_errors(ops: list[dict[str, Any]], message: str) -> None:
@@ -63,12 +78,20 @@ def test_json_patch_errors(ops: list[dict[str, Any]], message: str) -> None:
 def test_strategic_merge_merges_containers_by_name_and_env_by_name() -> None:
     out = strategic_merge(
         POD,
-        {"spec": {"containers": [{"name": "app", "image": "nginx:1.17", "env": [{"name": "C", "value": "3"}]}]}},
+        {
+            "spec": {
+                "containers": [{"name": "app", "image": "nginx:1.17", "env": [{"name": "C", "value": "3"}]}]
+            }
+        },
         "V1Pod",
     )
     app, side = out["spec"]["containers"]
     assert app["image"] == "nginx:1.17" and side == {"name": "side", "image": "busybox"}
-    assert app["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "C", "value": "3"}]
+    assert app["env"] == [
+        {"name": "A", "value": "1"},
+        {"name": "B", "value": "2"},
+        {"name": "C", "value": "3"},
+    ]
     assert app["ports"] == [{"containerPort": 80}]
 
 
@@ -99,9 +122,13 @@ def test_strategic_merge_replace_and_retain_keys() -> None:
     out = strategic_merge(POD, {"metadata": {"labels": {"$patch": "replace", "z": "9"}}}, "V1Pod")
     assert out["metadata"]["labels"] == {"z": "9"}
     deploy = {"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%"}}}}
-    out = strategic_merge(deploy, {"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}, "V1Deployment")
+    out = strategic_merge(
+        deploy, {"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}, "V1Deployment"
+    )
     assert out["spec"]["strategy"] == {"type": "Recreate"}
-    out = strategic_merge(POD, {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "x"}]}}, "V1Pod")
+    out = strategic_merge(
+        POD, {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "x"}]}}, "V1Pod"
+    )
     assert out["spec"]["containers"] == [{"name": "only", "image": "x"}]
     out = strategic_merge(POD, {"metadata": {"$deleteFromPrimitiveList/finalizers": ["x"]}}, "V1Pod")
     assert out["metadata"]["finalizers"] == []

@@ -69,7 +69,9 @@ def test_label_selector_errors(selector: str, message: str) -> None:
 def test_label_selector_key_and_value_validation_messages() -> None:
     with pytest.raises(SelectorError) as info:
         parse_label_selector("-bad=x")
-    assert str(info.value).startswith('unable to parse requirement: key: Invalid value: "-bad": name part must consist of')
+    assert str(info.value).startswith(
+        'unable to parse requirement: key: Invalid value: "-bad": name part must consist of'
+    )
     with pytest.raises(SelectorError) as info:
         parse_label_selector("a=-x-")
     assert str(info.value).startswith(
@@ -85,8 +87,16 @@ def test_label_selector_key_and_value_validation_messages() -> None:
         ("metadata.name!=x", {"metadata.name": "x"}, False),
         ("spec.nodeName=", {"spec.nodeName": ""}, True),  # unscheduled pods
         ("spec.nodeName!=", {"spec.nodeName": "node01"}, True),
-        ("status.phase=Running,spec.nodeName=node01", {"status.phase": "Running", "spec.nodeName": "node01"}, True),
-        ("status.phase=Running,spec.nodeName=node02", {"status.phase": "Running", "spec.nodeName": "node01"}, False),
+        (
+            "status.phase=Running,spec.nodeName=node01",
+            {"status.phase": "Running", "spec.nodeName": "node01"},
+            True,
+        ),
+        (
+            "status.phase=Running,spec.nodeName=node02",
+            {"status.phase": "Running", "spec.nodeName": "node01"},
+            False,
+        ),
         (r"metadata.name=a\,b", {"metadata.name": "a,b"}, True),
         (r"metadata.name=a\=b", {"metadata.name": "a=b"}, True),
     ],

@@ -33,21 +33,42 @@ from podbot.sim.apierrors import (
     ("error", "text", "reason"),
     [
         (required("spec.containers"), "spec.containers: Required value", "FieldValueRequired"),
-        (required("metadata.name", "name or generateName is required"),
-         "metadata.name: Required value: name or generateName is required", "FieldValueRequired"),
-        (invalid("metadata.name", "Bad", "oops"), 'metadata.name: Invalid value: "Bad": oops', "FieldValueInvalid"),
-        (invalid("spec.replicas", -1, "must be greater than or equal to 0"),
-         "spec.replicas: Invalid value: -1: must be greater than or equal to 0", "FieldValueInvalid"),
+        (
+            required("metadata.name", "name or generateName is required"),
+            "metadata.name: Required value: name or generateName is required",
+            "FieldValueRequired",
+        ),
+        (
+            invalid("metadata.name", "Bad", "oops"),
+            'metadata.name: Invalid value: "Bad": oops',
+            "FieldValueInvalid",
+        ),
+        (
+            invalid("spec.replicas", -1, "must be greater than or equal to 0"),
+            "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+            "FieldValueInvalid",
+        ),
         (invalid("x", None, "d"), "x: Invalid value: null: d", "FieldValueInvalid"),
-        (not_supported("spec.restartPolicy", "Sometimes", ("Always", "OnFailure", "Never")),
-         'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
-         "FieldValueNotSupported"),
-        (duplicate("spec.containers[1].name", "app"), 'spec.containers[1].name: Duplicate value: "app"',
-         "FieldValueDuplicate"),
-        (forbidden("metadata.namespace", "not allowed on this type"),
-         "metadata.namespace: Forbidden: not allowed on this type", "FieldValueForbidden"),
-        (too_long("metadata.annotations", 262144),
-         "metadata.annotations: Too long: may not be more than 262144 bytes", "FieldValueTooLong"),
+        (
+            not_supported("spec.restartPolicy", "Sometimes", ("Always", "OnFailure", "Never")),
+            'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+            "FieldValueNotSupported",
+        ),
+        (
+            duplicate("spec.containers[1].name", "app"),
+            'spec.containers[1].name: Duplicate value: "app"',
+            "FieldValueDuplicate",
+        ),
+        (
+            forbidden("metadata.namespace", "not allowed on this type"),
+            "metadata.namespace: Forbidden: not allowed on this type",
+            "FieldValueForbidden",
+        ),
+        (
+            too_long("metadata.annotations", 262144),
+            "metadata.annotations: Too long: may not be more than 262144 bytes",
+            "FieldValueTooLong",
+        ),
     ],
 )
 def test_field_error_text_and_cause(error: FieldError, text: str, reason: str) -> None:
@@ -57,7 +78,9 @@ def test_field_error_text_and_cause(error: FieldError, text: str, reason: str) -
 
 def test_aggregate_is_bare_for_one_and_bracketed_for_many() -> None:
     assert aggregate([required("a")]) == "a: Required value"
-    assert aggregate([required("a"), required("b"), required("a")]) == "[a: Required value, b: Required value]"
+    assert (
+        aggregate([required("a"), required("b"), required("a")]) == "[a: Required value, b: Required value]"
+    )
 
 
 def test_invalid_status_shape() -> None:
@@ -74,13 +97,22 @@ def test_invalid_status_shape() -> None:
             "name": "x",
             "kind": "Pod",
             "causes": [
-                {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.containers[0].image"}
+                {
+                    "reason": "FieldValueRequired",
+                    "message": "Required value",
+                    "field": "spec.containers[0].image",
+                }
             ],
         },
         "code": 422,
     }
-    grouped = status_invalid("Deployment", "d", [required("spec.selector"), required("spec.template")], "apps")
-    assert grouped.message == 'Deployment.apps "d" is invalid: [spec.selector: Required value, spec.template: Required value]'
+    grouped = status_invalid(
+        "Deployment", "d", [required("spec.selector"), required("spec.template")], "apps"
+    )
+    assert (
+        grouped.message
+        == 'Deployment.apps "d" is invalid: [spec.selector: Required value, spec.template: Required value]'
+    )
     assert grouped.details["group"] == "apps"
 
 
@@ -88,16 +120,39 @@ def test_invalid_status_shape() -> None:
     ("error", "code", "reason", "message", "details"),
     [
         (status_not_found("pods", "x"), 404, "NotFound", 'pods "x" not found', {"name": "x", "kind": "pods"}),
-        (status_not_found("deployments", "d", "apps"), 404, "NotFound", 'deployments.apps "d" not found',
-         {"name": "d", "group": "apps", "kind": "deployments"}),
-        (status_already_exists("pods", "nginx"), 409, "AlreadyExists", 'pods "nginx" already exists',
-         {"name": "nginx", "kind": "pods"}),
-        (status_conflict("pods", "p", "Precondition failed: UID in precondition: a, UID in object meta: b"), 409,
-         "Conflict", 'Operation cannot be fulfilled on pods "p": Precondition failed: UID in precondition: a, '
-         "UID in object meta: b", {"name": "p", "kind": "pods"}),
-        (status_forbidden("pods", "", 'User "u" cannot list resource "pods" in API group "" at the cluster scope'),
-         403, "Forbidden", 'pods is forbidden: User "u" cannot list resource "pods" in API group "" at the cluster scope',
-         {"kind": "pods"}),
+        (
+            status_not_found("deployments", "d", "apps"),
+            404,
+            "NotFound",
+            'deployments.apps "d" not found',
+            {"name": "d", "group": "apps", "kind": "deployments"},
+        ),
+        (
+            status_already_exists("pods", "nginx"),
+            409,
+            "AlreadyExists",
+            'pods "nginx" already exists',
+            {"name": "nginx", "kind": "pods"},
+        ),
+        (
+            status_conflict(
+                "pods", "p", "Precondition failed: UID in precondition: a, UID in object meta: b"
+            ),
+            409,
+            "Conflict",
+            'Operation cannot be fulfilled on pods "p": Precondition failed: UID in precondition: a, '
+            "UID in object meta: b",
+            {"name": "p", "kind": "pods"},
+        ),
+        (
+            status_forbidden(
+                "pods", "", 'User "u" cannot list resource "pods" in API group "" at the cluster scope'
+            ),
+            403,
+            "Forbidden",
+            'pods is forbidden: User "u" cannot list resource "pods" in API group "" at the cluster scope',
+            {"kind": "pods"},
+        ),
         (status_path_not_found(), 404, "NotFound", "the server could not find the requested resource", {}),
     ],
 )
@@ -120,7 +175,9 @@ def meta_errors(meta: dict[str, Any], namespaced: bool = True) -> list[str]:
 
 def test_object_meta_errors() -> None:
     assert meta_errors({"name": "ok.name-1", "namespace": "default"}) == []
-    assert meta_errors({"namespace": "default"}) == ["metadata.name: Required value: name or generateName is required"]
+    assert meta_errors({"namespace": "default"}) == [
+        "metadata.name: Required value: name or generateName is required"
+    ]
     assert meta_errors({"name": "n"}) == ["metadata.namespace: Required value"]
     assert meta_errors({"name": "n", "namespace": "x"}, namespaced=False) == [
         "metadata.namespace: Forbidden: not allowed on this type"
@@ -128,14 +185,18 @@ def test_object_meta_errors() -> None:
     [label_error] = meta_errors({"name": "n", "namespace": "d", "labels": {"bad key": "v"}})
     assert label_error.startswith('metadata.labels: Invalid value: "bad key": name part must consist of')
     [value_error] = meta_errors({"name": "n", "namespace": "d", "labels": {"k": "-v"}})
-    assert value_error.startswith('metadata.labels: Invalid value: "-v": a valid label must be an empty string')
+    assert value_error.startswith(
+        'metadata.labels: Invalid value: "-v": a valid label must be an empty string'
+    )
 
 
 def test_name_validators_match_apimachinery_messages() -> None:
     assert validation.dns_subdomain_errors("a.b-c") == []
-    assert validation.dns_subdomain_errors("A")[0].startswith("a lowercase RFC 1123 subdomain must consist of")
+    assert validation.dns_subdomain_errors("A")[0].startswith(
+        "a lowercase RFC 1123 subdomain must consist of"
+    )
     assert validation.dns_label_errors("a.b")[0].startswith("a lowercase RFC 1123 label must consist of")
-    assert validation.dns_label_errors("x" * 64) [0] == "must be no more than 63 characters"
+    assert validation.dns_label_errors("x" * 64)[0] == "must be no more than 63 characters"
     assert validation.dns1035_label_errors("1abc")[0].startswith("a DNS-1035 label must consist of")
     assert validation.path_segment_errors("a/b") == ["may not contain '/'"]
     assert validation.path_segment_errors("..") == ["may not be '..'"]
@@ -154,21 +215,44 @@ def spec_errors(spec: dict[str, Any]) -> list[str]:
         ({"containers": []}, ["spec.containers: Required value"]),
         ({"containers": [{"name": "a"}]}, ["spec.containers[0].image: Required value"]),
         ({"containers": [{"image": "x"}]}, ["spec.containers[0].name: Required value"]),
-        ({"containers": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]},
-         ['spec.containers[1].name: Duplicate value: "a"']),
-        ({"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": 70000}]}]},
-         ["spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive"]),
-        ({"containers": [{"name": "a", "image": "x"}], "restartPolicy": "Sometimes"},
-         ['spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"']),
-        ({"containers": [{"name": "a", "image": "x", "imagePullPolicy": "Maybe"}]},
-         ['spec.containers[0].imagePullPolicy: Unsupported value: "Maybe": '
-          'supported values: "Always", "IfNotPresent", "Never"']),
-        ({"containers": [{"name": "a", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]},
-         ['spec.containers[0].volumeMounts[0].name: Not found: "v"']),
-        ({"containers": [{"name": "a", "image": "x", "restartPolicy": "Always"}]},
-         ["spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers"]),
-        ({"initContainers": [{"name": "s", "image": "x", "restartPolicy": "Always"}],
-          "containers": [{"name": "a", "image": "x"}]}, []),
+        (
+            {"containers": [{"name": "a", "image": "x"}, {"name": "a", "image": "y"}]},
+            ['spec.containers[1].name: Duplicate value: "a"'],
+        ),
+        (
+            {"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": 70000}]}]},
+            [
+                "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive"
+            ],
+        ),
+        (
+            {"containers": [{"name": "a", "image": "x"}], "restartPolicy": "Sometimes"},
+            [
+                'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"'
+            ],
+        ),
+        (
+            {"containers": [{"name": "a", "image": "x", "imagePullPolicy": "Maybe"}]},
+            [
+                'spec.containers[0].imagePullPolicy: Unsupported value: "Maybe": '
+                'supported values: "Always", "IfNotPresent", "Never"'
+            ],
+        ),
+        (
+            {"containers": [{"name": "a", "image": "x", "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]},
+            ['spec.containers[0].volumeMounts[0].name: Not found: "v"'],
+        ),
+        (
+            {"containers": [{"name": "a", "image": "x", "restartPolicy": "Always"}]},
+            ["spec.containers[0].restartPolicy: Forbidden: may not be set for non-init containers"],
+        ),
+        (
+            {
+                "initContainers": [{"name": "s", "image": "x", "restartPolicy": "Always"}],
+                "containers": [{"name": "a", "image": "x"}],
+            },
+            [],
+        ),
     ],
 )
 def test_pod_spec_validation(spec: dict[str, Any], expected: list[str]) -> None:
@@ -176,7 +260,11 @@ def test_pod_spec_validation(spec: dict[str, Any], expected: list[str]) -> None:
 
 
 def test_pod_update_allows_images_and_added_tolerations_only() -> None:
-    old = {"containers": [{"name": "a", "image": "nginx:1.16"}], "tolerations": [{"key": "k"}], "nodeName": "n1"}
+    old = {
+        "containers": [{"name": "a", "image": "nginx:1.16"}],
+        "tolerations": [{"key": "k"}],
+        "nodeName": "n1",
+    }
     image = {**old, "containers": [{"name": "a", "image": "nginx:1.17"}]}
     assert validation.pod_update_errors(image, old) == []
     more = {**old, "tolerations": [{"key": "k"}, {"key": "j"}]}
@@ -198,7 +286,9 @@ def docker_secret(data: dict[str, str]) -> dict[str, Any]:
 
 
 def test_registry_secret_validation_never_echoes_credentials() -> None:
-    assert [str(e) for e in admission.validate_secret(docker_secret({}))] == ["data[.dockerconfigjson]: Required value"]
+    assert [str(e) for e in admission.validate_secret(docker_secret({}))] == [
+        "data[.dockerconfigjson]: Required value"
+    ]
     bad = base64.b64encode(b'{"auths": {"r": {"password": "hunter2"').decode()
     [error] = admission.validate_secret(docker_secret({".dockerconfigjson": bad}))
     assert str(error).startswith('data[.dockerconfigjson]: Invalid value: "<secret contents redacted>": ')
@@ -225,7 +315,10 @@ def test_deployment_selector_must_match_template_labels() -> None:
         "metadata": {"name": "d"},
         "spec": {
             "selector": {"matchLabels": {"app": "a"}},
-            "template": {"metadata": {"labels": {"app": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}},
+            "template": {
+                "metadata": {"labels": {"app": "b"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]},
+            },
         },
     }
     errors = [str(e) for e in admission.validate_deployment(deploy)]
@@ -247,4 +340,6 @@ def test_service_and_rolebinding_rules() -> None:
     }
     assert admission.validate_rolebinding(binding) == []
     changed = {**binding, "roleRef": {**binding["roleRef"], "name": "other"}}
-    assert any("cannot change roleRef" in str(e) for e in admission.validate_rolebinding_update(changed, binding))
+    assert any(
+        "cannot change roleRef" in str(e) for e in admission.validate_rolebinding_update(changed, binding)
+    )

@@ -37,7 +37,10 @@ def test_strict_decoding_reports_unknown_duplicate_and_type_errors() -> None:
     report = decode_check(obj, "V1Pod", dups=dups)
     assert report.unknown == ["spec.containers[0].bogus", "spec.foo"]
     assert report.duplicates == ["metadata.name"]
-    assert report.type_error == "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"
+    assert (
+        report.type_error
+        == "json: cannot unmarshal number into Go struct field ObjectMeta.metadata.labels of type string"
+    )
     assert report.strict_messages() == [
         'unknown field "spec.containers[0].bogus"',
         'unknown field "spec.foo"',
@@ -105,8 +108,11 @@ def test_continue_tokens_round_trip_and_reject_garbage() -> None:
     [
         (None, "json", "v1"),
         ("application/json", "json", "v1"),
-        ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
-         "table", "v1"),
+        (
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json",
+            "table",
+            "v1",
+        ),
         ("application/json;as=Table;v=v1beta1;g=meta.k8s.io", "table", "v1beta1"),
         ("application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io", "metadata", "v1"),
         ("application/vnd.kubernetes.protobuf,application/json", "json", "v1"),
@@ -129,8 +135,17 @@ def test_resource_table_names_are_unique_and_storage_names_follow_the_contract()
     registry = ResourceRegistry(builtin_resources())
     storages = [r.storage for r in registry.all]
     assert len(storages) == len(set(storages))
-    assert {"pods", "events", "namespaces", "nodes", "secrets", "serviceaccounts", "configmaps",
-            "leases.coordination.k8s.io", "deployments.apps"} <= set(storages)
+    assert {
+        "pods",
+        "events",
+        "namespaces",
+        "nodes",
+        "secrets",
+        "serviceaccounts",
+        "configmaps",
+        "leases.coordination.k8s.io",
+        "deployments.apps",
+    } <= set(storages)
     short: dict[str, str] = {}
     for rt in registry.all:
         for name in rt.short_names:
@@ -155,7 +170,10 @@ def test_self_signed_certificate_verifies_with_the_stdlib_client() -> None:
     thread.start()
     client_ctx = ssl.create_default_context(cadata=cert.decode())
     try:
-        with socket.create_connection(("127.0.0.1", port)) as raw, client_ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+        with (
+            socket.create_connection(("127.0.0.1", port)) as raw,
+            client_ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+        ):
             tls.sendall(b"ping!")
             assert tls.recv(5) == b"pong!"
             assert tls.selected_alpn_protocol() in (None, "http/1.1")

@@ -342,7 +342,9 @@ class ApiServer:
         allowed = set(rt.verbs) | ({"get", "update", "patch"} if sub else set())
         if base_verb not in allowed:
             raise status_method_not_allowed()
-        if verb == "create" and name and rt.storage != "namespaces":
+        if (verb == "create" and name and rt.storage != "namespaces") or (
+            verb in ("update", "patch") and not name
+        ):
             raise status_method_not_allowed()
         return RequestInfo(verb, rt, namespace, name, sub, watch)
 
