@@ -25,10 +25,15 @@ JSON = dict[str, Any]
 
 
 def kubelet_half_is_real() -> bool:
-    return all(
-        importlib.util.find_spec(f"podbot.sim.{name}") is not None
-        for name in ("kubelet", "podspec", "registry")
-    )
+    for name in ("kubelet", "podspec", "registry"):
+        module = sys.modules.get(f"podbot.sim.{name}")
+        if module is not None:
+            if getattr(module, "STAND_IN", False):
+                return False
+            continue
+        if importlib.util.find_spec(f"podbot.sim.{name}") is None:
+            return False
+    return True
 
 
 def ensure_kubelet_half() -> None:
@@ -118,6 +123,8 @@ def ensure_kubelet_half() -> None:
                 yield f"followed {count}"
 
     kubelet.KubeletPool = KubeletPool  # type: ignore[attr-defined]
+    for module in (podspec, registry, kubelet):
+        module.STAND_IN = True  # type: ignore[attr-defined]
     sys.modules.update(
         {"podbot.sim.podspec": podspec, "podbot.sim.registry": registry, "podbot.sim.kubelet": kubelet}
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import ssl
 import struct
@@ -139,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers:
             self.send_header(name, value)
         self.end_headers()
+        done = threading.Event()
+        threading.Thread(target=self._watch_client, args=(response, done), daemon=True).start()
         try:
             for chunk in response.chunks:
                 if chunk:
@@ -149,7 +152,23 @@ class _Handler(BaseHTTPRequestHandler):
         except (OSError, ValueError):
             self.close_connection = True  # the client went away
         finally:
+            done.set()
             response.close()
+
+    def _watch_client(self, response: StreamResponse, done: threading.Event) -> None:
+        """End a stream whose client has gone, even while the stream has nothing to write.
+
+        Mid-stream a client sends nothing (no HTTP pipelining from client-go or urllib3), so the
+        socket turning readable means it was closed (FIN or TLS close_notify)."""
+        while not done.wait(0.25):
+            try:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+            except (OSError, ValueError):
+                readable = [self.connection]
+            if readable:
+                self.close_connection = True
+                response.close()
+                return
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
