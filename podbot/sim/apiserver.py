@@ -631,17 +631,20 @@ class ApiServer:
         meta = listing.list_meta(list_rv, next_token)
         if output.form == "table":
             include = listing.table_options(req.param("includeObject"))
-            table = build_table(
-                rt.table,
-                [s.load() for s in items],
-                self.clock.now(),
-                version=output.version,
-                include_object=include,
-                list_meta=meta,
-            )
-            return _json(200, table)
+            with listing.gc_paused():
+                table = build_table(
+                    rt.table,
+                    [s.load() for s in items],
+                    self.clock.now(),
+                    version=output.version,
+                    include_object=include,
+                    list_meta=meta,
+                )
+                return _json(200, table)
         if output.form == "metadata":
-            return Response(200, listing.metadata_list_body(items, meta, output.version), "application/json")
+            with listing.gc_paused():
+                body = listing.metadata_list_body(items, meta, output.version)
+            return Response(200, body, "application/json")
         if output.form == "yaml":
             body = json.loads(listing.list_body(rt, items, meta))
             return Response(200, yaml.safe_dump(body, sort_keys=False).encode(), "application/yaml")

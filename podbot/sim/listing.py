@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +161,22 @@ def table_options(include_object: str) -> str:
 
 
 # --- bodies ------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a page of objects is parsed and printed.
+
+    A 500-pod page allocates ~100k short-lived containers; the collector's generation-0 passes over
+    them cost about as much as the parse itself (measured: all 50,000 bench pods as Tables, in
+    process, 6.7 s -> 2.6 s). They hold no cycles and are freed by reference counting right after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def list_meta(rv: int, continue_token: str | None, remaining: int | None = None) -> JSON:
     meta: JSON = {"resourceVersion": str(rv)}
     if continue_token:
