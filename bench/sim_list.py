@@ -14,6 +14,7 @@ Timings on a shared 2-core machine are noisy: the Python lists are repeated (bes
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -28,6 +29,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import urllib3
+
+from podbot.sim.apiserver import ApiServer
+from podbot.sim.clock import SimClock
+from podbot.sim.kubeconfig import write_kubeconfig
+from podbot.sim.meta import stamp_new
+from podbot.sim.store import ObjectStore
 
 TOKEN = "bench-admin-token"
 
@@ -186,11 +195,6 @@ def rss_kib(pid: int) -> tuple[int, int]:
 
 def serve(pods: int, namespaces: int, conn: Connection) -> None:
     """The child: build the API server, load the pods, serve until told to stop."""
-    from podbot.sim.apiserver import ApiServer
-    from podbot.sim.clock import SimClock
-    from podbot.sim.meta import stamp_new
-    from podbot.sim.store import ObjectStore
-
     store, clock = ObjectStore(), SimClock(speed=0)
     server = ApiServer(store, clock, admin_token=TOKEN)
     server.prepare()
@@ -240,10 +244,6 @@ def list_metadata(page: bytes) -> dict[str, Any]:
 
 def python_paginated_list(url: str, ca: str, page_size: int, parse: str) -> tuple[float, int]:
     """Every page over HTTPS with urllib3; parse = "none" (ListMeta only), "json", or "json-gc-paused"."""
-    import gc
-
-    import urllib3
-
     pool = urllib3.PoolManager(ssl_context=ssl.create_default_context(cadata=ca))
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
     started = time.perf_counter()
@@ -308,8 +308,6 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="sim-bench-"))
     try:
-        from podbot.sim.kubeconfig import write_kubeconfig
-
         kubeconfig = write_kubeconfig(tmp / "kubeconfig", info["url"], TOKEN, info["ca"].encode())
         labels = {
             "none": "bytes + ListMeta only (the simulator's cost)",
