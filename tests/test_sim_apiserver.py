@@ -12,7 +12,9 @@ from sim_support import Api
 
 from podbot.sim.cluster import SimCluster
 
-TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+TABLE = (  # what kubectl get sends
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+)
 
 
 def pod(name: str, **labels: str) -> dict[str, Any]:
@@ -118,8 +120,8 @@ def test_malformed_and_mismatched_bodies_are_400(api: Api) -> None:
     status, _, data = api.request("POST", "/api/v1/namespaces/default/pods", b'{"apiVersion": ')
     body = json.loads(data)
     assert status == 400 and body["message"].startswith(
-        "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; json parse error: "
-        "unexpected end of JSON input"
+        "the object provided is unrecognized (must be of type Pod): couldn't get version/kind; "
+        "json parse error: unexpected end of JSON input"
     )
     status, body = api.json("POST", "/api/v1/namespaces/default/pods", {**pod("x"), "kind": "Service"})
     assert status == 400 and body["message"].startswith('Service in version "v1" cannot be handled as a Pod')
@@ -209,7 +211,7 @@ def test_put_with_a_stale_resource_version_conflicts(api: Api) -> None:
 
 
 def test_status_subresource_changes_only_status(api: Api, sim_cluster: SimCluster) -> None:
-    _, created = api.json("POST", "/api/v1/namespaces/default/pods", pod("stat"))
+    api.json("POST", "/api/v1/namespaces/default/pods", pod("stat"))
     patch = {"status": {"phase": "Running"}, "metadata": {"labels": {"sneaky": "1"}}}
     status, _, data = api.request(
         "PATCH",
@@ -256,7 +258,7 @@ def test_graceful_delete_of_a_scheduled_pod_only_marks_it(api: Api, sim_cluster:
     assert status == 200 and still["metadata"]["deletionTimestamp"] == marked["metadata"]["deletionTimestamp"]
     _, _, data = api.request("GET", "/api/v1/namespaces/default/pods/graceful", headers=[("Accept", TABLE)])
     assert json.loads(data)["rows"][0]["cells"][2] == "Terminating"
-    status, forced = api.json("DELETE", "/api/v1/namespaces/default/pods/graceful", {"gracePeriodSeconds": 0})
+    status, _ = api.json("DELETE", "/api/v1/namespaces/default/pods/graceful", {"gracePeriodSeconds": 0})
     assert status == 200 and api.json("GET", "/api/v1/namespaces/default/pods/graceful")[0] == 404
 
 
@@ -275,7 +277,7 @@ def test_delete_returns_status_for_most_kinds_and_honours_finalizers(api: Api) -
     status, held = api.json("DELETE", "/api/v1/namespaces/default/configmaps/held")
     assert status == 200 and held["metadata"]["deletionTimestamp"]
     assert api.json("GET", "/api/v1/namespaces/default/configmaps/held")[0] == 200
-    _, _, data = api.request(
+    api.request(
         "PATCH",
         "/api/v1/namespaces/default/configmaps/held",
         {"metadata": {"finalizers": None}},
@@ -307,7 +309,8 @@ def test_namespace_terminating_refuses_new_content(api: Api, sim_cluster: SimClu
     assert status == 200 and ns["status"]["phase"] == "Terminating"
     status, body = api.json("POST", "/api/v1/namespaces/closing/configmaps", {"metadata": {"name": "late"}})
     assert status == 403 and body["message"] == (
-        'configmaps "late" is forbidden: unable to create new content in namespace closing because it is being terminated'
+        'configmaps "late" is forbidden: unable to create new content in namespace closing '
+        "because it is being terminated"
     )
     assert body["details"]["causes"][0]["reason"] == "NamespaceTerminating"
     # The scheduled pod is only marked; when "its kubelet" finishes it, the namespace goes too.

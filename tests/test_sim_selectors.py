@@ -75,7 +75,8 @@ def test_label_selector_key_and_value_validation_messages() -> None:
     with pytest.raises(SelectorError) as info:
         parse_label_selector("a=-x-")
     assert str(info.value).startswith(
-        'unable to parse requirement: values[0][a]: Invalid value: "-x-": a valid label must be an empty string'
+        'unable to parse requirement: values[0][a]: Invalid value: "-x-": '
+        "a valid label must be an empty string"
     )
 
 

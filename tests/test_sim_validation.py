@@ -28,6 +28,10 @@ from podbot.sim.apierrors import (
     too_long,
 )
 
+RESTART_UNSUPPORTED = (
+    'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"'
+)
+
 
 @pytest.mark.parametrize(
     ("error", "text", "reason"),
@@ -51,7 +55,7 @@ from podbot.sim.apierrors import (
         (invalid("x", None, "d"), "x: Invalid value: null: d", "FieldValueInvalid"),
         (
             not_supported("spec.restartPolicy", "Sometimes", ("Always", "OnFailure", "Never")),
-            'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"',
+            RESTART_UNSUPPORTED,
             "FieldValueNotSupported",
         ),
         (
@@ -222,14 +226,13 @@ def spec_errors(spec: dict[str, Any]) -> list[str]:
         (
             {"containers": [{"name": "a", "image": "x", "ports": [{"containerPort": 70000}]}]},
             [
-                "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive"
+                "spec.containers[0].ports[0].containerPort: Invalid value: 70000: "
+                "must be between 1 and 65535, inclusive"
             ],
         ),
         (
             {"containers": [{"name": "a", "image": "x"}], "restartPolicy": "Sometimes"},
-            [
-                'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"'
-            ],
+            [RESTART_UNSUPPORTED],
         ),
         (
             {"containers": [{"name": "a", "image": "x", "imagePullPolicy": "Maybe"}]},

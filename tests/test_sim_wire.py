@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+
 import pytest
 
 from podbot.sim import listing, protobuf
