@@ -343,6 +343,45 @@ def test_apply_multi_kind_manifest_then_reapply_and_change(kubectl: Kubectl) -> 
     )
 
 
+def test_typed_create_commands_and_whoami(kubectl: Kubectl) -> None:
+    """These kubectl commands use client-go's typed clients, which send protobuf request bodies."""
+    kubectl("create", "namespace", "typed")
+    created = [
+        kubectl(
+            "create", "deployment", "web", "-n", "typed", "--image=nginx:1.16", "--port=80", "--replicas=2"
+        ),
+        kubectl("create", "service", "nodeport", "web", "-n", "typed", "--tcp=80:8080", "--node-port=30080"),
+        kubectl("create", "configmap", "cfg", "-n", "typed", "--from-literal=k=v"),
+        kubectl("create", "serviceaccount", "bot", "-n", "typed"),
+        kubectl("create", "role", "reader", "-n", "typed", "--verb=get,list", "--resource=pods"),
+        kubectl(
+            "create", "rolebinding", "reader", "-n", "typed", "--role=reader", "--serviceaccount=typed:bot"
+        ),
+    ]
+    assert [line.strip() for line in created] == [
+        "deployment.apps/web created",
+        "service/web created",
+        "configmap/cfg created",
+        "serviceaccount/bot created",
+        "role.rbac.authorization.k8s.io/reader created",
+        "rolebinding.rbac.authorization.k8s.io/reader created",
+    ]
+    deploy = json.loads(kubectl("get", "deployment", "web", "-n", "typed", "-o", "json"))
+    assert deploy["spec"]["replicas"] == 2 and deploy["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 80, "protocol": "TCP"}
+    ]
+    svc = json.loads(kubectl("get", "service", "web", "-n", "typed", "-o", "json"))
+    assert svc["spec"]["ports"] == [
+        {"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080, "nodePort": 30080}
+    ]
+    bot = "system:serviceaccount:typed:bot"
+    assert kubectl("auth", "can-i", "list", "pods", "-n", "typed", "--as", bot).strip() == "yes"
+    header, rows = table(kubectl("auth", "whoami", "--as", "alice", "--as-group", "developers"))
+    assert header == ["ATTRIBUTE", "VALUE"]
+    assert rows == [["Username", "alice"], ["Groups", "[developers system:authenticated]"]]
+
+
 def test_strict_validation_and_invalid_objects_are_refused(kubectl: Kubectl) -> None:
     unknown = (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\n"

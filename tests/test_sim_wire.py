@@ -28,6 +28,16 @@ SSAR_BODY = bytes.fromhex(
     "22002a04706f647332003a036c6f671a08080012001a0020001a002200"
 )
 
+# ... and `create deployment dep1 --image=nginx:1.16 --port=80 --replicas=2 -n dev -- sleep 10`
+DEPLOYMENT_BODY = bytes.fromhex(
+    "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412cf010a240a046465703112001a0364657622002a"
+    "003200380042005a0b0a036170701204646570311298010802120d0a0b0a036170701204646570311a7d0a1d0a001200"
+    "1a0022002a003200380042005a0b0a03617070120464657031125c123e0a056e67696e78120a6e67696e783a312e3136"
+    "1a05736c6565701a0231302a00320a0a001000185022002a0042006a007200800100880100900100a201001a00320042"
+    "004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a0022"
+    "00"
+)
+
 
 def test_strict_decoding_reports_unknown_duplicate_and_type_errors() -> None:
     body = (
@@ -78,6 +88,33 @@ def test_protobuf_access_review_from_kubectl() -> None:
     assert review["apiVersion"] == "authorization.k8s.io/v1"
     assert review["spec"] == {
         "resourceAttributes": {"namespace": "prod", "verb": "delete", "resource": "pods", "name": "log"}
+    }
+
+
+def test_protobuf_deployment_from_kubectl_create() -> None:
+    assert protobuf.decode(DEPLOYMENT_BODY, "Deployment") == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "dep1", "namespace": "dev", "labels": {"app": "dep1"}},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "dep1"}},
+            "template": {
+                "metadata": {"labels": {"app": "dep1"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "nginx",
+                            "image": "nginx:1.16",
+                            "command": ["sleep", "10"],
+                            "ports": [{"containerPort": 80}],
+                            "resources": {},
+                        }
+                    ]
+                },
+            },
+            "strategy": {},
+        },
     }
 
 

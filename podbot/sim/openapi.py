@@ -46,6 +46,7 @@ _PACKAGES = {
     "apps": "io.k8s.api.apps.v1",
     "coordination.k8s.io": "io.k8s.api.coordination.v1",
     "authorization.k8s.io": "io.k8s.api.authorization.v1",
+    "authentication.k8s.io": "io.k8s.api.authentication.v1",
     "rbac.authorization.k8s.io": "io.k8s.api.rbac.v1",
 }
 META_PACKAGE = "io.k8s.apimachinery.pkg.apis.meta.v1"

@@ -25,7 +25,9 @@ MAGIC = b"k8s\x00"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 
 # message -> field number -> (json name, type, repeated)
-# types: string, bytes, int, bool, time, quantity, intorstr, map:<value type>, or a message name
+# types: string, bytes, int, bool (zero values omitted, like Go's omitempty), optint/optbool (Go
+# pointers: zero is meaningful and kept), time, quantity, intorstr, skip (read-only status the
+# server resets anyway), map:<value type>, or a message name.
 F = tuple[str, str, bool]
 MESSAGES: dict[str, dict[int, F]] = {
     # --- k8s.io/apimachinery/pkg/apis/meta/v1 ---
@@ -51,8 +53,8 @@ MESSAGES: dict[str, dict[int, F]] = {
         3: ("name", "string", False),
         4: ("uid", "string", False),
         5: ("apiVersion", "string", False),
-        6: ("controller", "bool", False),
-        7: ("blockOwnerDeletion", "bool", False),
+        6: ("controller", "optbool", False),
+        7: ("blockOwnerDeletion", "optbool", False),
     },
     "ManagedFieldsEntry": {
         1: ("manager", "string", False),
@@ -77,13 +79,13 @@ MESSAGES: dict[str, dict[int, F]] = {
         2: ("data", "map:bytes", False),
         3: ("type", "string", False),
         4: ("stringData", "map:string", False),
-        5: ("immutable", "bool", False),
+        5: ("immutable", "optbool", False),
     },
     "ConfigMap": {
         1: ("metadata", "ObjectMeta", False),
         2: ("data", "map:string", False),
         3: ("binaryData", "map:bytes", False),
-        4: ("immutable", "bool", False),
+        4: ("immutable", "optbool", False),
     },
     "Namespace": {
         1: ("metadata", "ObjectMeta", False),
@@ -96,7 +98,7 @@ MESSAGES: dict[str, dict[int, F]] = {
         1: ("metadata", "ObjectMeta", False),
         2: ("secrets", "ObjectReference", True),
         3: ("imagePullSecrets", "LocalObjectReference", True),
-        4: ("automountServiceAccountToken", "bool", False),
+        4: ("automountServiceAccountToken", "optbool", False),
     },
     "ObjectReference": {
         1: ("kind", "string", False),
@@ -152,20 +154,166 @@ MESSAGES: dict[str, dict[int, F]] = {
     "SelfSubjectRulesReview": {
         1: ("metadata", "ObjectMeta", False),
         2: ("spec", "SelfSubjectRulesReviewSpec", False),
+        3: ("status", "skip", False),
     },
     "SelfSubjectRulesReviewSpec": {1: ("namespace", "string", False)},
+    # --- k8s.io/api/authentication/v1 ---
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta", False), 2: ("status", "skip", False)},
+    # --- k8s.io/api/rbac/v1 ---
+    "Role": {1: ("metadata", "ObjectMeta", False), 2: ("rules", "PolicyRule", True)},
+    "ClusterRole": {
+        1: ("metadata", "ObjectMeta", False),
+        2: ("rules", "PolicyRule", True),
+        3: ("aggregationRule", "AggregationRule", False),
+    },
+    "AggregationRule": {1: ("clusterRoleSelectors", "LabelSelector", True)},
+    "PolicyRule": {
+        1: ("verbs", "string", True),
+        2: ("apiGroups", "string", True),
+        3: ("resources", "string", True),
+        4: ("resourceNames", "string", True),
+        5: ("nonResourceURLs", "string", True),
+    },
+    "RoleBinding": {
+        1: ("metadata", "ObjectMeta", False),
+        2: ("subjects", "Subject", True),
+        3: ("roleRef", "RoleRef", False),
+    },
+    "ClusterRoleBinding": {
+        1: ("metadata", "ObjectMeta", False),
+        2: ("subjects", "Subject", True),
+        3: ("roleRef", "RoleRef", False),
+    },
+    "Subject": {
+        1: ("kind", "string", False),
+        2: ("apiGroup", "string", False),
+        3: ("name", "string", False),
+        4: ("namespace", "string", False),
+    },
+    "RoleRef": {1: ("apiGroup", "string", False), 2: ("kind", "string", False), 3: ("name", "string", False)},
+    # --- core/v1 Service (kubectl create service) ---
+    "Service": {
+        1: ("metadata", "ObjectMeta", False),
+        2: ("spec", "ServiceSpec", False),
+        3: ("status", "skip", False),
+    },
+    "ServiceSpec": {
+        1: ("ports", "ServicePort", True),
+        2: ("selector", "map:string", False),
+        3: ("clusterIP", "string", False),
+        4: ("type", "string", False),
+        5: ("externalIPs", "string", True),
+        7: ("sessionAffinity", "string", False),
+        8: ("loadBalancerIP", "string", False),
+        9: ("loadBalancerSourceRanges", "string", True),
+        10: ("externalName", "string", False),
+        11: ("externalTrafficPolicy", "string", False),
+        12: ("healthCheckNodePort", "int", False),
+        13: ("publishNotReadyAddresses", "bool", False),
+        18: ("clusterIPs", "string", True),
+        19: ("ipFamilies", "string", True),
+        20: ("ipFamilyPolicy", "string", False),
+        21: ("allocateLoadBalancerNodePorts", "optbool", False),
+        22: ("loadBalancerClass", "string", False),
+        23: ("internalTrafficPolicy", "string", False),
+    },
+    "ServicePort": {
+        1: ("name", "string", False),
+        2: ("protocol", "string", False),
+        3: ("port", "int", False),
+        4: ("targetPort", "intorstr", False),
+        5: ("nodePort", "int", False),
+        6: ("appProtocol", "string", False),
+    },
+    # --- apps/v1 Deployment (kubectl create deployment) and the pod template it carries ---
+    "Deployment": {
+        1: ("metadata", "ObjectMeta", False),
+        2: ("spec", "DeploymentSpec", False),
+        3: ("status", "skip", False),
+    },
+    "DeploymentSpec": {
+        1: ("replicas", "optint", False),
+        2: ("selector", "LabelSelector", False),
+        3: ("template", "PodTemplateSpec", False),
+        4: ("strategy", "DeploymentStrategy", False),
+        5: ("minReadySeconds", "int", False),
+        6: ("revisionHistoryLimit", "optint", False),
+        7: ("paused", "bool", False),
+        9: ("progressDeadlineSeconds", "optint", False),
+    },
+    "DeploymentStrategy": {
+        1: ("type", "string", False),
+        2: ("rollingUpdate", "RollingUpdateDeployment", False),
+    },
+    "RollingUpdateDeployment": {1: ("maxUnavailable", "intorstr", False), 2: ("maxSurge", "intorstr", False)},
+    "PodTemplateSpec": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "PodSpec", False)},
+    "PodSpec": {
+        1: ("volumes", "Volume", True),
+        2: ("containers", "Container", True),
+        3: ("restartPolicy", "string", False),
+        4: ("terminationGracePeriodSeconds", "optint", False),
+        5: ("activeDeadlineSeconds", "optint", False),
+        6: ("dnsPolicy", "string", False),
+        7: ("nodeSelector", "map:string", False),
+        8: ("serviceAccountName", "string", False),
+        9: ("serviceAccount", "string", False),
+        10: ("nodeName", "string", False),
+        11: ("hostNetwork", "bool", False),
+        12: ("hostPID", "bool", False),
+        13: ("hostIPC", "bool", False),
+        15: ("imagePullSecrets", "LocalObjectReference", True),
+        16: ("hostname", "string", False),
+        17: ("subdomain", "string", False),
+        19: ("schedulerName", "string", False),
+        20: ("initContainers", "Container", True),
+        21: ("automountServiceAccountToken", "optbool", False),
+        24: ("priorityClassName", "string", False),
+        25: ("priority", "optint", False),
+        30: ("enableServiceLinks", "optbool", False),
+        31: ("preemptionPolicy", "string", False),
+    },
+    "Volume": {1: ("name", "string", False), 2: ("volumeSource", "skip", False)},
+    "Container": {
+        1: ("name", "string", False),
+        2: ("image", "string", False),
+        3: ("command", "string", True),
+        4: ("args", "string", True),
+        5: ("workingDir", "string", False),
+        6: ("ports", "ContainerPort", True),
+        7: ("env", "EnvVar", True),
+        8: ("resources", "ResourceRequirements", False),
+        9: ("volumeMounts", "VolumeMount", True),
+        13: ("terminationMessagePath", "string", False),
+        14: ("imagePullPolicy", "string", False),
+        16: ("stdin", "bool", False),
+        17: ("stdinOnce", "bool", False),
+        18: ("tty", "bool", False),
+        20: ("terminationMessagePolicy", "string", False),
+        24: ("restartPolicy", "string", False),
+    },
+    "ContainerPort": {
+        1: ("name", "string", False),
+        2: ("hostPort", "int", False),
+        3: ("containerPort", "int", False),
+        4: ("protocol", "string", False),
+        5: ("hostIP", "string", False),
+    },
+    "EnvVar": {1: ("name", "string", False), 2: ("value", "string", False)},
+    "ResourceRequirements": {1: ("limits", "map:quantity", False), 2: ("requests", "map:quantity", False)},
+    "VolumeMount": {
+        1: ("name", "string", False),
+        2: ("readOnly", "bool", False),
+        3: ("mountPath", "string", False),
+        4: ("subPath", "string", False),
+    },
 }
+
 # Kinds whose top-level message is described above.
 KINDS = frozenset(
-    {
-        "Secret",
-        "ConfigMap",
-        "Namespace",
-        "ServiceAccount",
-        "SelfSubjectAccessReview",
-        "SubjectAccessReview",
-        "SelfSubjectRulesReview",
-    }
+    (
+        "Secret ConfigMap Namespace ServiceAccount Service Deployment Role ClusterRole RoleBinding "
+        "ClusterRoleBinding SelfSubjectAccessReview SubjectAccessReview SelfSubjectRulesReview SelfSubjectReview"
+    ).split()
 )
 
 
@@ -219,9 +367,9 @@ def _scalar(kind: str, value: Any, path: str) -> Any:
         return bytes(value).decode("utf-8")
     if kind == "bytes":
         return base64.b64encode(bytes(value)).decode()
-    if kind == "int":
+    if kind in ("int", "optint"):
         return _signed(int(value))
-    if kind == "bool":
+    if kind in ("bool", "optbool"):
         return bool(value)
     if kind == "time":
         seconds = 0
@@ -256,6 +404,8 @@ def decode_message(data: bytes, message: str, path: str = "") -> JSON:
             )
         name, kind, repeated = field
         child = f"{path}.{name}" if path else name
+        if kind == "skip":
+            continue
         if kind.startswith("map:"):
             entry = {n: v for n, _, v in _Reader(bytes(value)).fields()}
             key = bytes(entry.get(1, b"")).decode()
@@ -267,7 +417,7 @@ def decode_message(data: bytes, message: str, path: str = "") -> JSON:
         else:
             decoded = _scalar(kind, value, child)
             # Go marshals non-pointer zero values; in JSON they are omitted (omitempty).
-            if decoded is None or decoded == "" or (kind == "int" and decoded == 0):
+            if decoded is None or decoded == "" or (kind in ("int", "bool") and not decoded):
                 continue
             obj[name] = decoded
     return obj

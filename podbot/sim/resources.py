@@ -311,6 +311,17 @@ def builtin_resources() -> list[ResourceType]:
             ),
         ),
         ResourceType(
+            "authentication.k8s.io",
+            "v1",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            "selfsubjectreview",
+            False,
+            "V1SelfSubjectReview",
+            verbs=CREATE_ONLY,
+            virtual=True,
+        ),
+        ResourceType(
             "authorization.k8s.io",
             "v1",
             "SelfSubjectAccessReview",
