@@ -799,12 +799,14 @@ class ApiServer:
         obj, _ = self.rest.decode(rt, req.body, req.headers.get("Content-Type") or "", "Strict")
         spec = obj.get("spec") or {}
         if rt.kind == "SelfSubjectReview":
-            info: JSON = {"username": user.name, "groups": list(user.groups)}
+            user_info: JSON = {"username": user.name, "groups": list(user.groups)}
             if user.uid:
-                info["uid"] = user.uid
+                user_info["uid"] = user.uid
             if user.extra:
-                info["extra"] = {k: list(v) for k, v in user.extra}
-            return _json(201, {**obj, "metadata": {"creationTimestamp": None}, "status": {"userInfo": info}})
+                user_info["extra"] = {k: list(v) for k, v in user.extra}
+            return _json(
+                201, {**obj, "metadata": {"creationTimestamp": None}, "status": {"userInfo": user_info}}
+            )
         if rt.kind == "SelfSubjectRulesReview":
             namespace = spec.get("namespace") or ""
             obj["status"] = {

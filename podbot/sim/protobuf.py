@@ -310,11 +310,12 @@ MESSAGES: dict[str, dict[int, F]] = {
 
 # Kinds whose top-level message is described above.
 KINDS = frozenset(
-    (
-        "Secret ConfigMap Namespace ServiceAccount Service Deployment Role ClusterRole RoleBinding "
-        "ClusterRoleBinding SelfSubjectAccessReview SubjectAccessReview SelfSubjectRulesReview SelfSubjectReview"
-    ).split()
-)
+    {
+        "Secret", "ConfigMap", "Namespace", "ServiceAccount", "Service", "Deployment",
+        "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+        "SelfSubjectAccessReview", "SubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview",
+    }
+)  # fmt: skip
 
 
 class _Reader:
