@@ -484,3 +484,29 @@ def test_watch_bookmarks_initial_events_end_and_table_events(api: Api, sim_clust
 def test_watch_ends_at_timeout_seconds(api: Api) -> None:
     events = list(watch(api, "/api/v1/namespaces/kube-node-lease/configmaps?watch=true&timeoutSeconds=1"))
     assert [e["type"] for e in events] == ["ADDED"]  # kube-root-ca.crt, then the server closes the stream
+
+
+def test_events_expire_an_hour_after_their_last_write(api: Api, sim_cluster: SimCluster) -> None:
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "ttl.1", "namespace": "default"},
+        "involvedObject": {"kind": "Pod", "name": "x", "namespace": "default"},
+        "reason": "BackOff",
+        "message": "Back-off pulling image",
+        "type": "Normal",
+        "count": 1,
+    }
+    assert api.json("POST", "/api/v1/namespaces/default/events", event)[0] == 201
+    sim_cluster.advance(3000)
+    status, _, _ = api.request(
+        "PATCH",
+        "/api/v1/namespaces/default/events/ttl.1",
+        {"count": 2},
+        content_type="application/merge-patch+json",
+    )
+    assert status == 200  # a new write renews the event's lease
+    sim_cluster.advance(3000)
+    assert api.json("GET", "/api/v1/namespaces/default/events/ttl.1")[0] == 200
+    sim_cluster.advance(601)
+    assert api.json("GET", "/api/v1/namespaces/default/events/ttl.1")[0] == 404

@@ -245,3 +245,24 @@ def test_impersonated_user_is_denied_then_allowed_with_separate_group_lines(api:
         'pods "x" is forbidden: User "alice" cannot delete resource "pods" in API group "" '
         'in the namespace "prod"'
     )
+
+
+def test_lease_optimistic_concurrency_for_leader_election(api: client.ApiClient) -> None:
+    leases = client.CoordinationV1Api(api)
+    now = "2026-01-01T00:00:00.000000Z"
+    body = client.V1Lease(
+        metadata=client.V1ObjectMeta(name="podbot-leader"),
+        spec=client.V1LeaseSpec(
+            holder_identity="replica-a", lease_duration_seconds=15, acquire_time=now, renew_time=now
+        ),
+    )
+    created = leases.create_namespaced_lease("default", body)
+    assert created.spec.holder_identity == "replica-a"
+    created.spec.renew_time = "2026-01-01T00:00:10.000000Z"
+    renewed = leases.replace_namespaced_lease("podbot-leader", "default", created)
+    assert int(renewed.metadata.resource_version) > int(created.metadata.resource_version)
+    created.spec.holder_identity = "replica-b"  # a competitor still holding the old resourceVersion
+    with pytest.raises(ApiException) as info:
+        leases.replace_namespaced_lease("podbot-leader", "default", created)
+    assert info.value.status == 409 and json.loads(info.value.body)["reason"] == "Conflict"
+    assert leases.read_namespaced_lease("podbot-leader", "default").spec.holder_identity == "replica-a"

@@ -34,12 +34,14 @@ from podbot.sim.apierrors import (
     status_unauthorized,
 )
 from podbot.sim.clock import SimClock
+from podbot.sim.eventttl import DEFAULT_TTL, EventTTL
 from podbot.sim.faults import FaultError, Faults, sleep
 from podbot.sim.meta import SimApiError
 from podbot.sim.openapi import OpenAPI
 from podbot.sim.rbac import (
     ANONYMOUS,
     MASTERS,
+    RBAC_STORAGE,
     SA_PREFIX,
     Attributes,
     Authenticator,
@@ -53,7 +55,7 @@ from podbot.sim.rbac import (
 )
 from podbot.sim.resources import ResourceRegistry, ResourceType, builtin_resources
 from podbot.sim.rest import Rest
-from podbot.sim.store import ObjectStore
+from podbot.sim.store import ObjectStore, WatchEvent
 from podbot.sim.table import build_table
 from podbot.sim.tls import self_signed
 from podbot.sim.transport import (
@@ -158,15 +160,19 @@ class ApiServer:
         registry: ResourceRegistry | None = None,
         bookmark_interval: float = 10.0,
         tls: bool = True,
+        event_ttl: float = DEFAULT_TTL,
     ) -> None:
         self.store = store
         self.clock = clock
         self.logs = logs
         self.registry = registry or ResourceRegistry(builtin_resources())
         self.rest = Rest(store, clock, self.registry)
+        self.event_ttl = EventTTL(store, clock, event_ttl)
         self.policy = policy if policy is not None else Policy.load(None)
         self.authenticator = Authenticator(admin_token, self.policy)
-        self.authorizer = Authorizer(self.policy, RbacSource(self.rest.list_objects))
+        self.rbac_objects = RbacSource(self.rest.list_objects)
+        self.authorizer = Authorizer(self.policy, self.rbac_objects)
+        store.add_listener(self._on_store_event)
         self.faults = faults if faults is not None else Faults(store)
         self.openapi = OpenAPI(self.registry)
         self.bookmark_interval = bookmark_interval
@@ -182,6 +188,12 @@ class ApiServer:
         self._streams_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------------
+    def _on_store_event(self, event: WatchEvent) -> None:
+        # Runs under the store lock: only cheap bookkeeping here.
+        if event.resource in RBAC_STORAGE:
+            self.rbac_objects.invalidate()
+        self.event_ttl.observe(event)
+
     def prepare(self) -> None:
         """Register the resources in the store and create the bootstrap objects."""
         self.rest.register()

@@ -28,7 +28,8 @@ authenticated user is also in ``system:authenticated``. Impersonation (``Imperso
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources as pkg_resources
 from pathlib import Path
@@ -295,12 +296,40 @@ class Authorizer:
         return out
 
 
-class RbacSource:
-    """Evaluates stored Role/ClusterRole/RoleBinding/ClusterRoleBinding objects."""
+RBAC_STORAGE = frozenset(
+    {
+        "roles.rbac.authorization.k8s.io",
+        "clusterroles.rbac.authorization.k8s.io",
+        "rolebindings.rbac.authorization.k8s.io",
+        "clusterrolebindings.rbac.authorization.k8s.io",
+    }
+)
 
-    def __init__(self, list_objects: Any) -> None:
-        # list_objects(storage_name, namespace or None) -> list of JSON objects
-        self._list = list_objects
+
+class RbacSource:
+    """Evaluates stored Role/ClusterRole/RoleBinding/ClusterRoleBinding objects.
+
+    Parsed objects are cached per (resource, namespace) and dropped whenever an RBAC object
+    changes (``invalidate``, wired to a store listener), so checks cost no JSON parsing."""
+
+    def __init__(self, list_objects: Callable[[str, str], list[JSON]]) -> None:
+        self._list_uncached = list_objects
+        self._cache: dict[tuple[str, str], list[JSON]] = {}
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def _list(self, storage: str, namespace: str) -> list[JSON]:
+        key = (storage, namespace)
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is None:
+            cached = self._list_uncached(storage, namespace)
+            with self._lock:
+                self._cache[key] = cached
+        return cached
 
     def _subject_matches(self, subject: JSON, user: UserInfo, binding_ns: str) -> bool:
         kind, name = subject.get("kind"), subject.get("name")
