@@ -34,7 +34,6 @@ from podbot.sim.apierrors import (
     status_unauthorized,
 )
 from podbot.sim.clock import SimClock
-from podbot.sim.eventttl import DEFAULT_TTL, EventTTL
 from podbot.sim.faults import FaultError, Faults, sleep
 from podbot.sim.meta import SimApiError
 from podbot.sim.openapi import OpenAPI
@@ -160,14 +159,12 @@ class ApiServer:
         registry: ResourceRegistry | None = None,
         bookmark_interval: float = 10.0,
         tls: bool = True,
-        event_ttl: float = DEFAULT_TTL,
     ) -> None:
         self.store = store
         self.clock = clock
         self.logs = logs
         self.registry = registry or ResourceRegistry(builtin_resources())
         self.rest = Rest(store, clock, self.registry)
-        self.event_ttl = EventTTL(store, clock, event_ttl)
         self.policy = policy if policy is not None else Policy.load(None)
         self.authenticator = Authenticator(admin_token, self.policy)
         self.rbac_objects = RbacSource(self.rest.list_objects)
@@ -192,7 +189,6 @@ class ApiServer:
         # Runs under the store lock: only cheap bookkeeping here.
         if event.resource in RBAC_STORAGE:
             self.rbac_objects.invalidate()
-        self.event_ttl.observe(event)
 
     def prepare(self) -> None:
         """Register the resources in the store and create the bootstrap objects."""
