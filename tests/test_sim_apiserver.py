@@ -18,11 +18,13 @@ TABLE = (  # what kubectl get sends
 
 
 def pod(name: str, **labels: str) -> dict[str, Any]:
+    """A pod no scheduler picks up (as on a real cluster with no "manual" scheduler): it stays
+    Pending and unchanged, so these API-server tests see only their own writes."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"containers": [{"name": "app", "image": "nginx:1.16"}]},
+        "spec": {"schedulerName": "manual", "containers": [{"name": "app", "image": "nginx:1.16"}]},
     }
 
 
@@ -246,7 +248,7 @@ def test_graceful_delete_of_a_scheduled_pod_only_marks_it(api: Api, sim_cluster:
     api.json("POST", "/api/v1/namespaces/default/pods", pod("graceful"))
 
     def schedule(obj: dict[str, Any]) -> dict[str, Any]:
-        obj["spec"]["nodeName"] = "node01"
+        obj["spec"]["nodeName"] = "node-without-kubelet"  # nobody finishes the deletion but us
         obj["status"]["phase"] = "Running"
         return obj
 
@@ -302,8 +304,9 @@ def test_delete_collection_by_label(api: Api) -> None:
 def test_namespace_terminating_refuses_new_content(api: Api, sim_cluster: SimCluster) -> None:
     api.json("POST", "/api/v1/namespaces", {"metadata": {"name": "closing"}})
     api.json("POST", "/api/v1/namespaces/closing/pods", pod("runner"))
+    orphan = "node-without-kubelet"
     sim_cluster.store.mutate(
-        "pods", "closing", "runner", lambda o: {**o, "spec": {**o["spec"], "nodeName": "node01"}}
+        "pods", "closing", "runner", lambda o: {**o, "spec": {**o["spec"], "nodeName": orphan}}
     )
     status, ns = api.json("DELETE", "/api/v1/namespaces/closing")
     assert status == 200 and ns["status"]["phase"] == "Terminating"

@@ -467,14 +467,34 @@ def test_get_watch_streams_changes(kubectl: Kubectl) -> None:
         proc.communicate(timeout=10)
 
 
-def test_namespace_deletion_removes_its_contents(kubectl: Kubectl) -> None:
+def test_namespace_deletion_removes_its_contents(sim_cluster: SimCluster, kubectl: Kubectl) -> None:
     kubectl("create", "namespace", "scratch")
     kubectl("create", "configmap", "cfg", "-n", "scratch", "--from-literal=a=b")
+    held = (
+        "apiVersion: v1\nkind: ConfigMap\n"
+        "metadata: {name: held, namespace: scratch, finalizers: [example.com/hold]}\n"
+    )
+    kubectl("apply", "-f", "-", stdin=held)
     kubectl("run", "tmp", "-n", "scratch", "--image=nginx")
-    assert kubectl("delete", "namespace", "scratch").strip() == 'namespace "scratch" deleted'
+    out = kubectl("delete", "namespace", "scratch", "--wait=false")
+    assert out.strip() == 'namespace "scratch" deleted'
+    sim_cluster.advance(60)
+    header, rows = table(kubectl("get", "namespace", "scratch"))
+    assert header == ["NAME", "STATUS", "AGE"] and rows[0][:2] == ["scratch", "Terminating"]
+    assert kubectl("get", "configmaps", "-n", "scratch", "-o", "name").split() == ["configmap/held"]
+    kubectl(
+        "patch",
+        "configmap",
+        "held",
+        "-n",
+        "scratch",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+    )
     deadline = time.monotonic() + 10
     while "scratch" in kubectl("get", "ns", "-o", "name") and time.monotonic() < deadline:
-        time.sleep(0.05)
+        sim_cluster.advance(10)  # a scheduled pod terminates within its grace period (simulated)
     assert "namespace/scratch" not in kubectl("get", "ns", "-o", "name").split()
     assert 'namespaces "scratch" not found' in kubectl.fails("create", "configmap", "x", "-n", "scratch")
 

@@ -23,11 +23,13 @@ PODS = 1200
 
 
 def pod(name: str, **labels: str) -> dict[str, Any]:
+    """A pod no scheduler picks up (as on a real cluster with no "manual" scheduler): it stays
+    Pending and unchanged, so these API-server tests see only their own writes."""
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"containers": [{"name": "app", "image": "nginx:1.16"}]},
+        "spec": {"schedulerName": "manual", "containers": [{"name": "app", "image": "nginx:1.16"}]},
     }
 
 

@@ -12,7 +12,7 @@ import binascii
 import json
 from typing import Any
 
-from podbot.sim import validation
+from podbot.sim import podspec, validation
 from podbot.sim.apierrors import FieldError, forbidden, invalid, not_supported, required, too_long
 from podbot.sim.validation import (
     dns1035_label_errors,
@@ -36,9 +36,7 @@ MAX_DATA_SIZE = 1024 * 1024  # ConfigMap / Secret total size
 # --- pods --------------------------------------------------------------------------------------
 def default_pod(pod: JSON, *, service_account: JSON | None = None) -> None:
     """The kubelet half owns pod defaulting (and the token volume of the SA admission plugin)."""
-    from podbot.sim.podspec import default_pod as kubelet_half_default
-
-    kubelet_half_default(pod, service_account=service_account)
+    podspec.default_pod(pod, service_account=service_account)
 
 
 def validate_pod(pod: JSON) -> list[FieldError]:

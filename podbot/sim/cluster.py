@@ -21,18 +21,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from podbot.sim.apiserver import ApiServer
 from podbot.sim.clock import SimClock
 from podbot.sim.faults import Faults
 from podbot.sim.kubeconfig import write_kubeconfig
+from podbot.sim.kubelet import KubeletPool
 from podbot.sim.rbac import Policy
+from podbot.sim.registry import RegistryTable
 from podbot.sim.store import ObjectStore
-
-if TYPE_CHECKING:
-    from podbot.sim.kubelet import KubeletPool
-    from podbot.sim.registry import RegistryTable
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +47,6 @@ class SimCluster:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        from podbot.sim.kubelet import KubeletPool
-        from podbot.sim.registry import RegistryTable
-
         self._owns_state_dir = state_dir is None
         self.state_dir = (
             Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="podbot-sim-"))
