@@ -118,6 +118,12 @@ def test_error_statuses(api: Api, method: str, path: str, code: int, message: st
     assert status == code and body["kind"] == "Status" and body["message"] == message
 
 
+def test_request_bodies_over_3_mib_are_413(api: Api) -> None:
+    big = {"metadata": {"name": "big"}, "data": {"blob": "x" * (3 * 1024 * 1024)}}
+    status, body = api.json("POST", "/api/v1/namespaces/default/configmaps", big)
+    assert status == 413 and body["message"] == "Request entity too large: limit is 3145728"
+
+
 def test_malformed_and_mismatched_bodies_are_400(api: Api) -> None:
     status, _, data = api.request("POST", "/api/v1/namespaces/default/pods", b'{"apiVersion": ')
     body = json.loads(data)

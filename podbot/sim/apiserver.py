@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
+MAX_REQUEST_BODY = 3 * 1024 * 1024  # the API server's maxRequestBodyBytes
 VERBS_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "patch"}
 
 
@@ -225,6 +226,10 @@ class ApiServer:
         if verdict.status is not None:
             return error_response(SimApiError(verdict.status, verdict.reason, verdict.message), headers)
         try:
+            if len(req.body) > MAX_REQUEST_BODY:
+                raise SimApiError(
+                    413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_REQUEST_BODY}"
+                )
             response = self._handle(req, verdict.expire_watch)
         except SimApiError as e:
             return error_response(e, headers)
