@@ -13,35 +13,28 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from podbot.sim import discovery, listing
-from podbot.sim import patch as patches
+from podbot.sim.admin import admin
 from podbot.sim.apierrors import (
-    invalid,
     not_supported,
     status_bad_request,
-    status_body,
     status_internal,
-    status_invalid,
     status_method_not_allowed,
     status_path_not_found,
     status_success,
     status_unauthorized,
 )
 from podbot.sim.clock import SimClock
-from podbot.sim.faults import FaultError, Faults, sleep
+from podbot.sim.faults import Faults, sleep
+from podbot.sim.impersonation import impersonate
 from podbot.sim.meta import SimApiError
 from podbot.sim.openapi import OpenAPI
 from podbot.sim.rbac import (
-    ANONYMOUS,
-    MASTERS,
     RBAC_STORAGE,
-    SA_PREFIX,
     Attributes,
     Authenticator,
     Authorizer,
@@ -49,12 +42,12 @@ from podbot.sim.rbac import (
     RbacSource,
     UserInfo,
     forbidden,
-    service_account_groups,
-    with_authenticated,
 )
 from podbot.sim.resources import ResourceRegistry, ResourceType, builtin_resources
 from podbot.sim.rest import Rest
+from podbot.sim.reviews import review
 from podbot.sim.store import ObjectStore, WatchEvent
+from podbot.sim.subresources import LogSource, pod_logs, scale
 from podbot.sim.table import build_table
 from podbot.sim.tls import self_signed
 from podbot.sim.transport import (
@@ -66,6 +59,16 @@ from podbot.sim.transport import (
     server_context,
 )
 from podbot.sim.watch import WatchRequest, WatchStream, default_timeout, error_event, too_old
+from podbot.sim.wire import (
+    RequestInfo,
+    error_response,
+    flag,
+    int_param,
+    json_response,
+    warning_headers,
+)
+
+__all__ = ["ApiServer", "LogSource"]
 
 log = logging.getLogger(__name__)
 
@@ -73,74 +76,6 @@ JSON = dict[str, Any]
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 MAX_REQUEST_BODY = 3 * 1024 * 1024  # the API server's maxRequestBodyBytes
 VERBS_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "patch"}
-
-
-class LogSource(Protocol):
-    """What the API server needs from the kubelets (``podbot.sim.kubelet.KubeletPool``)."""
-
-    def logs(
-        self,
-        namespace: str,
-        pod: str,
-        container: str | None,
-        *,
-        previous: bool = False,
-        tail_lines: int | None = None,
-        since_seconds: int | None = None,
-        timestamps: bool = False,
-    ) -> list[str]: ...
-
-    def follow_logs(
-        self,
-        namespace: str,
-        pod: str,
-        container: str | None,
-        *,
-        tail_lines: int | None = None,
-        since_seconds: int | None = None,
-        timestamps: bool = False,
-        stop: threading.Event,
-    ) -> Iterator[str]: ...
-
-
-@dataclass(frozen=True)
-class RequestInfo:
-    """k8s RequestInfo: what a path + method means."""
-
-    verb: str
-    rt: ResourceType
-    namespace: str
-    name: str
-    subresource: str
-    watch: bool
-
-
-def _json(status: int, body: Any, headers: list[tuple[str, str]] | None = None) -> Response:
-    return Response(
-        status, json.dumps(body, separators=(",", ":")).encode(), "application/json", headers or []
-    )
-
-
-def error_response(error: SimApiError, headers: list[tuple[str, str]] | None = None) -> Response:
-    extra = list(headers or [])
-    retry = error.details.get("retryAfterSeconds") if error.details else None
-    if error.code == 429:
-        extra.append(("Retry-After", str(retry or 1)))
-    return _json(error.code, status_body(error), extra)
-
-
-def _bool(value: str) -> bool:
-    return value.lower() in ("true", "1", "yes")
-
-
-def _int_param(req: Request, name: str) -> int | None:
-    text = req.param(name)
-    if text == "":
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise status_bad_request(f'{name}: Invalid value: "{text}": must be an integer') from None
 
 
 class ApiServer:
@@ -219,7 +154,7 @@ class ApiServer:
     # --- entry point ---------------------------------------------------------------------------
     def handle(self, req: Request) -> Response | StreamResponse:
         headers = [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private")]
-        verdict = self.faults.check(req.method, req.path, _bool(req.param("watch")) or "/watch/" in req.path)
+        verdict = self.faults.check(req.method, req.path, flag(req.param("watch")) or "/watch/" in req.path)
         sleep(verdict.delay)
         if verdict.reset:
             raise ResetConnection()
@@ -243,9 +178,9 @@ class ApiServer:
         path = req.path.rstrip("/") or "/"
         user = self._authenticate(req, path)
         if path.startswith("/_sim/"):
-            return self._admin(req, path, user)
+            return admin(req, path, user, self.faults, self.clock)
         if user is not None:
-            user = self._impersonate(req, user)
+            user = impersonate(req.headers, user, self.authorizer)
         parts = [p for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis") or not self._is_resource_path(parts):
             if user is not None:
@@ -268,45 +203,6 @@ class ApiServer:
                 return None
             raise status_unauthorized()
         return user
-
-    def _impersonate(self, req: Request, user: UserInfo) -> UserInfo:
-        target = req.headers.get("Impersonate-User")
-        groups = req.headers.get_all("Impersonate-Group") or []
-        uid = req.headers.get("Impersonate-Uid")
-        extras = [(k, v) for k, v in req.headers.items() if k.lower().startswith("impersonate-extra-")]
-        if target is None:
-            if groups or uid or extras:
-                raise status_internal(
-                    f"requested {[('Group', g) for g in groups]} without impersonating a user"
-                )
-            return user
-        checks: list[Attributes] = []
-        if target.startswith(SA_PREFIX):
-            ns, _, name = target[len(SA_PREFIX) :].partition(":")
-            checks.append(Attributes(user, "impersonate", "", "serviceaccounts", namespace=ns, name=name))
-        else:
-            checks.append(Attributes(user, "impersonate", "", "users", name=target))
-        for group in groups:
-            checks.append(Attributes(user, "impersonate", "", "groups", name=group))
-        if uid:
-            checks.append(Attributes(user, "impersonate", "authentication.k8s.io", "uids", name=uid))
-        extra_map: dict[str, list[str]] = {}
-        for key, value in extras:
-            extra_key = key[len("Impersonate-Extra-") :].lower()
-            extra_map.setdefault(extra_key, []).append(value)
-            checks.append(
-                Attributes(user, "impersonate", "authentication.k8s.io", "userextras", extra_key, name=value)
-            )
-        for attrs in checks:
-            if not self.authorizer.authorize(attrs).allowed:
-                raise forbidden(attrs)
-        final_groups = list(groups)
-        if target.startswith(SA_PREFIX) and not groups:
-            final_groups = list(service_account_groups(target[len(SA_PREFIX) :].partition(":")[0]))
-        impersonated = UserInfo(
-            target, tuple(final_groups), uid or "", tuple((k, tuple(v)) for k, v in extra_map.items())
-        )
-        return with_authenticated(impersonated) if target != ANONYMOUS else impersonated
 
     # --- request info and authorization --------------------------------------------------------
     def _is_resource_path(self, parts: list[str]) -> bool:
@@ -339,7 +235,7 @@ class ApiServer:
             raise status_path_not_found()
         if not rt.namespaced and plural != "namespaces" and namespace:
             raise status_path_not_found()
-        watch = watch_prefix or _bool(req.param("watch"))
+        watch = watch_prefix or flag(req.param("watch"))
         method = req.method
         if method in ("GET", "HEAD"):
             verb = "watch" if watch else ("get" if name else "list")
@@ -382,7 +278,7 @@ class ApiServer:
         if path in ("/healthz", "/livez", "/readyz"):
             return Response(200, b"ok", "text/plain; charset=utf-8")
         if path == "/version":
-            return _json(200, discovery.version_info())
+            return json_response(200, discovery.version_info())
         accept = req.headers.get("Accept") or ""
         aggregated_v2 = "as=APIGroupDiscoveryList" in accept and "v=v2;" in accept.replace(" ", "") + ";"
         aggregated_beta = "as=APIGroupDiscoveryList" in accept and "v=v2beta1" in accept
@@ -397,28 +293,28 @@ class ApiServer:
             )
         if path == "/api":
             host = req.headers.get("Host") or f"{self.http.host}:{self.http.port}"
-            return _json(200, discovery.api_versions(host))
+            return json_response(200, discovery.api_versions(host))
         if path == "/apis":
-            return _json(200, discovery.api_group_list(self.registry))
+            return json_response(200, discovery.api_group_list(self.registry))
         if parts[0] == "api" and len(parts) == 2:
             doc = discovery.api_resource_list(self.registry, "", parts[1])
             if doc is not None:
-                return _json(200, doc)
+                return json_response(200, doc)
         if parts[0] == "apis" and len(parts) == 2:
             group_doc = discovery.api_group(self.registry, parts[1])
             if group_doc is not None:
-                return _json(200, group_doc)
+                return json_response(200, group_doc)
         if parts[0] == "apis" and len(parts) == 3:
             doc = discovery.api_resource_list(self.registry, parts[1], parts[2])
             if doc is not None:
-                return _json(200, doc)
+                return json_response(200, doc)
         if parts[:2] == ["openapi", "v3"]:
             return self._openapi(parts[2:])
         raise status_path_not_found()
 
     def _openapi(self, rest: list[str]) -> Response:
         if not rest:
-            return _json(200, self.openapi.root())
+            return json_response(200, self.openapi.root())
         gv = rest[1:]
         if rest[0] == "api" and len(gv) == 1:
             group, version = "", gv[0]
@@ -435,51 +331,17 @@ class ApiServer:
             [("Cache-Control", "public, immutable")],
         )
 
-    # --- admin endpoints -----------------------------------------------------------------------
-    def _admin(self, req: Request, path: str, user: UserInfo | None) -> Response:
-        if user is None or MASTERS not in user.groups:
-            raise forbidden(Attributes(user or UserInfo(ANONYMOUS), req.method.lower(), path=path))
-        if path == "/_sim/faults":
-            if req.method == "GET":
-                return _json(200, {"rules": self.faults.rules(), "down": self.faults.down})
-            if req.method == "DELETE":
-                self.faults.clear()
-                return _json(200, {"rules": [], "down": False})
-            if req.method == "POST":
-                try:
-                    body = json.loads(req.body or b"{}")
-                    if not isinstance(body, dict):
-                        raise FaultError("the body must be a JSON object")
-                    return _json(200, self.faults.apply_request(body))
-                except (ValueError, FaultError) as e:
-                    raise status_bad_request(str(e)) from None
-            raise status_method_not_allowed()
-        if path == "/_sim/advance":
-            if req.method != "POST":
-                raise status_method_not_allowed()
-            try:
-                seconds = float(req.param("seconds"))
-            except ValueError:
-                raise status_bad_request("seconds: must be a number of simulated seconds") from None
-            if seconds < 0:
-                raise status_bad_request("seconds: must not be negative")
-            self.clock.advance(seconds)
-            return _json(200, {"time": self.clock.timestamp()})
-        if path == "/_sim/time" and req.method == "GET":
-            return _json(200, {"time": self.clock.timestamp(), "speed": self.clock.speed})
-        raise status_path_not_found()
-
     # --- resource endpoints --------------------------------------------------------------------
     def _resource(
         self, req: Request, info: RequestInfo, user: UserInfo, expire_watch: bool
     ) -> Response | StreamResponse:
         rt = info.rt
         if rt.virtual:
-            return self._review(req, info, user)
+            return review(req, info, user, self.rest, self.authorizer)
         if info.subresource == "log":
-            return self._logs(req, info)
+            return pod_logs(req, info, self.rest, self.logs)
         if info.subresource == "scale":
-            return self._scale(req, info)
+            return scale(req, info, self.rest, self._dry_run(req))
         dry_run = self._dry_run(req)
         field_validation = self._field_validation(req)
         namespace = info.namespace if rt.namespaced else ""
@@ -523,7 +385,7 @@ class ApiServer:
                 details = {"name": info.name, "kind": rt.plural, "uid": obj["metadata"].get("uid", "")}
                 if rt.group:
                     details["group"] = rt.group
-                return _json(200, status_success(details))
+                return json_response(200, status_success(details))
             return self._render_obj(req, rt, obj, 200, [])
         if info.verb == "deletecollection":
             options = self._delete_options(req)
@@ -538,7 +400,7 @@ class ApiServer:
                 "metadata": {"resourceVersion": str(rv)},
                 "items": deleted,
             }
-            return _json(200, body)
+            return json_response(200, body)
         raise status_method_not_allowed()
 
     def _dry_run(self, req: Request) -> bool:
@@ -567,7 +429,7 @@ class ApiServer:
                 ) from None
             if isinstance(decoded, dict):
                 options = decoded
-        grace = _int_param(req, "gracePeriodSeconds")
+        grace = int_param(req, "gracePeriodSeconds")
         if grace is not None:
             options["gracePeriodSeconds"] = grace
         if req.param("propagationPolicy"):
@@ -575,9 +437,6 @@ class ApiServer:
         return options
 
     # --- rendering -----------------------------------------------------------------------------
-    def _warning_headers(self, warnings: list[str]) -> list[tuple[str, str]]:
-        return [("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"') for w in warnings]
-
     def _render_one(self, req: Request, rt: ResourceType, raw: bytes, status: int) -> Response:
         output = listing.negotiate(req.headers.get("Accept"))
         if output.form == "json":
@@ -588,7 +447,7 @@ class ApiServer:
         self, req: Request, rt: ResourceType, obj: JSON, status: int, warnings: list[str]
     ) -> Response:
         output = listing.negotiate(req.headers.get("Accept"))
-        headers = self._warning_headers(warnings)
+        headers = warning_headers(warnings)
         if output.form == "table":
             include = listing.table_options(req.param("includeObject"))
             table = build_table(
@@ -599,10 +458,10 @@ class ApiServer:
                 include_object=include,
                 list_meta={"resourceVersion": obj.get("metadata", {}).get("resourceVersion", "")},
             )
-            return _json(status, table, headers)
+            return json_response(status, table, headers)
         if output.form == "metadata":
             api_version = f"meta.k8s.io/{output.version}"
-            return _json(
+            return json_response(
                 status,
                 {
                     "kind": "PartialObjectMetadata",
@@ -615,13 +474,13 @@ class ApiServer:
             return Response(
                 status, yaml.safe_dump(obj, sort_keys=False).encode(), "application/yaml", headers
             )
-        return _json(status, obj, headers)
+        return json_response(status, obj, headers)
 
     def _list(self, req: Request, info: RequestInfo) -> Response:
         rt = info.rt
         output = listing.negotiate(req.headers.get("Accept"))
         selection = listing.parse_selection(rt, req.param("labelSelector"), req.param("fieldSelector"))
-        limit = _int_param(req, "limit")
+        limit = int_param(req, "limit")
         token = req.param("continue")
         namespace: str | None = info.namespace if rt.namespaced and info.namespace else None
         if not rt.namespaced:
@@ -653,7 +512,7 @@ class ApiServer:
                     include_object=include,
                     list_meta=meta,
                 )
-                return _json(200, table)
+                return json_response(200, table)
         if output.form == "metadata":
             with listing.gc_paused():
                 body = listing.metadata_list_body(items, meta, output.version)
@@ -667,7 +526,7 @@ class ApiServer:
         rt = info.rt
         output = listing.negotiate(req.headers.get("Accept"))
         selection = listing.parse_selection(rt, req.param("labelSelector"), req.param("fieldSelector"))
-        timeout = _int_param(req, "timeoutSeconds")
+        timeout = int_param(req, "timeoutSeconds")
         namespace = info.namespace if rt.namespaced and info.namespace else None
         if expire:
             rv = self.store.resource_version
@@ -679,8 +538,8 @@ class ApiServer:
             selection=selection,
             resource_version=req.param("resourceVersion"),
             timeout=float(timeout) if timeout is not None and timeout > 0 else default_timeout(),
-            bookmarks=_bool(req.param("allowWatchBookmarks")),
-            send_initial_events=_bool(req.param("sendInitialEvents")),
+            bookmarks=flag(req.param("allowWatchBookmarks")),
+            send_initial_events=flag(req.param("sendInitialEvents")),
             output=output,
             include_object=listing.table_options(req.param("includeObject"))
             if output.form == "table"
@@ -696,198 +555,3 @@ class ApiServer:
                 self._streams.discard(stream)
 
         return StreamResponse(200, iter(stream), "application/json", close=close)
-
-    # --- pods/log --------------------------------------------------------------------------------
-    def _logs(self, req: Request, info: RequestInfo) -> Response | StreamResponse:
-        if info.verb != "get":
-            raise status_method_not_allowed()
-        self.rest.get(info.rt, info.namespace, info.name)  # 404 for a missing pod, as the server does
-        if self.logs is None:
-            raise SimApiError(503, "ServiceUnavailable", "no kubelet is running in this simulator")
-        errors = []
-        tail = _int_param(req, "tailLines")
-        if tail is not None and tail < 0:
-            errors.append(invalid("tailLines", tail, "must be greater than or equal to 0"))
-        since = _int_param(req, "sinceSeconds")
-        if since is not None and since < 1:
-            errors.append(invalid("sinceSeconds", since, "must be greater than 0"))
-        limit_bytes = _int_param(req, "limitBytes")
-        if limit_bytes is not None and limit_bytes < 1:
-            errors.append(invalid("limitBytes", limit_bytes, "must be greater than 0"))
-        if errors:
-            raise status_invalid("PodLogOptions", "", errors)
-        container = req.param("container") or None
-        timestamps = _bool(req.param("timestamps"))
-        previous = _bool(req.param("previous"))
-        if _bool(req.param("follow")) and not previous:
-            stop = threading.Event()
-            lines = self.logs.follow_logs(
-                info.namespace,
-                info.name,
-                container,
-                tail_lines=tail,
-                since_seconds=since,
-                timestamps=timestamps,
-                stop=stop,
-            )
-            first = next(lines, None)  # errors (container not found ...) surface before streaming
-
-            def chunks() -> Iterator[bytes]:
-                if first is not None:
-                    yield (first + "\n").encode()
-                for line in lines:
-                    yield (line + "\n").encode()
-
-            return StreamResponse(200, chunks(), "text/plain", close=stop.set)
-        text = "".join(
-            line + "\n"
-            for line in self.logs.logs(
-                info.namespace,
-                info.name,
-                container,
-                previous=previous,
-                tail_lines=tail,
-                since_seconds=since,
-                timestamps=timestamps,
-            )
-        )
-        body = text.encode()
-        if limit_bytes is not None:
-            body = body[:limit_bytes]
-        return Response(200, body, "text/plain")
-
-    # --- deployments/scale ---------------------------------------------------------------------
-    def _scale(self, req: Request, info: RequestInfo) -> Response:
-        rt = info.rt
-        stored = self.rest.get(rt, info.namespace, info.name)
-        obj = stored.load()
-        if info.verb in ("update", "patch"):
-            try:
-                body = json.loads(req.body or b"{}")
-            except ValueError as e:
-                raise status_bad_request(f"error decoding scale: {e}") from None
-            if info.verb == "patch":
-                current = self._scale_obj(rt, obj)
-                media = (req.headers.get("Content-Type") or "").split(";")[0]
-                if media == "application/json-patch+json":
-                    body = patches.json_patch(current, body)
-                else:
-                    body = patches.merge_patch(current, body)
-            replicas = (body.get("spec") or {}).get("replicas")
-            if not isinstance(replicas, int) or replicas < 0:
-                raise status_invalid(
-                    "Scale",
-                    info.name,
-                    [invalid("spec.replicas", replicas, "must be greater than or equal to 0")],
-                    "autoscaling",
-                )
-            obj["spec"]["replicas"] = replicas
-            obj = self.rest.update(rt, info.namespace, info.name, obj, dry_run=self._dry_run(req))
-        return _json(200, self._scale_obj(rt, obj))
-
-    @staticmethod
-    def _scale_obj(rt: ResourceType, obj: JSON) -> JSON:
-        meta = obj["metadata"]
-        selector = (obj.get("spec") or {}).get("selector") or {}
-        return {
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                k: meta[k]
-                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                if k in meta
-            },
-            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
-            "status": {
-                "replicas": (obj.get("status") or {}).get("replicas", 0),
-                "selector": ",".join(f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()),
-            },
-        }
-
-    # --- access reviews ------------------------------------------------------------------------
-    def _review(self, req: Request, info: RequestInfo, user: UserInfo) -> Response:
-        rt = info.rt
-        if info.verb != "create":
-            raise status_method_not_allowed()
-        obj, _ = self.rest.decode(rt, req.body, req.headers.get("Content-Type") or "", "Strict")
-        spec = obj.get("spec") or {}
-        if rt.kind == "SelfSubjectReview":
-            user_info: JSON = {"username": user.name, "groups": list(user.groups)}
-            if user.uid:
-                user_info["uid"] = user.uid
-            if user.extra:
-                user_info["extra"] = {k: list(v) for k, v in user.extra}
-            return _json(
-                201, {**obj, "metadata": {"creationTimestamp": None}, "status": {"userInfo": user_info}}
-            )
-        if rt.kind == "SelfSubjectRulesReview":
-            namespace = spec.get("namespace") or ""
-            obj["status"] = {
-                "resourceRules": self.authorizer.rules_for(user, namespace),
-                "nonResourceRules": [
-                    {
-                        "verbs": ["get"],
-                        "nonResourceURLs": [
-                            "/api",
-                            "/api/*",
-                            "/apis",
-                            "/apis/*",
-                            "/healthz",
-                            "/livez",
-                            "/openapi",
-                            "/openapi/*",
-                            "/readyz",
-                            "/version",
-                            "/version/",
-                        ],
-                    }
-                ],
-                "incomplete": False,
-            }
-            obj["metadata"] = {"creationTimestamp": None}
-            return _json(201, obj)
-        subject = user
-        if rt.kind == "SubjectAccessReview":
-            if not spec.get("user") and not spec.get("groups"):
-                raise status_invalid(
-                    rt.kind,
-                    "",
-                    [invalid("spec.user", "", "at least one of user or group must be specified")],
-                    rt.group,
-                )
-            subject = UserInfo(spec.get("user") or "", tuple(spec.get("groups") or ()), spec.get("uid") or "")
-        resource = spec.get("resourceAttributes")
-        non_resource = spec.get("nonResourceAttributes")
-        if bool(resource) == bool(non_resource):
-            raise status_invalid(
-                rt.kind,
-                "",
-                [
-                    invalid(
-                        "spec.resourceAttributes",
-                        resource or "null",
-                        "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-                    )
-                ],
-                rt.group,
-            )
-        if resource:
-            attrs = Attributes(
-                subject,
-                resource.get("verb") or "",
-                resource.get("group") or "",
-                resource.get("resource") or "",
-                resource.get("subresource") or "",
-                resource.get("namespace") or "",
-                resource.get("name") or "",
-            )
-        else:
-            assert non_resource is not None
-            attrs = Attributes(subject, non_resource.get("verb") or "", path=non_resource.get("path") or "/")
-        decision = self.authorizer.authorize(attrs)
-        status: JSON = {"allowed": decision.allowed}
-        if decision.reason:
-            status["reason"] = decision.reason
-        obj["status"] = status
-        obj["metadata"] = {"creationTimestamp": None}
-        return _json(201, obj)
