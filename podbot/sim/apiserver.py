@@ -29,6 +29,7 @@ from podbot.sim.apierrors import (
     status_unauthorized,
 )
 from podbot.sim.clock import SimClock
+from podbot.sim.controllers import Controllers
 from podbot.sim.faults import Faults, sleep
 from podbot.sim.impersonation import impersonate
 from podbot.sim.meta import SimApiError
@@ -101,6 +102,7 @@ class ApiServer:
         self.logs = logs
         self.registry = registry or ResourceRegistry(builtin_resources())
         self.rest = Rest(store, clock, self.registry)
+        self.controllers = Controllers(self.rest)
         self.policy = policy if policy is not None else Policy.load(None)
         self.authenticator = Authenticator(admin_token, self.policy)
         self.rbac_objects = RbacSource(self.rest.list_objects)
@@ -129,7 +131,7 @@ class ApiServer:
     def prepare(self) -> None:
         """Register the resources in the store and create the bootstrap objects."""
         self.rest.register()
-        self.rest.bootstrap()
+        self.controllers.bootstrap()
 
     def start(self) -> None:
         self.http.start()

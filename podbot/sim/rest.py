@@ -9,14 +9,13 @@ the bootstrap objects a fresh kubeadm cluster has. Errors are ``SimApiError`` wi
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import copy
 import ipaddress
 import json
 import logging
 import random
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -45,14 +44,7 @@ log = logging.getLogger(__name__)
 
 JSON = dict[str, Any]
 
-BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NAME_SUFFIX_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's utilrand alphabet
-SIM_CA = (
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBszCCAVmgAwIBAgIBADAKBggqhkjOPQQDAjAVMRMwEQYDVQQDEwprdWJlcm5ldGVz\n"
-    "cG9kYm90LnNpbSBzaW11bGF0ZWQgY2x1c3RlciBDQSAobm90IGEgcmVhbCBrZXkp\n"
-    "-----END CERTIFICATE-----\n"
-)
 PATCH_TYPES = (
     "application/json-patch+json",
     "application/merge-patch+json",
@@ -70,11 +62,6 @@ SERVER_MANAGED = (
     "managedFields",
     "generation",
 )
-ROOT_CA_DESCRIPTION = (
-    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such "
-    "as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across "
-    "distributions of Kubernetes clusters."
-)
 NOT_AN_OBJECT = (
     "json: cannot unmarshal array into Go value of type struct { APIVersion string "
     '"json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }'
@@ -91,47 +78,15 @@ class Rest:
         self.clock = clock
         self.registry = registry
         self._random = random.Random()
+        # Set by podbot.sim.controllers: what the controller-manager does when namespaces come and go.
+        self.on_namespace_created: Callable[[str], None] | None = None
+        self.on_namespace_deleting: Callable[[str], None] | None = None
 
     # --- bootstrap -----------------------------------------------------------------------------
     def register(self) -> None:
         for rt in self.registry.all:
             if not rt.virtual:
                 self.store.register(rt.storage, rt.indexer)
-
-    def bootstrap(self) -> None:
-        """The namespaces, service accounts and ``kubernetes`` Service a new cluster has."""
-        ns_type = self._type("namespaces")
-        for name in BOOTSTRAP_NAMESPACES:
-            try:
-                self.create(
-                    ns_type, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-                )
-            except SimApiError as e:
-                if e.reason != "AlreadyExists":
-                    raise
-        svc_type = self._type("services")
-        kubernetes_svc = {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {
-                "name": "kubernetes",
-                "namespace": "default",
-                "labels": {"component": "apiserver", "provider": "kubernetes"},
-            },
-            "spec": {
-                "clusterIP": "10.96.0.1",
-                "clusterIPs": ["10.96.0.1"],
-                "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
-            },
-        }
-        try:
-            self.create(svc_type, "default", kubernetes_svc)
-        except SimApiError as e:
-            if e.reason != "AlreadyExists":
-                raise
-
-    def _type(self, storage: str) -> ResourceType:
-        return self.registry.by_storage(storage)
 
     # --- reads ---------------------------------------------------------------------------------
     def get(self, rt: ResourceType, namespace: str, name: str) -> Stored:
@@ -233,8 +188,8 @@ class Rest:
             created = self.store.create(rt.storage, obj)
         except AlreadyExistsError:
             raise status_already_exists(rt.plural, meta["name"], rt.group) from None
-        if rt.storage == "namespaces":
-            self._populate_namespace(meta["name"])
+        if rt.storage == "namespaces" and self.on_namespace_created is not None:
+            self.on_namespace_created(meta["name"])
         return created
 
     def _exists(self, rt: ResourceType, namespace: str, name: str) -> bool:
@@ -277,35 +232,6 @@ class Rest:
             "the server was not able to generate a unique name for the object",
             {"name": base, "kind": rt.plural, "retryAfterSeconds": 1},
         )
-
-    def _populate_namespace(self, namespace: str) -> None:
-        """What the controller-manager adds to every namespace."""
-        defaults = (
-            (
-                "serviceaccounts",
-                {
-                    "apiVersion": "v1",
-                    "kind": "ServiceAccount",
-                    "metadata": {"name": "default", "namespace": namespace},
-                },
-            ),
-            (
-                "configmaps",
-                {
-                    "apiVersion": "v1",
-                    "kind": "ConfigMap",
-                    "metadata": {
-                        "name": "kube-root-ca.crt",
-                        "namespace": namespace,
-                        "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION},
-                    },
-                    "data": {"ca.crt": SIM_CA},
-                },
-            ),
-        )
-        for storage, obj in defaults:
-            with contextlib.suppress(AlreadyExistsError):
-                self.store.create(storage, stamp_new(obj, self.clock))
 
     def _admit_pod(self, pod: JSON, namespace: str) -> None:
         """Defaulting plus the ServiceAccount admission plugin: the pod's SA must exist."""
@@ -609,32 +535,9 @@ class Rest:
             updated = self.store.update("namespaces", ns, expected_rv=str(current.rv))
         except ConflictError:
             raise status_conflict("namespaces", name, MODIFIED_CONFLICT) from None
-        self.clock.call_later(0, lambda: self._finalize_namespace(name))
+        if self.on_namespace_deleting is not None:
+            self.on_namespace_deleting(name)
         return updated
-
-    def _finalize_namespace(self, name: str) -> None:
-        """The namespace controller: delete everything in it, then the namespace itself."""
-        remaining = 0
-        for rt in self.registry.all:
-            if rt.virtual or not rt.namespaced:
-                continue
-            items, _, _ = self.store.list(rt.storage, name)
-            for stored in items:
-                obj = stored.load()
-                if obj["metadata"].get("deletionTimestamp"):
-                    remaining += 1  # being deleted gracefully (a kubelet or a finalizer finishes it)
-                    continue
-                try:
-                    _, finished = self.delete(rt, name, stored.name, {})
-                except SimApiError as e:
-                    log.debug("namespace %s: deleting %s/%s: %s", name, rt.plural, stored.name, e.message)
-                    finished = False
-                remaining += 0 if finished else 1
-        if remaining:
-            self.clock.call_later(1.0, lambda: self._finalize_namespace(name))
-            return
-        with contextlib.suppress(NotFoundError):
-            self.store.delete("namespaces", "", name)
 
     # --- helpers for other layers --------------------------------------------------------------
     def list_objects(self, storage: str, namespace: str | None) -> list[JSON]:
@@ -658,11 +561,3 @@ def go_json_error(error: Exception, body: bytes) -> str:
         return "unexpected end of JSON input"
     ch = body[pos : pos + 1].decode(errors="replace")
     return f"invalid character '{ch}' looking for beginning of value"
-
-
-def now_plus(clock: SimClock, seconds: float) -> str:
-    return (clock.now() + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
