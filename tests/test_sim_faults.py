@@ -147,3 +147,20 @@ def test_podbots_own_client_sees_faults_as_podbot_errors(sim_cluster: SimCluster
     finally:
         sim_cluster.faults.api_up()
         clusters.close()
+
+
+def test_admin_endpoint_can_take_the_api_down_for_a_while(api: Api) -> None:
+    status, state = api.json("POST", "/_sim/faults", {"action": "down", "seconds": 0.5})
+    assert status == 200 and state["down"] is True
+    deadline = time.monotonic() + 5
+    refused = False
+    while time.monotonic() < deadline:
+        try:
+            api.json("GET", "/version")
+            if refused:
+                break  # back up after the given seconds
+        except ConnectionRefusedError:
+            refused = True
+        time.sleep(0.05)
+    assert refused, "the API never went down"
+    assert api.json("GET", "/version")[0] == 200

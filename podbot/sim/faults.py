@@ -212,7 +212,12 @@ class Faults:
             self.reset(count=count, path=path)
         elif action == "down":
             seconds = body.get("seconds")
-            self.api_down(float(seconds) if seconds is not None else None)
+            # Go down just after this answer has been sent: going down closes every connection.
+            timer = threading.Timer(
+                0.1, self.api_down, args=(float(seconds) if seconds is not None else None,)
+            )
+            timer.daemon = True
+            timer.start()
         elif action == "up":
             self.api_up()
         elif action == "drop_watches":
@@ -228,7 +233,7 @@ class Faults:
                 f"unknown action {action!r}: use fail, slow, reset, down, up, drop_watches, "
                 "expire_watches, compact or clear"
             )
-        return {"rules": self.rules(), "down": self.down}
+        return {"rules": self.rules(), "down": self.down or action == "down"}
 
 
 def _compile(pattern: str | None) -> re.Pattern[str] | None:
