@@ -113,7 +113,7 @@ class CreateFromManifest:
 
     verb: ClassVar[str] = "create"
     mutates: ClassVar[bool] = True
-    manifest: str | None
+    manifest: str | None = field(repr=False)  # a registry Secret manifest carries credentials
     where: Where = Where()
     dry_run: DryRun = DryRun.NONE
 

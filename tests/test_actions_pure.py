@@ -3,7 +3,8 @@
 import base64
 import json
 
-from podbot.k8s.actions import build_run_pod, dockerconfigjson, event_age, merge_patch
+from podbot.describe import event_age
+from podbot.k8s.actions import build_run_pod, dockerconfigjson, merge_patch
 from podbot.model import RestartPolicy, RunPod
 
 # `kubectl create secret docker-registry myregistrykey --docker-server=10.0.0.130:5000

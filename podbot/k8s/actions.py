@@ -14,14 +14,20 @@ from typing import Any
 
 import yaml
 
-from podbot.errors import NotFound, NotPermitted, UsageError
+from podbot.describe import event_rows, sort_events
+from podbot.diagnosis import diagnose
+from podbot.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.i18n import t
 from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
-from podbot.k8s.status import pod_status, since
+from podbot.k8s.status import pod_status
+from podbot.k8s.summary import note_from_event, remember, summarize
+from podbot.manifests import Manifest, load_manifests
 from podbot.model import (
+    CreateFromManifest,
     CreateRegistrySecret,
     DeletePod,
     DeleteSecret,
+    DescribePod,
     DryRun,
     GetPods,
     ListStaticPods,
@@ -29,11 +35,13 @@ from podbot.model import (
     PodLogs,
     RunPod,
 )
+from podbot.registry import RegistryCredentialIndex
 from podbot.results import (
     Changed,
     DeleteTarget,
     Logs,
     ObjectRef,
+    PodDescription,
     PodTable,
     RawOutput,
     StaticPod,
@@ -136,6 +144,68 @@ def _ref(obj: JSON) -> ObjectRef:
         str(meta.get("name", "")),
         str(meta.get("uid", "")),
     )
+
+
+# --- create --------------------------------------------------------------------------------------
+PLURALS = {"Pod": "pods", "Secret": "secrets"}
+STRICT = ("fieldValidation", "Strict")
+
+
+def create_from_manifest(
+    req: CreateFromManifest, kube: KubeClient, as_user: Identity | None = None
+) -> Changed:
+    """Create every document, or none: all are dry-run on the server (strict fields) first."""
+    if req.manifest is None:
+        raise UsageError(t("actions.manifest_needed", None))
+    manifests = load_manifests(req.manifest)
+    plan = [(m, _target_namespace(m, req.where.namespace, kube)) for m in manifests]
+    previews = []
+    for manifest, namespace in plan:
+        try:
+            previews.append(
+                kube.request(
+                    "POST",
+                    path_for("v1", PLURALS[manifest.kind], namespace),
+                    raw_body=manifest.body,
+                    query=[("dryRun", "All"), STRICT],
+                    as_user=as_user,
+                )
+            )
+        except Invalid as exc:
+            raise _in_document(exc, manifest, len(plan)) from exc
+    if req.dry_run is not DryRun.NONE:
+        return Changed("created", kube.context, tuple(_ref(p) for p in previews), dry_run=True)
+    created: list[ObjectRef] = []
+    for manifest, namespace in plan:
+        try:
+            obj = kube.request(
+                "POST",
+                path_for("v1", PLURALS[manifest.kind], namespace),
+                raw_body=manifest.body,
+                query=[STRICT],
+                as_user=as_user,
+            )
+        except PodbotError as exc:
+            if not created:
+                raise
+            done = ", ".join(f"{r.kind.lower()}/{r.name}" for r in created)
+            raise type(exc)(t("actions.create_partial", None, done=done, error=exc.message)) from exc
+        created.append(_ref(obj))
+    return Changed("created", kube.context, tuple(created))
+
+
+def _target_namespace(manifest: Manifest, flag: str | None, kube: KubeClient) -> str:
+    if flag and manifest.namespace and manifest.namespace != flag:
+        # kubectl's own refusal: the flag must not silently move an object elsewhere
+        raise UsageError(t("actions.namespace_mismatch", None, document=manifest.namespace, flag=flag))
+    return manifest.namespace or flag or kube.default_namespace
+
+
+def _in_document(error: Invalid, manifest: Manifest, count: int) -> Invalid:
+    if count == 1:
+        return error
+    where = t("actions.in_document", None, index=manifest.index, kind=manifest.kind, name=manifest.name or "")
+    return Invalid(f"{where}: {error.message}", error.causes)
 
 
 # --- get -----------------------------------------------------------------------------------------
@@ -242,6 +312,75 @@ def _cell(value: Any) -> str:
     if value is None:
         return "<none>"
     return str(value)
+
+
+# --- describe ------------------------------------------------------------------------------------
+CRASH_LOG_LINES = 10
+
+
+def describe_pod(
+    req: DescribePod, kube: KubeClient, now: datetime, as_user: Identity | None = None
+) -> PodDescription:
+    """The pod, its events and podbot's diagnosis of what is wrong and how to fix it."""
+    namespace = namespace_of(req.where.namespace, kube)
+    pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
+    uid = str((pod.get("metadata") or {}).get("uid", ""))
+    selector = f"involvedObject.name={req.name},involvedObject.namespace={namespace},involvedObject.uid={uid}"
+    events = (
+        kube.get(
+            path_for("v1", "events", namespace), query=[("fieldSelector", selector)], as_user=as_user
+        ).get("items")
+        or []
+    )
+    summary = summarize(pod, now=now)
+    notes = []
+    for event in sort_events(events):
+        note = note_from_event(event)
+        if note is not None:
+            notes.append(note)
+            summary = remember(summary, note)
+    findings = diagnose(
+        summary,
+        notes,
+        _credentials(kube, namespace, as_user),
+        now,
+        crash_logs=_crash_logs(kube, pod, as_user),
+    )
+    return PodDescription(kube.context, pod, event_rows(events, now), tuple(findings))
+
+
+def _credentials(kube: KubeClient, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
+    """Which registry secrets exist (hosts only): without read access, diagnosis says "unknown"."""
+    try:
+        secrets, _ = kube.list_all(path_for("v1", "secrets", namespace), as_user=as_user)
+    except (NotPermitted, NotFound):
+        return RegistryCredentialIndex.build([])
+    return RegistryCredentialIndex.from_secrets(namespace, secrets)
+
+
+def _crash_logs(kube: KubeClient, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
+    """The last lines of the previous run of each crash-looping container."""
+    meta = pod.get("metadata") or {}
+    status = pod.get("status") or {}
+    logs: dict[str, list[str]] = {}
+    for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") != "CrashLoopBackOff":
+            continue
+        try:
+            text = kube.text(
+                path_for("v1", "pods", meta.get("namespace"), meta.get("name"), "log"),
+                query=[
+                    ("container", cs.get("name", "")),
+                    ("previous", "true"),
+                    ("tailLines", CRASH_LOG_LINES),
+                ],
+                as_user=as_user,
+            )
+        except PodbotError:
+            continue  # logs are evidence, not a requirement
+        logs[str(cs.get("name"))] = text.splitlines()[-CRASH_LOG_LINES:]
+    return logs
 
 
 # --- logs ----------------------------------------------------------------------------------------
@@ -409,17 +548,3 @@ def list_static_pods(req: ListStaticPods, kube: KubeClient, as_user: Identity | 
             )
         )
     return StaticPods(kube.context, tuple(pods))
-
-
-def event_age(event: JSON, now: datetime) -> str:
-    """kubectl describe's AGE cell for an event: ``14m (x4 over 15m)``."""
-    last = (
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-    )
-    first = event.get("firstTimestamp") or last
-    count = int(event.get("count") or 1)
-    if count > 1:
-        return f"{since(last, now)} (x{count} over {since(first, now)})"
-    return since(last, now)

@@ -214,13 +214,19 @@ class KubeClient:
         *,
         query: Query = (),
         body: JSON | list[Any] | None = None,
+        raw_body: str | None = None,
         content_type: str = "application/json",
         accept: str = "application/json",
         as_user: Identity | None = None,
         timeout: float | None = None,
     ) -> JSON:
-        """One API call; the decoded JSON answer, or a podbot error."""
-        payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        """One API call; the decoded JSON answer, or a podbot error.
+
+        ``raw_body`` is sent byte for byte (a user's manifest must reach the server unchanged)."""
+        if raw_body is not None:
+            payload: bytes | None = raw_body.encode()
+        else:
+            payload = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         response = self._send(
             method,
             path,

@@ -102,8 +102,8 @@ def _terminated_reason(terminated: Mapping[str, Any], prefix: str = "") -> str:
     return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"
 
 
-class _Columns:
-    """The READY / STATUS / RESTARTS computation, done once per pod."""
+class PodColumns:
+    """READY / STATUS / RESTARTS of one pod, computed in one pass (``pod_columns``)."""
 
     def __init__(self, pod: Pod) -> None:
         spec = pod.get("spec") or {}
@@ -186,23 +186,28 @@ class _Columns:
         self.last_restart = last_restart
 
 
+def pod_columns(pod: Pod) -> PodColumns:
+    """READY, STATUS, RESTARTS (and the last restart time) in one pass over the pod."""
+    return PodColumns(pod)
+
+
 def pod_status(pod: Pod) -> str:
     """kubectl's STATUS column (e.g. ``Running``, ``ImagePullBackOff``, ``Init:0/1``, ``Terminating``)."""
-    return _Columns(pod).status
+    return PodColumns(pod).status
 
 
 def pod_ready(pod: Pod) -> str:
     """kubectl's READY column, ``ready/total`` (sidecars count as containers)."""
-    return _Columns(pod).ready
+    return PodColumns(pod).ready
 
 
 def pod_restarts(pod: Pod, now: datetime) -> str:
     """kubectl's RESTARTS column: ``0``, or ``3 (5m ago)`` when the last restart time is known."""
-    columns = _Columns(pod)
+    columns = PodColumns(pod)
     return _restarts_text(columns, now)
 
 
-def _restarts_text(columns: _Columns, now: datetime) -> str:
+def _restarts_text(columns: PodColumns, now: datetime) -> str:
     if columns.restarts and columns.last_restart is not None:
         ago = human_duration((now - columns.last_restart).total_seconds())
         return f"{columns.restarts} ({ago} ago)"
@@ -212,7 +217,7 @@ def _restarts_text(columns: _Columns, now: datetime) -> str:
 def pod_row(pod: Pod, now: datetime, wide: bool = False) -> list[str]:
     """One ``kubectl get pods`` row: NAME READY STATUS RESTARTS AGE (+ IP NODE ... when wide)."""
     meta = pod.get("metadata") or {}
-    columns = _Columns(pod)
+    columns = PodColumns(pod)
     row = [
         str(meta.get("name", "")),
         columns.ready,

@@ -1,0 +1,321 @@
+"""Configuration, read in one place: environment variables and an optional YAML file.
+
+Nothing else in podbot reads ``os.environ``: ``load_settings`` builds a frozen ``Settings`` that is
+passed down explicitly. Every problem found is reported at once in one ``ConfigError`` that names
+each missing or invalid setting. Secrets are held in ``model.Secret`` so they never print.
+
+Environment variables win over the YAML file for the settings they cover.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from podbot.errors import ConfigError
+from podbot.i18n import normalize_locale
+from podbot.model import Secret
+
+NO_SECRET = Secret("")  # immutable, so one shared default is safe
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: Secret = NO_SECRET
+    """Bot token (xoxb-...), env SLACK_BOT_TOKEN."""
+    signing_secret: Secret = NO_SECRET
+    """Signing secret that authenticates Slack's HTTP requests, env SLACK_SIGNING_SECRET."""
+    app_token: Secret = NO_SECRET
+    """App-level token (xapp-...) for Socket Mode, env SLACK_APP_TOKEN."""
+    api_url: str = "https://slack.com/api/"
+    """Web API base URL, env SLACK_API_URL (the local emulator sets its own)."""
+
+
+@dataclass(frozen=True)
+class KubeSettings:
+    kubeconfig: str | None = None
+    """Path of the kubeconfig, env KUBECONFIG; None = ~/.kube/config."""
+    in_cluster: bool = False
+    """Use the pod's service account (env PODBOT_IN_CLUSTER=true, or detected in a pod)."""
+    default_context: str | None = None
+    """The context used when a command names none; None = the kubeconfig's current context."""
+    timeout_seconds: float = 15.0
+    """Timeout of one Kubernetes API request."""
+
+
+@dataclass(frozen=True)
+class ApproverRule:
+    """Who may approve deletes in namespaces matching ``namespaces`` (shell-style globs)."""
+
+    namespaces: tuple[str, ...] = ("*",)
+    users: tuple[str, ...] = ()
+    """Slack user IDs (U...)."""
+    usergroups: tuple[str, ...] = ()
+    """Slack user group IDs (S...), resolved with usergroups.users.list."""
+
+
+@dataclass(frozen=True)
+class ApprovalSettings:
+    rules: tuple[ApproverRule, ...] = ()
+    no_approval_namespaces: tuple[str, ...] = ()
+    """Globs of namespaces where deletes run at once (e.g. dev-*)."""
+    allow_self_approval: bool = False
+    expiry_seconds: int = 3600
+    """Pending requests expire after this long (default 1 h)."""
+
+    def rule_for(self, namespace: str) -> ApproverRule | None:
+        """The first rule whose namespace patterns match."""
+        for rule in self.rules:
+            if any(fnmatch.fnmatchcase(namespace, p) for p in rule.namespaces):
+                return rule
+        return None
+
+    def needs_approval(self, namespace: str) -> bool:
+        return not any(fnmatch.fnmatchcase(namespace, p) for p in self.no_approval_namespaces)
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """What one channel (by ID or #name; "*" = every other channel) may touch."""
+
+    channel: str = "*"
+    contexts: tuple[str, ...] = ("*",)
+    namespaces: tuple[str, ...] = ("*",)
+    verbs: tuple[str, ...] = ("*",)
+    default_context: str | None = None
+    default_namespace: str | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    """Per-user identity: call the API as the Slack user (impersonation), so cluster RBAC decides."""
+
+    enabled: bool = False
+    users: Mapping[str, str] = field(default_factory=dict)
+    """Slack user ID -> Kubernetes user name (explicit mapping wins over email)."""
+    use_email: bool = True
+    """Otherwise map a Slack user to the email on their Slack profile (users.info)."""
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Slack user group ID -> Kubernetes groups."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack: SlackSettings = SlackSettings()
+    kube: KubeSettings = KubeSettings()
+    approvals: ApprovalSettings = ApprovalSettings()
+    channels: tuple[ChannelPolicy, ...] = ()
+    identity: IdentitySettings = IdentitySettings()
+    database_url: str = "sqlite:///podbot.sqlite3"
+    """SQLAlchemy URL, env DATABASE_URL. SQLite for one replica; PostgreSQL for several."""
+    host: str = "127.0.0.1"
+    """HTTP listen address, env PODBOT_HOST (0.0.0.0 in a container)."""
+    port: int = 3000
+    """HTTP listen port, env PORT."""
+    workers: int = 16
+    """Threads doing Kubernetes work after a request is acknowledged."""
+    locale: str = "en"
+    """Default language of messages: en or zh_CN (per channel: channels[].locale)."""
+    log_level: str = "INFO"
+
+    def channel_policy(self, channel_id: str, channel_name: str = "") -> ChannelPolicy:
+        """The policy of a channel: by ID, then #name, then the "*" default, then allow-all."""
+        by_key = {p.channel.lstrip("#"): p for p in self.channels}
+        return (
+            by_key.get(channel_id)
+            or by_key.get(channel_name.lstrip("#"))
+            or by_key.get("*")
+            or ChannelPolicy()
+        )
+
+    def locale_for(self, channel_id: str, channel_name: str = "") -> str:
+        return normalize_locale(self.channel_policy(channel_id, channel_name).locale or self.locale)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, name: str, problem: str) -> None:
+        self.items.append(f"{name}: {problem}")
+
+
+def _strings(value: Any, name: str, problems: _Problems) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    problems.add(name, "must be a string or a list of strings")
+    return ()
+
+
+def _bool(value: Any, name: str, problems: _Problems, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    problems.add(name, f"must be true or false, not {value!r}")
+    return default
+
+
+def _int(value: Any, name: str, problems: _Problems, default: int, minimum: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        problems.add(name, f"must be a whole number, not {value!r}")
+        return default
+    if number < minimum:
+        problems.add(name, f"must be at least {minimum}")
+        return default
+    return number
+
+
+def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Settings:
+    """Settings from ``env`` (usually os.environ) and the YAML file (``config_file`` or PODBOT_CONFIG)."""
+    problems = _Problems()
+    path = config_file or env.get("PODBOT_CONFIG")
+    doc: dict[str, Any] = {}
+    if path:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read the configuration file {path}: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"the configuration file {path} must be a YAML mapping")
+        doc = loaded or {}
+
+    slack_doc = doc.get("slack") or {}
+    slack = SlackSettings(
+        bot_token=Secret(env.get("SLACK_BOT_TOKEN") or str(slack_doc.get("bot_token") or "")),
+        signing_secret=Secret(env.get("SLACK_SIGNING_SECRET") or str(slack_doc.get("signing_secret") or "")),
+        app_token=Secret(env.get("SLACK_APP_TOKEN") or str(slack_doc.get("app_token") or "")),
+        api_url=env.get("SLACK_API_URL") or str(slack_doc.get("api_url") or SlackSettings.api_url),
+    )
+    if slack.bot_token and not slack.bot_token.reveal().startswith("xoxb-"):
+        problems.add("SLACK_BOT_TOKEN", "a bot token starts with xoxb-")
+    if slack.app_token and not slack.app_token.reveal().startswith("xapp-"):
+        problems.add("SLACK_APP_TOKEN", "an app-level token starts with xapp-")
+
+    kube_doc = doc.get("kubernetes") or {}
+    in_cluster_default = bool(env.get("KUBERNETES_SERVICE_HOST")) and not env.get("KUBECONFIG")
+    kube = KubeSettings(
+        kubeconfig=env.get("KUBECONFIG") or kube_doc.get("kubeconfig"),
+        in_cluster=_bool(
+            env.get("PODBOT_IN_CLUSTER", kube_doc.get("in_cluster")),
+            "PODBOT_IN_CLUSTER",
+            problems,
+            in_cluster_default,
+        ),
+        default_context=env.get("PODBOT_CONTEXT") or kube_doc.get("default_context"),
+        timeout_seconds=float(
+            _int(kube_doc.get("timeout_seconds"), "kubernetes.timeout_seconds", problems, 15, 1)
+        ),
+    )
+
+    approvals_doc = doc.get("approvals") or {}
+    rules = []
+    for i, raw in enumerate(approvals_doc.get("approvers") or ()):
+        if not isinstance(raw, dict):
+            problems.add(f"approvals.approvers[{i}]", "must be a mapping")
+            continue
+        rule = ApproverRule(
+            namespaces=_strings(raw.get("namespaces", "*"), f"approvals.approvers[{i}].namespaces", problems),
+            users=_strings(raw.get("users"), f"approvals.approvers[{i}].users", problems),
+            usergroups=_strings(raw.get("usergroups"), f"approvals.approvers[{i}].usergroups", problems),
+        )
+        if not rule.users and not rule.usergroups:
+            problems.add(f"approvals.approvers[{i}]", "names no users and no usergroups")
+        rules.append(rule)
+    approvals = ApprovalSettings(
+        rules=tuple(rules),
+        no_approval_namespaces=_strings(
+            approvals_doc.get("no_approval_namespaces"), "approvals.no_approval_namespaces", problems
+        ),
+        allow_self_approval=_bool(
+            approvals_doc.get("allow_self_approval"), "approvals.allow_self_approval", problems, False
+        ),
+        expiry_seconds=_int(
+            approvals_doc.get("expiry_seconds"), "approvals.expiry_seconds", problems, 3600, 60
+        ),
+    )
+
+    channels = []
+    for i, raw in enumerate(doc.get("channels") or ()):
+        if not isinstance(raw, dict) or not raw.get("channel"):
+            problems.add(f"channels[{i}]", "must be a mapping with a channel (ID, #name or *)")
+            continue
+        locale = raw.get("locale")
+        if locale is not None and normalize_locale(str(locale)) == "en" and not str(locale).startswith("en"):
+            problems.add(f"channels[{i}].locale", f"unsupported language {locale!r} (en or zh_CN)")
+        channels.append(
+            ChannelPolicy(
+                channel=str(raw["channel"]),
+                contexts=_strings(raw.get("contexts", "*"), f"channels[{i}].contexts", problems),
+                namespaces=_strings(raw.get("namespaces", "*"), f"channels[{i}].namespaces", problems),
+                verbs=_strings(raw.get("verbs", "*"), f"channels[{i}].verbs", problems),
+                default_context=raw.get("default_context"),
+                default_namespace=raw.get("default_namespace"),
+                locale=normalize_locale(str(locale)) if locale else None,
+            )
+        )
+
+    identity_doc = doc.get("identity") or {}
+    identity = IdentitySettings(
+        enabled=_bool(
+            env.get("PODBOT_IMPERSONATE", identity_doc.get("enabled")), "identity.enabled", problems, False
+        ),
+        users={str(k): str(v) for k, v in (identity_doc.get("users") or {}).items()},
+        use_email=_bool(identity_doc.get("use_email"), "identity.use_email", problems, True),
+        groups={
+            str(k): _strings(v, f"identity.groups.{k}", problems)
+            for k, v in (identity_doc.get("groups") or {}).items()
+        },
+    )
+
+    locale = str(env.get("PODBOT_LOCALE") or doc.get("locale") or "en")
+    settings = Settings(
+        slack=slack,
+        kube=kube,
+        approvals=approvals,
+        channels=tuple(channels),
+        identity=identity,
+        database_url=env.get("DATABASE_URL") or str(doc.get("database_url") or Settings.database_url),
+        host=env.get("PODBOT_HOST") or str(doc.get("host") or Settings.host),
+        port=_int(env.get("PORT") or doc.get("port"), "PORT", problems, Settings.port, 0),
+        workers=_int(
+            env.get("PODBOT_WORKERS") or doc.get("workers"), "PODBOT_WORKERS", problems, Settings.workers, 1
+        ),
+        locale=normalize_locale(locale),
+        log_level=str(env.get("PODBOT_LOG_LEVEL") or doc.get("log_level") or "INFO").upper(),
+    )
+    if problems.items:
+        raise ConfigError("invalid configuration:\n- " + "\n- ".join(problems.items))
+    return settings
+
+
+def require_slack(settings: Settings, *, socket_mode: bool) -> None:
+    """Serving needs credentials: name every one that is missing."""
+    missing = []
+    if not settings.slack.bot_token:
+        missing.append("SLACK_BOT_TOKEN (the bot token, xoxb-...)")
+    if socket_mode and not settings.slack.app_token:
+        missing.append("SLACK_APP_TOKEN (an app-level token with connections:write, xapp-...)")
+    if not socket_mode and not settings.slack.signing_secret:
+        missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+    if missing:
+        raise ConfigError("missing settings:\n- " + "\n- ".join(missing))

@@ -1,0 +1,1 @@
+"""``podbot demo``: podbot on the embedded default (simulated cluster + local Slack), scripted or live."""

@@ -1,0 +1,118 @@
+"""Assembles a running podbot from ``Settings``: clusters, Slack client, pipeline, app, servers.
+
+``podbot serve`` and ``podbot demo`` both build a ``Runtime``; only where the settings point
+differs (a real cluster and Slack, or the simulator and the local emulator).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from podbot.bot import AuditSink, Podbot
+from podbot.config import Settings
+from podbot.errors import PodbotError
+from podbot.k8s.client import Clusters
+from podbot.slack.app import SlackBot, build_app
+from podbot.slack.directory import Directory
+from podbot.slack.web_client import make_web_client
+from podbot.slack.work import WorkPool
+from podbot.store.store import Store
+from podbot.web import PodbotWsgi, WebServer
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        token_verification: bool = True,
+        audit: AuditSink | None = None,
+    ) -> None:
+        self.settings = settings
+        self.now = now
+        # The database first: an unreachable database or a schema newer than this podbot must stop
+        # start-up with a clear message before anything talks to Slack.
+        self.store = Store.open(settings.database_url)
+        revision = self.store.migrate()
+        log.info("database %s at schema revision %s", self.store.url, revision)
+        self.clusters = Clusters(
+            settings.kube.kubeconfig,
+            in_cluster=settings.kube.in_cluster,
+            default_context=settings.kube.default_context,
+            timeout=settings.kube.timeout_seconds,
+        )
+        self.client = make_web_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
+        self.directory = Directory(self.client)
+        self.pool = WorkPool(settings.workers)
+        self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
+        self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
+        self._token_verification = token_verification
+        self._app: Any = None
+        self._web: WebServer | None = None
+        self._socket: Any = None
+        self._draining = threading.Event()
+
+    @property
+    def app(self) -> Any:
+        """The bolt App (built on first use, after every registrar was added)."""
+        if self._app is None:
+            self._app = build_app(
+                self.slack,
+                signing_secret=self.settings.slack.signing_secret.reveal(),
+                token_verification=self._token_verification,
+                listener_threads=max(4, self.settings.workers // 2),
+            )
+        return self._app
+
+    def readiness(self) -> dict[str, str]:
+        """What /readyz reports: the default cluster's API answers (and later, the database)."""
+        checks: dict[str, str] = {}
+        try:
+            self.clusters.get().version()
+            checks["kubernetes"] = "ok"
+        except PodbotError as exc:
+            checks["kubernetes"] = exc.message
+        checks["database"] = "ok" if self.store.ping() else "unreachable"
+        return checks
+
+    def serve_http(self, host: str | None = None, port: int | None = None) -> WebServer:
+        wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set)
+        self._web = WebServer(
+            wsgi,
+            host or self.settings.host,
+            self.settings.port if port is None else port,
+            threads=max(8, self.settings.workers),
+        ).start()
+        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self._web.url, self._web.url)
+        return self._web
+
+    def serve_socket_mode(self) -> None:
+        self._socket = SocketModeHandler(self.app, self.settings.slack.app_token.reveal())
+        self._socket.connect()
+        log.info("podbot connected to Slack in Socket Mode")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Graceful: refuse new work, finish what is in flight, close connections."""
+        self._draining.set()
+        if self._socket is not None:
+            self._socket.close()
+        finished = self.pool.shutdown(timeout)
+        if not finished:
+            log.warning("stopped with work still in flight after %.0fs", timeout)
+        if self._web is not None:
+            self._web.stop(timeout=5)
+        self.clusters.close()
+        self.store.close()

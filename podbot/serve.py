@@ -1,0 +1,37 @@
+"""``podbot serve``: run the bot for a real workspace (HTTP mode, or Socket Mode with an app token)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+from podbot.config import load_settings, require_slack
+from podbot.errors import ConfigError
+from podbot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(os.environ, args.config)
+        socket_mode = args.socket_mode or bool(settings.slack.app_token)
+        require_slack(settings, socket_mode=socket_mode)
+        runtime = Runtime(settings)
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if socket_mode:
+        runtime.serve_socket_mode()
+    else:
+        runtime.serve_http(args.host, args.port)
+    stop.wait()
+    log.info("shutting down: finishing in-flight work (up to %.0fs)", args.grace_seconds)
+    runtime.stop(timeout=args.grace_seconds)
+    return 0

@@ -1,0 +1,56 @@
+"""Pure: the Slack app manifest (https://api.slack.com/reference/manifests) for installing podbot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BOT_SCOPES = [
+    "commands",  # the /pod slash command
+    "chat:write",  # answers, approval requests, digests, alerts
+    "chat:write.public",  # digests into public channels the bot was not invited to
+    "files:write",  # output too long for a message
+    "im:write",  # private uploads (long output of ephemeral answers) go to a DM
+    "users:read",  # user profiles (approvals, audit)
+    "users:read.email",  # per-user identity maps Slack users to Kubernetes users by email
+    "usergroups:read",  # approvers may be Slack user groups
+    "channels:read",  # channel names for channel policies
+    "groups:read",
+]
+
+
+def app_manifest(
+    url: str | None = None, *, socket_mode: bool = False, name: str = "podbot"
+) -> dict[str, Any]:
+    """The manifest; HTTP mode needs the public ``url`` the app is served at (…/slack/events)."""
+    if not socket_mode and not url:
+        raise ValueError("HTTP mode needs --url (where Slack reaches podbot); or use --socket-mode")
+    request_url = f"{url.rstrip('/')}/slack/events" if url and not url.endswith("/slack/events") else url
+    command: dict[str, Any] = {
+        "command": "/pod",
+        "description": "Kubernetes pods: run, create, get, describe, logs, delete, secret, static",
+        "usage_hint": "get pods | describe pod NAME | logs NAME | help",
+        "should_escape": False,
+    }
+    settings: dict[str, Any] = {
+        "interactivity": {"is_enabled": True},
+        "org_deploy_enabled": False,
+        "socket_mode_enabled": socket_mode,
+        "token_rotation_enabled": False,
+    }
+    if not socket_mode:
+        command["url"] = request_url
+        settings["interactivity"]["request_url"] = request_url
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": name,
+            "description": "Chat-ops for Kubernetes pods, with approvals and digests",
+            "background_color": "#326ce5",
+        },
+        "features": {
+            "bot_user": {"display_name": name, "always_online": True},
+            "slash_commands": [command],
+        },
+        "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
+        "settings": settings,
+    }

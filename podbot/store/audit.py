@@ -1,0 +1,135 @@
+"""The audit log: append-only records of every change and every decision.
+
+podbot only ever INSERTs here. The database enforces it as well: triggers refuse UPDATE and
+DELETE (and TRUNCATE on PostgreSQL), so not even a bug in podbot can rewrite history. Retention,
+if wanted, is an operator's job with the trigger disabled on purpose.
+
+Free text (the request, the detail) is redacted again on the way in (``redaction.redact``) and
+capped in length, whatever the caller already did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, RowMapping, select
+
+from podbot.store.database import Database
+from podbot.store.records import AuditAction, AuditEvent, AuditQuery, utc
+from podbot.store.redaction import redact
+from podbot.store.schema import audit_events
+
+MAX_TEXT = 4000  # an audit line is for people; a 40 kB manifest is summarised by its head
+MAX_QUERY_LIMIT = 1000
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _event(row: RowMapping) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"],
+        at=row["at"],
+        action=AuditAction(row["action"]),
+        team_id=row["team_id"],
+        channel_id=row["channel_id"],
+        user_id=row["user_id"],
+        kube_user=row["kube_user"],
+        kube_groups=tuple(row["kube_groups"] or ()),
+        context=row["context"],
+        namespace=row["namespace"],
+        kind=row["kind"],
+        name=row["name"],
+        uid=row["uid"],
+        request_text=row["request_text"],
+        outcome=row["outcome"],
+        detail=row["detail"],
+        approval_id=row["approval_id"],
+    )
+
+
+class AuditLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, event: AuditEvent) -> AuditEvent:
+        """Append ``event``; returns it as stored (with its id, and redacted text)."""
+        if event.id is not None:
+            raise ValueError("an audit event is recorded once; this one already has an id")
+        stored = replace(
+            event,
+            at=utc(event.at, "audit time"),
+            request_text=_cap(redact(event.request_text)),
+            detail=_cap(redact(event.detail)),
+        )
+        values = {
+            "at": stored.at,
+            "action": AuditAction(stored.action).value,
+            "team_id": stored.team_id,
+            "channel_id": stored.channel_id,
+            "user_id": stored.user_id,
+            "kube_user": stored.kube_user,
+            "kube_groups": list(stored.kube_groups),
+            "context": stored.context,
+            "namespace": stored.namespace,
+            "kind": stored.kind,
+            "name": stored.name,
+            "uid": stored.uid,
+            "request_text": stored.request_text,
+            "outcome": stored.outcome,
+            "detail": stored.detail,
+            "approval_id": stored.approval_id,
+        }
+        with self._db.write() as connection:
+            new_id = connection.execute(
+                audit_events.insert().values(values).returning(audit_events.c.id)
+            ).scalar_one()
+        return replace(stored, id=new_id)
+
+    def query(self, query: AuditQuery | None = None) -> list[AuditEvent]:
+        """Matching events, newest first, at most ``query.limit`` (capped at 1000)."""
+        query = query or AuditQuery()
+        conditions: list[ColumnElement[bool]] = []
+        if query.user_id:
+            conditions.append(audit_events.c.user_id == query.user_id)
+        if query.since is not None:
+            conditions.append(audit_events.c.at >= utc(query.since, "since"))
+        if query.namespace:
+            conditions.append(audit_events.c.namespace == query.namespace)
+        if query.channel_id:
+            conditions.append(audit_events.c.channel_id == query.channel_id)
+        if query.action is not None:
+            conditions.append(audit_events.c.action == AuditAction(query.action).value)
+        limit = max(1, min(query.limit, MAX_QUERY_LIMIT))
+        statement = (
+            select(audit_events)
+            .where(*conditions)
+            .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
+            .limit(limit)
+        )
+        with self._db.read() as connection:
+            return [_event(row) for row in connection.execute(statement).mappings()]
+
+    def export(self, *, since: datetime | None = None, batch_size: int = 500) -> Iterator[AuditEvent]:
+        """Every event (at or after ``since``) in the order written, read in batches.
+
+        Each batch is its own short transaction (keyset paging on the id), so exporting a large
+        log neither holds one transaction open nor loads everything into memory.
+        """
+        after = 0
+        since_utc = utc(since, "since") if since is not None else None
+        while True:
+            statement = select(audit_events).where(audit_events.c.id > after)
+            if since_utc is not None:
+                statement = statement.where(audit_events.c.at >= since_utc)
+            statement = statement.order_by(audit_events.c.id).limit(batch_size)
+            with self._db.read() as connection:
+                rows = connection.execute(statement).mappings().all()
+            for row in rows:
+                yield _event(row)
+            if len(rows) < batch_size:
+                return
+            after = rows[-1]["id"]

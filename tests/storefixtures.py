@@ -1,0 +1,142 @@
+"""Databases for store tests: a SQLite file, and a fresh schema on the local PostgreSQL.
+
+PostgreSQL is ``PODBOT_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+Each test gets its own schema (dropped afterwards), so parallel runs never collide. Where no
+PostgreSQL answers, its tests are skipped with the reason; with CI=true they fail instead.
+
+A test module parametrizes its own two fixtures with these helpers::
+
+    @pytest.fixture(params=DB_KINDS)
+    def target(request, tmp_path):
+        with make_target(request.param, tmp_path) as made:
+            yield made
+
+    @pytest.fixture
+    def store(target):
+        with open_store(target) as opened:
+            yield opened
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+import pytest
+
+from podbot.store import Store
+
+POSTGRES_URL = os.environ.get("PODBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DB_KINDS = ("sqlite", "postgresql")
+T0 = datetime(2026, 5, 9, 9, 0, tzinfo=UTC)
+
+_probe: dict[str, str | None] = {}  # url -> why it is unreachable (None: it answered)
+
+
+def libpq_url(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def postgres_or_skip() -> str:
+    """The PostgreSQL URL, or skip (fail under CI=true) when it does not answer."""
+    if POSTGRES_URL not in _probe:
+        _probe[POSTGRES_URL] = None
+        try:
+            with psycopg.connect(libpq_url(POSTGRES_URL), connect_timeout=3):
+                pass
+        except psycopg.Error as exc:
+            _probe[POSTGRES_URL] = f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc}".strip()
+    _unreachable = _probe[POSTGRES_URL]
+    if _unreachable:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{_unreachable} (CI=true: PostgreSQL is required)")
+        pytest.skip(_unreachable)
+    return POSTGRES_URL
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A new, empty schema on the test PostgreSQL, dropped (with everything in it) afterwards."""
+    url = postgres_or_skip()
+    name = f"podbot_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{name}"')  # type: ignore[arg-type]
+    try:
+        yield name
+    finally:
+        with psycopg.connect(libpq_url(url), autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a test's database lives; ``open()`` gives a new Store (a new "replica") on it."""
+
+    kind: str
+    url: str
+    schema: str | None = None
+
+    def open(self, pool_size: int = 5) -> Store:
+        return Store.open(self.url, schema=self.schema, pool_size=pool_size)
+
+    @property
+    def database_url(self) -> str:
+        """One URL that says it all, as DATABASE_URL would (PostgreSQL: search_path in the URL)."""
+        if self.schema is None:
+            return self.url
+        return f"{self.url}?options=-csearch_path%3D{self.schema}"
+
+
+@contextmanager
+def make_target(kind: str, tmp_path: Path) -> Iterator[Target]:
+    if kind == "sqlite":
+        yield Target("sqlite", f"sqlite:///{tmp_path / 'podbot.sqlite3'}")
+        return
+    with postgres_schema() as schema:
+        yield Target("postgresql", postgres_or_skip(), schema)
+
+
+@contextmanager
+def open_store(target: Target, *, migrate: bool = True) -> Iterator[Store]:
+    store = target.open()
+    try:
+        if migrate:
+            store.migrate()
+        yield store
+    finally:
+        store.close()
+
+
+R = TypeVar("R")
+
+
+def race(calls: Sequence[Callable[[], R]], timeout: float = 30.0) -> list[R]:
+    """Run every call in its own thread, all released at the same instant; their results in order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[R | None] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], R]) -> None:
+        try:
+            barrier.wait(timeout)
+            results[index] = call()
+        except Exception as exc:  # noqa: BLE001 (re-raised in the calling thread)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, call), daemon=True) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
+    if errors:
+        raise errors[0]
+    return results  # type: ignore[return-value]
