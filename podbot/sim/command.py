@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-HELP = "run the embedded Kubernetes simulator (API server + kubelets) for kubectl and podbot"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
