@@ -14,7 +14,6 @@ from pathlib import Path
 from types import FrameType
 
 
-
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
