@@ -79,6 +79,12 @@ def _configure_manifest(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="podbot", help="the app's name in Slack")
 
 
+def _configure_sim(parser: argparse.ArgumentParser) -> None:
+    from podbot.sim.command import configure  # argparse only: the simulator loads when it runs
+
+    configure(parser)
+
+
 def _run_manifest(args: argparse.Namespace) -> int:
     import yaml
 
@@ -178,6 +184,11 @@ COMMANDS: dict[str, Command] = {
     ),
     "manifest": Command(
         "print the Slack app manifest to create the app from", _configure_manifest, _run_manifest
+    ),
+    "sim": Command(
+        "run the embedded Kubernetes simulator (API server + kubelets) for kubectl and podbot",
+        _configure_sim,
+        _lazy("podbot.sim.command", "run"),
     ),
     "db": Command("database schema: upgrade, current", _configure_db, _run_db),
     "audit": Command("audit log: export", _configure_audit, _run_audit),

@@ -1,1 +1,33 @@
 """Shared test fixtures. Integration fixtures (simulator, Slack emulator) live beside their modules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sim_support
+
+# --- podbot.sim fixtures ------------------------------------------------------------------------
+# Until the kubelet half of podbot.sim is merged, test-only stand-ins take the place of its
+# modules (a no-op once they exist); this runs before any test module imports podbot.sim.
+sim_support.ensure_kubelet_half()
+
+from podbot.sim.cluster import SimCluster  # noqa: E402 - needs the line above first
+
+
+@pytest.fixture(scope="module")
+def sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimCluster]:
+    """A simulated cluster on an ephemeral port, shared by one test module; time moves only on advance()."""
+    with SimCluster(speed=0, state_dir=tmp_path_factory.mktemp("sim")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def kubectl(sim_cluster: SimCluster, tmp_path_factory: pytest.TempPathFactory) -> sim_support.Kubectl:
+    """The real kubectl bound to ``sim_cluster`` (skipped if kubectl is absent, unless CI=true)."""
+    binary = sim_support.kubectl_path()
+    if binary is None:
+        pytest.skip("kubectl is not on PATH (these tests drive the real kubectl)")
+    home: Path = tmp_path_factory.mktemp("kubectl-home")
+    return sim_support.Kubectl(binary, sim_cluster.kubeconfig_path, home)

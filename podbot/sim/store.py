@@ -79,6 +79,7 @@ class WatchEvent:
     resource: str
     rv: int
     obj: Stored
+    prev: Stored | None = None  # the version before this change (etcd's prevKV): selector watches need it
 
 
 class Watcher:
@@ -185,6 +186,12 @@ class ObjectStore:
         with self._lock:
             return self._rv
 
+    @property
+    def compacted_resource_version(self) -> int:
+        """Watches and continue tokens from below this resourceVersion get 410 Gone."""
+        with self._lock:
+            return self._compacted_rv
+
     def add_listener(self, listener: Callable[[WatchEvent], None]) -> None:
         """In-process observers (the simulated kubelet); called under the store lock, keep it short."""
         with self._lock:
@@ -207,6 +214,7 @@ class ObjectStore:
         labels, fields = self._index(kind, obj)
         stored = Stored(namespace, name, _dumps(obj), self._rv, labels, fields)
         key = (namespace, name)
+        previous = kind.objects.get(key)
         if event_type == "DELETED":
             kind.objects.pop(key, None)
             kind.invalidate()
@@ -214,7 +222,7 @@ class ObjectStore:
             if key not in kind.objects:
                 kind.invalidate()
             kind.objects[key] = stored
-        self._record(WatchEvent(event_type, resource, self._rv, stored))
+        self._record(WatchEvent(event_type, resource, self._rv, stored, previous))
         return obj
 
     def _record(self, event: WatchEvent) -> None:
