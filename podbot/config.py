@@ -106,12 +106,36 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True)
+class LeaderElectionSettings:
+    """Several replicas elect one leader with a coordination.k8s.io/v1 Lease (client-go's algorithm).
+
+    Only the leader runs the leader-only work (digest scheduler, watchers, alert fan-out); every
+    replica answers slash commands and buttons. Durations have client-go's defaults and rules.
+    """
+
+    enabled: bool = False
+    """Env PODBOT_LEADER_ELECTION; default: on when running in a cluster (in_cluster)."""
+    lease_name: str = "podbot"
+    namespace: str | None = None
+    """Env POD_NAMESPACE; None = the namespace podbot runs in (the kubeconfig context's namespace)."""
+    identity: str | None = None
+    """Env POD_NAME (downward API); None = the host name. A random suffix is always added."""
+    lease_duration_seconds: int = 15
+    """How long followers wait, after they last saw the Lease change, before taking it over."""
+    renew_deadline_seconds: float = 10.0
+    """The leader stops leading AT ONCE when it has not renewed for this long."""
+    retry_period_seconds: float = 2.0
+    """How often the leader renews and followers try to acquire."""
+
+
+@dataclass(frozen=True)
 class Settings:
     slack: SlackSettings = SlackSettings()
     kube: KubeSettings = KubeSettings()
     approvals: ApprovalSettings = ApprovalSettings()
     channels: tuple[ChannelPolicy, ...] = ()
     identity: IdentitySettings = IdentitySettings()
+    leader_election: LeaderElectionSettings = LeaderElectionSettings()
     database_url: str = "sqlite:///podbot.sqlite3"
     """SQLAlchemy URL, env DATABASE_URL. SQLite for one replica; PostgreSQL for several."""
     host: str = "127.0.0.1"
@@ -183,6 +207,51 @@ def _int(value: Any, name: str, problems: _Problems, default: int, minimum: int 
         problems.add(name, f"must be at least {minimum}")
         return default
     return number
+
+
+def _float(value: Any, name: str, problems: _Problems, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        problems.add(name, f"must be a number of seconds, not {value!r}")
+        return default
+    if not number > 0:
+        problems.add(name, "must be greater than 0")
+        return default
+    return number
+
+
+def _leader_election(
+    env: Mapping[str, str], doc: Mapping[str, Any], in_cluster: bool, problems: _Problems
+) -> LeaderElectionSettings:
+    name = "leader_election"
+    base = LeaderElectionSettings()
+    settings = LeaderElectionSettings(
+        enabled=_bool(
+            env.get("PODBOT_LEADER_ELECTION", doc.get("enabled")), f"{name}.enabled", problems, in_cluster
+        ),
+        lease_name=str(doc.get("lease_name") or base.lease_name),
+        namespace=env.get("POD_NAMESPACE") or doc.get("namespace") or None,
+        identity=env.get("POD_NAME") or doc.get("identity") or None,
+        lease_duration_seconds=_int(
+            doc.get("lease_duration_seconds"), f"{name}.lease_duration_seconds", problems, 15, 1
+        ),
+        renew_deadline_seconds=_float(
+            doc.get("renew_deadline_seconds"), f"{name}.renew_deadline_seconds", problems, 10.0
+        ),
+        retry_period_seconds=_float(
+            doc.get("retry_period_seconds"), f"{name}.retry_period_seconds", problems, 2.0
+        ),
+    )
+    # client-go's rules: a leader must give up before a follower may take over, and must get to
+    # retry at least once (with jitter) before its deadline.
+    if settings.lease_duration_seconds <= settings.renew_deadline_seconds:
+        problems.add(f"{name}.lease_duration_seconds", "must be greater than renew_deadline_seconds")
+    if settings.renew_deadline_seconds <= 1.2 * settings.retry_period_seconds:
+        problems.add(f"{name}.renew_deadline_seconds", "must be greater than 1.2 x retry_period_seconds")
+    return settings
 
 
 def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Settings:
@@ -287,6 +356,12 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         },
     )
 
+    leader_doc = doc.get("leader_election") or {}
+    if not isinstance(leader_doc, dict):
+        problems.add("leader_election", "must be a mapping")
+        leader_doc = {}
+    leader_election = _leader_election(env, leader_doc, kube.in_cluster, problems)
+
     locale = str(env.get("PODBOT_LOCALE") or doc.get("locale") or "en")
     settings = Settings(
         slack=slack,
@@ -294,6 +369,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         approvals=approvals,
         channels=tuple(channels),
         identity=identity,
+        leader_election=leader_election,
         database_url=env.get("DATABASE_URL") or str(doc.get("database_url") or Settings.database_url),
         host=env.get("PODBOT_HOST") or str(doc.get("host") or Settings.host),
         port=_int(env.get("PORT") or doc.get("port"), "PORT", problems, Settings.port, 0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,8 @@ from podbot.bot import AuditSink, Podbot
 from podbot.config import Settings
 from podbot.errors import PodbotError
 from podbot.k8s.client import Clusters
+from podbot.leadership import LeaderTask
+from podbot.leadership import install as install_leadership
 from podbot.slack.app import SlackBot, build_app
 from podbot.slack.directory import Directory
 from podbot.slack.web_client import make_web_client
@@ -64,6 +67,9 @@ class Runtime:
         self._web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
+        self.leader_tasks: list[LeaderTask] = []
+        """Leader-only work (scheduler, watchers, alert fan-out): runs on the elected replica only."""
+        self.leadership = install_leadership(self)
 
     @property
     def app(self) -> Any:
@@ -96,23 +102,34 @@ class Runtime:
             self.settings.port if port is None else port,
             threads=max(8, self.settings.workers),
         ).start()
+        self.leadership.start()
         log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self._web.url, self._web.url)
         return self._web
 
     def serve_socket_mode(self) -> None:
         self._socket = SocketModeHandler(self.app, self.settings.slack.app_token.reveal())
         self._socket.connect()
+        self.leadership.start()
         log.info("podbot connected to Slack in Socket Mode")
 
     def stop(self, timeout: float = 20.0) -> None:
-        """Graceful: refuse new work, finish what is in flight, close connections."""
+        """Graceful, within ``timeout`` seconds in all: refuse new work (/readyz and /slack/events
+        answer 503), stop the leader-only work and release the Lease (another replica takes over
+        while this one drains), finish the acks and posts in flight, close connections."""
+        deadline = time.monotonic() + timeout
+
+        def left(at_most: float = timeout) -> float:
+            return max(0.1, min(at_most, deadline - time.monotonic()))
+
         self._draining.set()
         if self._socket is not None:
             self._socket.close()
-        finished = self.pool.shutdown(timeout)
+        self.leadership.stop(timeout=left(timeout / 2))
+        finished = self.pool.shutdown(left())
         if not finished:
             log.warning("stopped with work still in flight after %.0fs", timeout)
         if self._web is not None:
-            self._web.stop(timeout=5)
+            self._web.stop(timeout=left(5))
+        self.leadership.close()
         self.clusters.close()
         self.store.close()

@@ -33,5 +33,17 @@ def run(args: argparse.Namespace) -> int:
         runtime.serve_http(args.host, args.port)
     stop.wait()
     log.info("shutting down: finishing in-flight work (up to %.0fs)", args.grace_seconds)
+    # Runtime.stop keeps to the budget; should anything still hang, the pod's grace period is a
+    # hard limit anyway (then SIGKILL), so end the process ourselves a little after the budget.
+    watchdog = threading.Timer(args.grace_seconds + 5, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
     runtime.stop(timeout=args.grace_seconds)
+    log.info("stopped")
     return 0
+
+
+def _exit_now() -> None:
+    log.error("shutdown did not finish in time; exiting")
+    logging.shutdown()
+    os._exit(1)
