@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The SQLite guard's lease: a SIGKILLed replica's successor waits at most this long (+2 s) to start.
+GUARD_TTL_SECONDS = 20.0
+GUARD_RENEW_SECONDS = 5.0
+
 LEADER = Gauge(
     "podbot_leader",
     "1 while this replica is the elected leader (runs the scheduler and the watchers).",
@@ -168,8 +172,6 @@ class Leadership:
         if self._started or self._stopped:
             return
         self._started = True
-        if self.guard is not None:
-            self.guard.start()
         if self.elector is not None:
             self.elector.start()
         else:
@@ -252,8 +254,11 @@ def install(runtime: Runtime) -> Leadership:
     identity = replica_identity(settings.identity)
     guard = None
     if runtime.store.dialect == "sqlite":
-        guard = SingleReplicaGuard(runtime.store.leases, identity)
+        guard = SingleReplicaGuard(
+            runtime.store.leases, identity, ttl=GUARD_TTL_SECONDS, renew_every=GUARD_RENEW_SECONDS
+        )
         guard.acquire()
+        guard.start()
     factory = None
     if settings.enabled:
         kube = runtime.clusters.get()
