@@ -94,8 +94,11 @@ class Runtime:
         checks["database"] = "ok" if self.store.ping() else "unreachable"
         return checks
 
-    def serve_http(self, host: str | None = None, port: int | None = None) -> WebServer:
-        wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set)
+    def serve_http(
+        self, host: str | None = None, port: int | None = None, *, slack_events: bool = True
+    ) -> WebServer:
+        """/slack/events (``slack_events=False`` in Socket Mode), /healthz, /readyz, /metrics."""
+        wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set, slack_events=slack_events)
         self._web = WebServer(
             wsgi,
             host or self.settings.host,

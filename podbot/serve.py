@@ -27,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    # HTTP serves /slack/events, and /healthz, /readyz, /metrics in both modes (probes, Prometheus).
+    runtime.serve_http(args.host, args.port, slack_events=not socket_mode)
     if socket_mode:
         runtime.serve_socket_mode()
-    else:
-        runtime.serve_http(args.host, args.port)
     stop.wait()
     log.info("shutting down: finishing in-flight work (up to %.0fs)", args.grace_seconds)
     # Runtime.stop keeps to the budget; should anything still hang, the pod's grace period is a

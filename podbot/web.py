@@ -39,15 +39,25 @@ def _respond(
 class PodbotWsgi:
     """Routes requests; everything under /slack/events goes to bolt unchanged (raw body first)."""
 
-    def __init__(self, bolt_app: App, readiness: ReadinessCheck, draining: Callable[[], bool]) -> None:
+    def __init__(
+        self,
+        bolt_app: App,
+        readiness: ReadinessCheck,
+        draining: Callable[[], bool],
+        *,
+        slack_events: bool = True,
+    ) -> None:
         self._slack = SlackRequestHandler(bolt_app, path="/slack/events")
         self._readiness = readiness
         self._draining = draining
+        # Socket Mode serves only the health and metrics endpoints: without a signing secret,
+        # /slack/events could not tell Slack's requests from anyone else's.
+        self._slack_events = slack_events
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path == "/slack/events" and method == "POST":
+        if path == "/slack/events" and method == "POST" and self._slack_events:
             if self._draining():
                 # Slack retries; another replica (or this one after restart) will answer.
                 return _respond(start_response, "503 Service Unavailable", b"shutting down")
