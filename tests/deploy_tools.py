@@ -47,6 +47,15 @@ def kubernetes_validate() -> Any:
     return module
 
 
+def dockerfile_parser() -> Any:
+    """BuildKit's own Dockerfile parser (the ``dockerfile`` package wraps the Go code)."""
+    try:
+        import dockerfile as module
+    except ImportError:
+        _missing("dockerfile (pip install dockerfile)")
+    return module
+
+
 def schema_versions() -> tuple[str, str]:
     module = kubernetes_validate()
     return OLDEST_SCHEMA, str(module.latest_version())

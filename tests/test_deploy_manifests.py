@@ -15,7 +15,15 @@ import pytest
 import yaml
 
 from podbot.config import load_settings
-from tests.deploy_tools import DEPLOY, ROOT, binary, documents, iter_yaml_files, validate_all
+from tests.deploy_tools import (
+    DEPLOY,
+    ROOT,
+    binary,
+    dockerfile_parser,
+    documents,
+    iter_yaml_files,
+    validate_all,
+)
 from tests.sim_support import Kubectl
 
 MANIFESTS = DEPLOY / "kubernetes"
@@ -42,8 +50,7 @@ def test_hadolint_finds_nothing() -> None:
 
 
 def parsed() -> list:  # type: ignore[type-arg]
-    dockerfile = pytest.importorskip("dockerfile", reason="pip install dockerfile (BuildKit's parser)")
-    return list(dockerfile.parse_file(str(DOCKERFILE)))
+    return list(dockerfile_parser().parse_file(str(DOCKERFILE)))
 
 
 def test_dockerfile_structure() -> None:
