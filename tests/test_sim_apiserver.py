@@ -174,7 +174,15 @@ def test_generate_name_and_dry_run(api: Api) -> None:
     assert status == 201 and dry["metadata"]["uid"] and dry["status"]["phase"] == "Pending"
     assert api.json("GET", "/api/v1/namespaces/default/pods/dry")[0] == 404
     status, body = api.json("POST", "/api/v1/namespaces/default/pods?dryRun=Sometimes", pod("dry"))
-    assert status == 400 and 'Unsupported value: "Sometimes"' in body["message"]
+    assert status == 422 and body["message"] == (
+        'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Sometimes"}: '
+        'supported values: "All"'
+    )
+    status, body = api.json("POST", "/api/v1/namespaces/default/pods?fieldValidation=Loose", pod("dry"))
+    assert status == 422 and body["message"] == (
+        'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": '
+        'supported values: "", "Ignore", "Strict", "Warn"'
+    )
 
 
 def test_server_sets_identity_and_ignores_client_values(api: Api) -> None:
