@@ -421,7 +421,13 @@ def test_continue_token_expires_after_compaction(api: Api, sim_cluster: SimClust
         "The provided continue parameter is too old to display a consistent list result."
     )
     status, body = api.json("GET", "/api/v1/namespaces/default/configmaps?continue=garbage!")
-    assert status == 400 and body["message"].startswith("continue key is not valid")
+    assert status == 400 and body["message"].startswith("invalid continue token: continue key is not valid")
+    status, body = api.json(
+        "GET", f"/api/v1/namespaces/default/configmaps?continue={token}&resourceVersion=5"
+    )
+    assert (
+        status == 400 and body["message"] == "specifying resource version is not allowed when using continue"
+    )
 
 
 def test_cluster_scoped_and_all_namespace_lists(api: Api) -> None:

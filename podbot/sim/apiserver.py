@@ -497,6 +497,8 @@ class ApiServer:
         start_after: tuple[str, str] | None = None
         snapshot_rv: int | None = None
         if token:
+            if req.param("resourceVersion") not in ("", "0"):
+                raise status_bad_request("specifying resource version is not allowed when using continue")
             snapshot_rv, start_after = listing.decode_continue(token)
             if snapshot_rv < self.store.compacted_resource_version:
                 raise listing.gone_continue(token)
