@@ -430,6 +430,13 @@ def test_continue_token_expires_after_compaction(api: Api, sim_cluster: SimClust
     )
 
 
+def test_resource_version_0_lists_are_whole_like_the_watch_cache(api: Api) -> None:
+    _, paged = api.json("GET", "/api/v1/namespaces?limit=1")
+    assert len(paged["items"]) == 1 and paged["metadata"]["continue"]
+    _, whole = api.json("GET", "/api/v1/namespaces?limit=1&resourceVersion=0")
+    assert len(whole["items"]) > 1 and "continue" not in whole["metadata"]
+
+
 def test_cluster_scoped_and_all_namespace_lists(api: Api) -> None:
     _, namespaces = api.json("GET", "/api/v1/namespaces")
     names = [n["metadata"]["name"] for n in namespaces["items"]]

@@ -491,6 +491,8 @@ class ApiServer:
         selection = listing.parse_selection(rt, req.param("labelSelector"), req.param("fieldSelector"))
         limit = int_param(req, "limit")
         token = req.param("continue")
+        if req.param("resourceVersion") == "0" and not token:
+            limit = None  # "any version" is served from the watch cache, which (in 1.32) does not paginate
         namespace: str | None = info.namespace if rt.namespaced and info.namespace else None
         if not rt.namespaced:
             namespace = None
