@@ -517,3 +517,24 @@ def test_nodes_are_listed(kubectl: Kubectl) -> None:
     header, rows = table(kubectl("get", "nodes"))
     assert header == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert {r[0] for r in rows} == {"node01", "node02"}
+
+
+@needs_kubelet_half
+def test_seed_pod_runs_once_its_pull_secret_exists(
+    sim_cluster: SimCluster, kubectl: Kubectl, ns: str
+) -> None:
+    """The seed notes' fix: create the registry secret the pod names; the same pod then runs."""
+    before = json.loads(kubectl("get", "pod", "nginx", "-n", ns, "-o", "json"))
+    _, rows = table(kubectl("get", "pod", "nginx", "-n", ns))
+    assert rows[0][2] in ("ErrImagePull", "ImagePullBackOff")
+    kubectl(
+        "create", "secret", "docker-registry", "myregistrykey", "-n", ns,
+        "--docker-server=10.0.0.130:5000", "--docker-username=test", "--docker-password=123456",
+    )  # fmt: skip
+    for _ in range(30):
+        sim_cluster.advance(30)  # past the image pull back-off, in simulated time
+        if table(kubectl("get", "pod", "nginx", "-n", ns))[1][0][2] == "Running":
+            break
+    after = json.loads(kubectl("get", "pod", "nginx", "-n", ns, "-o", "json"))
+    assert after["status"]["phase"] == "Running"
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]  # not recreated
