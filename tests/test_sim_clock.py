@@ -30,3 +30,14 @@ def test_cancelled_timer_does_not_run_and_speed_zero_stands_still() -> None:
     assert ran == []
     assert clock.time() == start + 5
     assert clock.run_due() == 0
+
+
+def test_next_due_skips_cancelled_timers() -> None:
+    clock = SimClock(speed=0)
+    start = clock.time()
+    first = clock.call_later(1, lambda: None)
+    clock.call_later(5, lambda: None)
+    first.cancel()
+    assert clock.next_due() == start + 5  # not None: a live timer is still waiting
+    clock.advance(6)
+    assert clock.next_due() is None

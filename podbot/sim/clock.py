@@ -124,9 +124,11 @@ class SimClock:
                     self._jumped += target - free
 
     def next_due(self) -> float | None:
+        """When the next live timer falls due (cancelled ones on top of the heap are dropped first)."""
         with self._lock:
-            live = [t.due for t in self._timers[:1] if not t.cancelled]
-            return live[0] if live else None
+            while self._timers and self._timers[0].cancelled:
+                heapq.heappop(self._timers)
+            return self._timers[0].due if self._timers else None
 
     # --- background loop ---------------------------------------------------------------------
     def run_forever(self) -> None:

@@ -14,6 +14,8 @@ compare-and-set statements are race-free without explicit locking.
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,8 +96,8 @@ def _sqlite_engine(url: URL, pool_size: int) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            _use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
             # synchronous stays at its FULL default: an audit record acknowledged is on disk.
         finally:
@@ -175,3 +177,19 @@ def _operational(exc: DBAPIError) -> bool:
         return False
     # sqlite3 reports a missing table (an unmigrated database) as an OperationalError too.
     return not any(word in str(exc.orig) for word in ("no such ", "syntax error"))
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL (persistent), once. Converting needs an exclusive lock and SQLite
+    answers "database is locked" at once, without waiting, when replicas start together and race
+    to convert a new file; so look first, and retry the conversion briefly."""
+    for attempt in range(50):
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.05)

@@ -1,0 +1,61 @@
+"""Integration harness: podbot.sim + podbot.localslack + the real podbot app over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from podbot.config import load_settings
+from podbot.localslack import LocalSlack, Message, Workspace
+from podbot.runtime import Runtime
+from podbot.sim.cluster import SimCluster
+
+DEMO_CONFIG = """
+approvals:
+  approvers:
+    - namespaces: ["*"]
+      usergroups: [{sre}]
+"""
+
+
+@dataclass
+class Harness:
+    sim: SimCluster
+    slack: LocalSlack
+    runtime: Runtime
+
+    def command(
+        self, text: str, *, user: str = "alice", channel: str = "ops", timeout: float = 10.0
+    ) -> Message:
+        """Type ``/pod text`` as ``user`` and return the bot's answer (the first message after it)."""
+        mark = self.slack.mark()
+        result = self.slack.send_command(user, channel, "/pod", text)
+        assert result.ok, result
+        if result.ack_message is not None:
+            return result.ack_message
+        self.runtime.pool.wait_idle(timeout)
+        return self.slack.wait_for_message(
+            channel=channel, user=user, from_bot=True, after=mark, timeout=timeout
+        )
+
+
+@contextmanager
+def podbot_harness(tmp_path: Path, *, config: str = "", speed: float = 1.0) -> Iterator[Harness]:
+    workspace = Workspace.demo()
+    with SimCluster(speed=speed) as sim, LocalSlack(workspace) as slack:
+        config_file = tmp_path / "podbot.yaml"
+        config_file.write_text(config or DEMO_CONFIG.format(sre=workspace.usergroup("sre").id))
+        env = {
+            **slack.bot_settings().env(),
+            "KUBECONFIG": str(sim.kubeconfig_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
+        }
+        runtime = Runtime(load_settings(env, str(config_file)), now=sim.clock.now)
+        web = runtime.serve_http("127.0.0.1", 0)
+        slack.use_http(f"{web.url}/slack/events")
+        try:
+            yield Harness(sim, slack, runtime)
+        finally:
+            runtime.stop(timeout=5)
