@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sim_support import Api, needs_kubelet_half
+from sim_support import Api
 
 from podbot.sim.cluster import SimCluster
 
@@ -516,7 +516,6 @@ def test_watch_ends_at_timeout_seconds(api: Api) -> None:
     assert [e["type"] for e in events] == ["ADDED"]  # kube-root-ca.crt, then the server closes the stream
 
 
-@needs_kubelet_half  # --event-ttl is implemented by the kubelet half (EventExpiry), for every writer
 def test_events_expire_an_hour_after_their_last_write(api: Api, sim_cluster: SimCluster) -> None:
     event = {
         "apiVersion": "v1",
