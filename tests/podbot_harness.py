@@ -42,7 +42,10 @@ class Harness:
 
 
 @contextmanager
-def podbot_harness(tmp_path: Path, *, config: str = "", speed: float = 1.0) -> Iterator[Harness]:
+def podbot_harness(
+    tmp_path: Path, *, config: str = "", speed: float = 1.0, socket_mode: bool = False
+) -> Iterator[Harness]:
+    """The bot served over HTTP (signed requests), or connected over Socket Mode with the app token."""
     workspace = Workspace.demo()
     with SimCluster(speed=speed) as sim, LocalSlack(workspace) as slack:
         config_file = tmp_path / "podbot.yaml"
@@ -53,8 +56,13 @@ def podbot_harness(tmp_path: Path, *, config: str = "", speed: float = 1.0) -> I
             "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
         }
         runtime = Runtime(load_settings(env, str(config_file)), now=sim.clock.now)
-        web = runtime.serve_http("127.0.0.1", 0)
-        slack.use_http(f"{web.url}/slack/events")
+        if socket_mode:
+            gateway = slack.use_socket_mode()
+            runtime.serve_socket_mode()
+            assert gateway.wait_connected(timeout=10), "the bot did not connect over Socket Mode"
+        else:
+            web = runtime.serve_http("127.0.0.1", 0)
+            slack.use_http(f"{web.url}/slack/events")
         try:
             yield Harness(sim, slack, runtime)
         finally:
