@@ -26,6 +26,15 @@ class Harness:
     slack: LocalSlack
     runtime: Runtime
 
+    def restart(self) -> Runtime:
+        """Stop the bot and start a new one on the same settings and database (a process restart)."""
+        settings = self.runtime.settings
+        self.runtime.stop(timeout=5)
+        self.runtime = Runtime(settings, now=self.sim.clock.now)
+        web = self.runtime.serve_http("127.0.0.1", 0)
+        self.slack.use_http(f"{web.url}/slack/events")
+        return self.runtime
+
     def command(
         self, text: str, *, user: str = "alice", channel: str = "ops", timeout: float = 10.0
     ) -> Message:
@@ -42,20 +51,30 @@ class Harness:
 
 
 @contextmanager
-def podbot_harness(tmp_path: Path, *, config: str = "", speed: float = 1.0) -> Iterator[Harness]:
-    workspace = Workspace.demo()
-    with SimCluster(speed=speed) as sim, LocalSlack(workspace) as slack:
+def podbot_harness(
+    tmp_path: Path,
+    *,
+    config: str = "",
+    speed: float = 1.0,
+    workspace: Workspace | None = None,
+    database_url: str | None = None,
+    rbac_policy: Path | None = None,
+) -> Iterator[Harness]:
+    """``config`` may use ``{sre}`` (the @sre group's ID); ``rbac_policy`` is the simulator's policy file."""
+    workspace = workspace or Workspace.demo()
+    with SimCluster(speed=speed, rbac_policy=rbac_policy) as sim, LocalSlack(workspace) as slack:
         config_file = tmp_path / "podbot.yaml"
-        config_file.write_text(config or DEMO_CONFIG.format(sre=workspace.usergroup("sre").id))
+        config_file.write_text((config or DEMO_CONFIG).replace("{sre}", workspace.usergroup("sre").id))
         env = {
             **slack.bot_settings().env(),
             "KUBECONFIG": str(sim.kubeconfig_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
         }
         runtime = Runtime(load_settings(env, str(config_file)), now=sim.clock.now)
         web = runtime.serve_http("127.0.0.1", 0)
         slack.use_http(f"{web.url}/slack/events")
+        harness = Harness(sim, slack, runtime)
         try:
-            yield Harness(sim, slack, runtime)
+            yield harness
         finally:
-            runtime.stop(timeout=5)
+            harness.runtime.stop(timeout=5)
