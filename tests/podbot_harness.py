@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from podbot.config import load_settings
+from podbot.config import Settings, load_settings
 from podbot.localslack import LocalSlack, Message, Workspace
 from podbot.runtime import Runtime
 from podbot.sim.cluster import SimCluster
@@ -26,11 +26,20 @@ class Harness:
     slack: LocalSlack
     runtime: Runtime
 
-    def restart(self) -> Runtime:
-        """Stop the bot and start a new one on the same settings and database (a process restart)."""
-        settings = self.runtime.settings
-        self.runtime.stop(timeout=5)
+    stopped: bool = False
+
+    def stop_bot(self) -> None:
+        """Stop the bot process; the simulator and the Slack workspace keep running."""
+        if not self.stopped:
+            self.runtime.stop(timeout=5)
+            self.stopped = True
+
+    def restart(self, settings: Settings | None = None) -> Runtime:
+        """Start a new bot on the same (or these) settings and database, stopping the old one."""
+        settings = settings or self.runtime.settings
+        self.stop_bot()
         self.runtime = Runtime(settings, now=self.sim.clock.now)
+        self.stopped = False
         web = self.runtime.serve_http("127.0.0.1", 0)
         self.slack.use_http(f"{web.url}/slack/events")
         return self.runtime
@@ -77,4 +86,4 @@ def podbot_harness(
         try:
             yield harness
         finally:
-            harness.runtime.stop(timeout=5)
+            harness.stop_bot()
