@@ -18,8 +18,8 @@ import pytest
 from tests.approval_support import click, request_delete
 from tests.podbot_harness import Harness, podbot_harness
 
-PASSWORD = "Pw-7f3c9e1d-never-shown"  # noqa: S105 - the secret the test hunts for
-OTHER_PASSWORD = "Pw-2b8a44c0-typed-in-the-channel"  # noqa: S105
+PASSWORD = "Pw-7f3c9e1d-never-shown"
+OTHER_PASSWORD = "Pw-2b8a44c0-typed-in-the-channel"
 USER = "deployer"
 
 SECRET_MANIFEST = """create
@@ -73,7 +73,10 @@ def uncaught() -> Iterator[list[str]]:
 def play_scenarios(h: Harness) -> None:
     # 1. The registry secret through the private dialog (the fix button of the seed story).
     assert h.slack.send_command(
-        "alice", "ops", "/pod", f"secret docker-registry regcred --docker-server=10.0.0.130:5000 --docker-username={USER}"
+        "alice",
+        "ops",
+        "/pod",
+        f"secret docker-registry regcred --docker-server=10.0.0.130:5000 --docker-username={USER}",
     ).ok
     h.slack.wait_for_view("alice")
     result = h.slack.submit_view("alice", values={"password": PASSWORD})
@@ -119,7 +122,7 @@ def haystacks(h: Harness, caplog: pytest.LogCaptureFixture, uncaught: list[str])
     places["uncaught exceptions"] = "\n".join(uncaught)
     web = h.runtime._web
     assert web is not None
-    with urllib.request.urlopen(f"{web.url}/metrics", timeout=5) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(f"{web.url}/metrics", timeout=5) as response:
         places["/metrics"] = response.read().decode()
     database = Path(h.runtime.settings.database_url.removeprefix("sqlite:///"))
     for path in database.parent.glob(database.name + "*"):  # the file and its WAL

@@ -240,6 +240,8 @@ def pending_list(approvals: Sequence[Approval], locale: str | None) -> Rendered:
             when=when(approval.expires_at),
         )
         blocks.append(section(item[:3000]))
+    if len(approvals) > MAX_LISTED:
+        blocks.append(context(t("approvals.list_more", locale, count=len(approvals) - MAX_LISTED)))
     return Rendered(text=_plain(header), blocks=blocks)
 
 
