@@ -86,11 +86,15 @@ class ApprovalFlow:
         self._settings = bot.settings.approvals
         # One request per object at a time: check-then-create is serialised within this process.
         self._creating = threading.Lock()
+        # Channel names (policies and their locale may be keyed by #name), learned from requests
+        # and clicks, else asked of Slack once: messages edited later speak the channel's language.
+        self._channel_names: dict[str, str] = {}
         self.sweeper = Sweeper(self.sweep, sweep_seconds)
 
     # --- asking ------------------------------------------------------------------------------
     def request(self, target: DeleteTarget, asker: Asker, text: str, locale: str) -> Reply:
         """Post the request message (or point at the open one for the same object)."""
+        self._learn(asker)
         approvers = approvers_for(self._settings, target.namespace)
         if approvers is None:
             raise NotPermitted(t("approvals.no_approvers", locale, namespace=target.namespace))
@@ -130,6 +134,7 @@ class ApprovalFlow:
     # --- clicks ------------------------------------------------------------------------------
     def click(self, approval_id: int, decision: ApprovalState, clicker: Asker) -> None:
         """An Approve or Deny click (on a worker thread): decide once, then act and report."""
+        self._learn(clicker)
         locale = self.bot.locale(clicker)
         approval = self.approvals.get(approval_id)
         if approval is None:
@@ -220,8 +225,7 @@ class ApprovalFlow:
 
     def _run_delete(self, approval: Approval, detail: str = "") -> None:
         target = approval.target
-        requester = approval.requester
-        asker = Asker(requester.team_id, requester.channel_id, requester.user_id)
+        asker = self._requester(approval)
         text = f"delete {target.kind.lower()} {target.name} -n {target.namespace} (request #{approval.id})"
         state, outcome = ApprovalState.DONE, "deleted"
         if target.context not in self.bot.clusters.contexts:
@@ -255,8 +259,7 @@ class ApprovalFlow:
         now = self.now()
         expired = self.approvals.expire_due(now)
         for approval in expired:
-            requester = approval.requester
-            asker = Asker(requester.team_id, requester.channel_id, requester.user_id)
+            asker = self._requester(approval)
             self._audit(AuditAction.EXPIRE, approval, asker, "expired", detail="no decision in time")
             self._update(approval)
         self._recover(now)
@@ -272,13 +275,31 @@ class ApprovalFlow:
                 # The delete may or may not have reached the API: repeating it is safe, because the
                 # uid precondition makes a second delete of the same object a 404 at worst.
                 log.warning("approval %s was interrupted while deleting; trying again", approval.id)
-                locale = self.bot.locale(_requester_asker(approval))
+                locale = self.bot.locale(self._requester(approval))
                 self._run_delete(approval, t("approvals.interrupted", locale))
 
     def stop(self, timeout: float = 5.0) -> None:
         self.sweeper.stop(timeout)
 
     # --- Slack -------------------------------------------------------------------------------
+    def _learn(self, asker: Asker) -> None:
+        if asker.channel_name:
+            self._channel_names[asker.channel_id] = asker.channel_name
+
+    def _requester(self, approval: Approval) -> Asker:
+        """The requester, in the request's channel (with its name, for name-keyed policies)."""
+        requester = approval.requester
+        channel = requester.channel_id
+        name = self._channel_names.get(channel)
+        if name is None:
+            try:
+                info = self.client.conversations_info(channel=channel)
+                name = self._channel_names[channel] = str((info.get("channel") or {}).get("name") or "")
+            except SlackApiError as exc:  # not remembered: the next edit asks again
+                _slack_error("conversations.info", exc)
+                name = ""
+        return Asker(requester.team_id, channel, requester.user_id, channel_name=name)
+
     def _message(self, approval: Approval, locale: str) -> Rendered:
         return approval_message(
             approval,
@@ -291,7 +312,7 @@ class ApprovalFlow:
         """Edit the request message in place to show ``approval``'s state."""
         if not approval.message_channel or not approval.message_ts:
             return
-        rendered = self._message(approval, self.bot.locale(_requester_asker(approval)))
+        rendered = self._message(approval, self.bot.locale(self._requester(approval)))
         try:
             self.client.chat_update(
                 channel=approval.message_channel,
@@ -421,11 +442,6 @@ class Sweeper:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-
-def _requester_asker(approval: Approval) -> Asker:
-    requester = approval.requester
-    return Asker(requester.team_id, requester.channel_id, requester.user_id)
 
 
 def _slack_error(method: str, exc: SlackApiError) -> str:

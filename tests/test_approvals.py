@@ -32,6 +32,11 @@ approvals:
     - namespaces: [default, kube-system, "team-*"]
       usergroups: ["{sre}"]
   no_approval_namespaces: ["dev-*"]
+channels:
+  - channel: "#dev"
+    namespaces: ["dev-*"]
+    verbs: [get, run, audit]
+    default_namespace: dev-1
 """
 
 
@@ -325,3 +330,20 @@ def test_racing_approvers_on_each_database(kind: str, tmp_path: Path) -> None:
         assert made.runtime.store.dialect == ("sqlite" if kind == "sqlite" else "postgresql")
         for attempt in range(3):  # a few rounds: the race must hold every time, not once by luck
             assert_one_delete_when_racing(made, f"race-{attempt}")
+
+
+def test_channel_policy_refusals_are_audited_and_bound_the_audit_view(h: Harness) -> None:
+    dev = h.slack.workspace.channel("dev").id
+    assert "created" in h.command("run dev-web --image=nginx:1.16", channel="dev").rendered  # in dev-1
+    refused = h.command("delete pod dev-web", channel="dev")
+    assert refused.is_ephemeral and "This channel may not use `delete`" in refused.rendered
+    record = h.runtime.store.audit.query(AuditQuery(action=AuditAction.REFUSED, channel_id=dev, limit=1))[0]
+    assert (record.name, record.namespace, record.outcome) == ("dev-web", "dev-1", "refused")
+    assert "delete" in record.detail
+    assert "may not use `approvals`" in h.command("approvals", channel="dev").rendered
+    # #dev sees the audit records of its own namespaces only, whoever wrote them and wherever.
+    h.command("run ops-only --image=nginx:1.16")  # from #ops, namespace default
+    shown = h.command("audit", channel="dev").rendered
+    assert "dev-web" in shown and "ops-only" not in shown and "web-approve" not in shown
+    assert "may not touch namespace default" in h.command("audit -n default", channel="dev").rendered
+    assert "ops-only" in h.command("audit").rendered  # #ops may see everything
