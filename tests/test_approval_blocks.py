@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from podbot.bot import Asker, outcome_of
-from podbot.config import ChannelPolicy, IdentitySettings, Settings
+from podbot.config import ChannelPolicy, IdentitySettings, Settings, load_settings
 from podbot.errors import Conflict, Forbidden, Invalid, NotFound, NotPermitted, PodbotError
 from podbot.identity import SlackIdentities
 from podbot.policy import Approvers, check_verb, explain_forbidden, namespace_visible
@@ -303,3 +304,18 @@ def test_identity_mapping(settings: IdentitySettings, user: str, expected: objec
         return
     identity = resolver.identity(asker)
     assert (None if identity is None else (identity.user, identity.groups)) == expected
+
+
+def test_readme_configuration_example_loads(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Approvals, channel policies and per-user identity") :]
+    example = section[section.index("```yaml\n") + 8 :]
+    example = example[: example.index("```")]
+    config = tmp_path / "podbot.yaml"
+    config.write_text(example)
+    settings = load_settings({}, str(config))
+    assert settings.approvals.rule_for("prod-eu") is not None
+    assert settings.approvals.rule_for("prod-eu").usergroups == ("S0123SRE",)  # type: ignore[union-attr]
+    assert not settings.approvals.needs_approval("dev-x")
+    assert settings.channel_policy("C1", "team-a").namespaces == ("team-a-*",)
+    assert settings.identity.enabled and settings.identity.groups["S0123SRE"] == ("sre", "oncall")
