@@ -27,8 +27,8 @@ from slack_sdk.errors import SlackApiError
 
 from podbot import metrics
 from podbot.audit import AuditView
-from podbot.bot import Asker, Podbot, Reply
-from podbot.errors import Conflict, NotFound, NotPermitted, PodbotError
+from podbot.bot import Asker, Podbot, Reply, outcome_of
+from podbot.errors import NotFound, NotPermitted, PodbotError
 from podbot.i18n import t
 from podbot.identity import SlackIdentities
 from podbot.model import ListApprovals, Request, ShowAudit
@@ -148,13 +148,9 @@ class ApprovalFlow:
             return
         refusal = self._refusal(approval, clicker, decision, locale)
         if refusal is not None:
-            verdict, message = refusal
+            outcome, message = refusal
             self._audit(
-                AuditAction.REFUSED_CLICK,
-                approval,
-                clicker,
-                verdict.value,
-                detail=f"{decision.value} refused",
+                AuditAction.REFUSED_CLICK, approval, clicker, outcome, detail=f"{decision.value} refused"
             )
             self._tell(clicker, message)
             return
@@ -175,8 +171,8 @@ class ApprovalFlow:
 
     def _refusal(
         self, approval: Approval, clicker: Asker, decision: ApprovalState, locale: str
-    ) -> tuple[ApprovalVerdict, str] | None:
-        """Why this click may not decide the request, or None when it may."""
+    ) -> tuple[str, str] | None:
+        """Why this click may not decide the request (outcome word, message), or None when it may."""
         namespace = approval.target.namespace
         approvers = approvers_for(self._settings, namespace)
         requester = approval.requester.user_id
@@ -186,12 +182,21 @@ class ApprovalFlow:
         verdict = judge_approval(self._settings, namespace, clicker.user_id, groups, requester)
         who = approvers_text(approvers)
         if verdict is ApprovalVerdict.APPROVE:
+            if decision is ApprovalState.APPROVED and self.bot.identities is not None:
+                # The delete will run as this approver: one podbot cannot map must not approve
+                # (the request stays open for another approver instead of failing later).
+                try:
+                    self.bot.identities.identity(clicker)
+                except NotPermitted as exc:
+                    return "unmapped", str(exc)
             return None
         if verdict is ApprovalVerdict.SELF_APPROVAL:
-            return verdict, t("approvals.click_self_approval", locale, who=who)
+            return verdict.value, t("approvals.click_self_approval", locale, who=who)
         if verdict is ApprovalVerdict.NO_APPROVERS:
-            return verdict, t("approvals.click_no_approvers", locale, namespace=namespace, id=approval.id)
-        return verdict, t(
+            return verdict.value, t(
+                "approvals.click_no_approvers", locale, namespace=namespace, id=approval.id
+            )
+        return verdict.value, t(
             "approvals.click_not_an_approver", locale, id=approval.id, namespace=namespace, who=who
         )
 
@@ -238,12 +243,9 @@ class ApprovalFlow:
                 )
             except NotFound:
                 outcome = "not_found"  # already gone: nothing left to do, so the request is done
-            except Conflict:
-                state, outcome = ApprovalState.FAILED, "conflict"  # replaced: the uid did not match
-            except NotPermitted as exc:
-                state, outcome, detail = ApprovalState.FAILED, "forbidden", str(exc)
             except PodbotError as exc:
-                state, outcome, detail = ApprovalState.FAILED, "error", str(exc)
+                # conflict: replaced (the uid did not match); forbidden: the cluster's RBAC; ...
+                state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), str(exc)
             except Exception:  # a bug must still end the request and say so
                 log.exception("unexpected error deleting for approval %s", approval.id)
                 state, outcome = ApprovalState.FAILED, "error"
@@ -415,7 +417,6 @@ class Sweeper:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="podbot-approval-sweeper", daemon=True)
-        self.sweeps = 0
 
     def start(self) -> Sweeper:
         self._thread.start()
@@ -433,7 +434,6 @@ class Sweeper:
                 log.warning("approval sweep skipped: the database is unavailable")
             except Exception:  # keep sweeping; the next tick may succeed
                 log.exception("approval sweep failed")
-            self.sweeps += 1
             self._wake.wait(self._seconds)
             self._wake.clear()
 

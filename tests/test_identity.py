@@ -17,7 +17,7 @@ from podbot.k8s.client import Clusters, KubeClient
 from podbot.localslack import Workspace
 from podbot.sim.kubeconfig import write_kubeconfig
 from podbot.store import ApprovalState, AuditAction, AuditQuery
-from tests.approval_support import approval_of, click, current, pod_exists, request_delete
+from tests.approval_support import approval_of, click, current, pod_exists, private_answers, request_delete
 from tests.podbot_harness import Harness, podbot_harness
 
 SA_USER = "system:serviceaccount:podbot:podbot"
@@ -194,3 +194,26 @@ def test_user_without_an_email_is_refused_not_served_as_the_bot(tmp_path: Path) 
         answer = made.command("run carols --image=nginx:1.16", user="carol")
         assert "You (carol-k8s) may not create pods in namespace default." in answer.rendered
         assert pod_exists(made.sim, "carols") is None
+
+
+def test_an_approver_podbot_cannot_map_cannot_approve(tmp_path: Path) -> None:
+    from podbot.localslack.workspace import ALL_BOT_SCOPES
+
+    ws = workspace(scopes=[s for s in ALL_BOT_SCOPES if s != "users:read.email"])
+    ws.add_usergroup("devs", users=["carol"])  # -> the default sim policy's "developers"
+    settings = config(ws) + f'    "{ws.usergroup("devs").id}": [developers]\n'
+    with podbot_harness(tmp_path, config=settings, workspace=ws) as made:
+        assert "created" in made.command("run mapped --image=nginx:1.16", user="carol").rendered
+        request = request_delete(made, "delete pod mapped", user="carol")
+        mark = made.slack.mark()
+        click(made, "bob", request, "Approve")  # bob approves by @sre, but has no usable identity
+        answers = private_answers(made, "bob", mark)
+        assert any("podbot cannot tell which Kubernetes user you are" in a for a in answers), answers
+        approval = approval_of(made, request)
+        assert approval.state is ApprovalState.PENDING  # still open for an approver who can act
+        assert current(made, request).buttons
+        refused = made.runtime.store.audit.query(AuditQuery(action=AuditAction.REFUSED_CLICK, limit=1))[0]
+        assert (refused.approval_id, refused.outcome) == (approval.id, "unmapped")
+        click(made, "bob", request, "Deny")  # denying deletes nothing, so it needs no identity
+        assert "Denied by @bob" in current(made, request).rendered
+        assert pod_exists(made.sim, "mapped") is not None
