@@ -25,7 +25,6 @@ class Harness:
     sim: SimCluster
     slack: LocalSlack
     runtime: Runtime
-
     stopped: bool = False
 
     def stop_bot(self) -> None:
@@ -35,7 +34,9 @@ class Harness:
             self.stopped = True
 
     def restart(self, settings: Settings | None = None) -> Runtime:
-        """Start a new bot on the same (or these) settings and database, stopping the old one."""
+        """Start a new bot on the same (or these) settings and database, stopping the old one.
+
+        The new bot serves HTTP (Slack's request URL is pointed at it), whatever the old one did."""
         settings = settings or self.runtime.settings
         self.stop_bot()
         self.runtime = Runtime(settings, now=self.sim.clock.now)
@@ -65,11 +66,15 @@ def podbot_harness(
     *,
     config: str = "",
     speed: float = 1.0,
+    socket_mode: bool = False,
     workspace: Workspace | None = None,
     database_url: str | None = None,
     rbac_policy: Path | None = None,
 ) -> Iterator[Harness]:
-    """``config`` may use ``{sre}`` (the @sre group's ID); ``rbac_policy`` is the simulator's policy file."""
+    """The bot served over HTTP (signed requests), or connected over Socket Mode with the app token.
+
+    ``config`` may use ``{sre}`` (the @sre group's ID); ``rbac_policy`` is the simulator's policy file.
+    """
     workspace = workspace or Workspace.demo()
     with SimCluster(speed=speed, rbac_policy=rbac_policy) as sim, LocalSlack(workspace) as slack:
         config_file = tmp_path / "podbot.yaml"
@@ -80,8 +85,13 @@ def podbot_harness(
             "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
         }
         runtime = Runtime(load_settings(env, str(config_file)), now=sim.clock.now)
-        web = runtime.serve_http("127.0.0.1", 0)
-        slack.use_http(f"{web.url}/slack/events")
+        if socket_mode:
+            gateway = slack.use_socket_mode()
+            runtime.serve_socket_mode()
+            assert gateway.wait_connected(timeout=10), "the bot did not connect over Socket Mode"
+        else:
+            web = runtime.serve_http("127.0.0.1", 0)
+            slack.use_http(f"{web.url}/slack/events")
         harness = Harness(sim, slack, runtime)
         try:
             yield harness
