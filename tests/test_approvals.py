@@ -347,3 +347,13 @@ def test_channel_policy_refusals_are_audited_and_bound_the_audit_view(h: Harness
     assert "dev-web" in shown and "ops-only" not in shown and "web-approve" not in shown
     assert "may not touch namespace default" in h.command("audit -n default", channel="dev").rendered
     assert "ops-only" in h.command("audit").rendered  # #ops may see everything
+
+
+def test_approval_over_socket_mode(tmp_path: Path) -> None:
+    with podbot_harness(tmp_path, config=CONFIG, workspace=workspace(), socket_mode=True) as made:
+        run_pod(made, "socket-web")
+        request = request_delete(made, "delete pod socket-web")
+        click(made, "carol", request, "Approve")  # refused: not an approver
+        click(made, "bob", request, "Approve")
+        assert "Approved by @bob" in current(made, request).rendered
+        assert approval_of(made, request).outcome == "deleted"
