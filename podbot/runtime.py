@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from podbot import approvals
 from podbot.bot import AuditSink, Podbot
 from podbot.config import Settings
 from podbot.errors import PodbotError
@@ -59,6 +60,7 @@ class Runtime:
         self.pool = WorkPool(settings.workers)
         self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
         self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
+        self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
         self._web: WebServer | None = None
@@ -107,6 +109,7 @@ class Runtime:
     def stop(self, timeout: float = 20.0) -> None:
         """Graceful: refuse new work, finish what is in flight, close connections."""
         self._draining.set()
+        self.approvals.stop()
         if self._socket is not None:
             self._socket.close()
         finished = self.pool.shutdown(timeout)
