@@ -82,7 +82,7 @@ def measure(label: str, runs: int, once: callable) -> None:  # type: ignore[vali
         once()
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
-    p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
     print(f"{label:<46} median {statistics.median(samples):7.1f} ms   p95 {p95:7.1f} ms   ({runs} runs)")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from podbot import approvals
 from podbot.bot import AuditSink, Podbot
 from podbot.config import Settings
 from podbot.errors import PodbotError
@@ -62,6 +63,7 @@ class Runtime:
         self.pool = WorkPool(settings.workers)
         self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
         self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
+        self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
         self._web: WebServer | None = None
@@ -125,6 +127,7 @@ class Runtime:
             return max(0.1, min(at_most, deadline - time.monotonic()))
 
         self._draining.set()
+        self.approvals.stop()
         if self._socket is not None:
             self._socket.close()
         self.leadership.stop(timeout=left(timeout / 2))

@@ -142,9 +142,9 @@ def test_socket_mode_has_no_service_and_passes_the_flag() -> None:
 
 def test_identity_adds_the_impersonate_rules() -> None:
     docs = render(*SLACK, "--set", "identity.enabled=true")
-    role = only(docs, "ClusterRole", "podbot-impersonate")
+    role = only(docs, "ClusterRole", "podbot-impersonator")
     assert role["rules"] == [{"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}]
-    binding = only(docs, "ClusterRoleBinding", "podbot-impersonate")
+    binding = only(docs, "ClusterRoleBinding", "podbot-impersonator")
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "podbot", "namespace": "podbot"}]
 
 

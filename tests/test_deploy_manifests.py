@@ -301,6 +301,6 @@ def test_uncommenting_the_impersonation_rules_grants_impersonate(kubectl: Kubect
     for resource in ("users", "groups"):
         answer = kubectl.run("auth", "can-i", "impersonate", resource, f"--as={SA}", check=False).stdout
         assert answer.strip() == "yes"
-    kubectl("delete", "clusterrolebinding", "podbot-impersonate")
+    kubectl("delete", "clusterrolebinding", "podbot-impersonator")
     answer = kubectl.run("auth", "can-i", "impersonate", "users", f"--as={SA}", check=False).stdout
     assert answer.strip() == "no"

@@ -50,7 +50,7 @@ from podbot.sim.rest import Rest
 from podbot.sim.reviews import review
 from podbot.sim.store import ObjectStore, WatchEvent
 from podbot.sim.subresources import LogSource, pod_logs, scale
-from podbot.sim.table import build_table
+from podbot.sim.table import build_table, build_table_stored
 from podbot.sim.tls import self_signed
 from podbot.sim.transport import (
     HttpServer,
@@ -517,9 +517,9 @@ class ApiServer:
         if output.form == "table":
             include = listing.table_options(req.param("includeObject"))
             with listing.gc_paused():
-                table = build_table(
+                table = build_table_stored(
                     rt.table,
-                    [s.load() for s in items],
+                    items,
                     self.clock.now(),
                     version=output.version,
                     include_object=include,
