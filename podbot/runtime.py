@@ -63,14 +63,15 @@ class Runtime:
         self.pool = WorkPool(settings.workers)
         self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
         self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
+        self.leader_tasks: list[LeaderTask] = []
+        """Leader-only work (scheduler, watchers, alert fan-out): runs on the elected replica only.
+        Components append a ``LeaderTask(name, start, stop)`` from their install(); see podbot.leadership."""
         self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
         self._web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
-        self.leader_tasks: list[LeaderTask] = []
-        """Leader-only work (scheduler, watchers, alert fan-out): runs on the elected replica only."""
         self.leadership = install_leadership(self)
 
     @property
