@@ -63,7 +63,7 @@ class Runtime:
         self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
-        self._web: WebServer | None = None
+        self.web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
 
@@ -92,14 +92,14 @@ class Runtime:
 
     def serve_http(self, host: str | None = None, port: int | None = None) -> WebServer:
         wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set)
-        self._web = WebServer(
+        self.web = WebServer(
             wsgi,
             host or self.settings.host,
             self.settings.port if port is None else port,
             threads=max(8, self.settings.workers),
         ).start()
-        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self._web.url, self._web.url)
-        return self._web
+        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self.web.url, self.web.url)
+        return self.web
 
     def serve_socket_mode(self) -> None:
         self._socket = SocketModeHandler(self.app, self.settings.slack.app_token.reveal())
@@ -115,7 +115,7 @@ class Runtime:
         finished = self.pool.shutdown(timeout)
         if not finished:
             log.warning("stopped with work still in flight after %.0fs", timeout)
-        if self._web is not None:
-            self._web.stop(timeout=5)
+        if self.web is not None:
+            self.web.stop(timeout=5)
         self.clusters.close()
         self.store.close()
