@@ -68,10 +68,7 @@ def test_kubernetes_outage_is_a_clear_message_not_a_crash(harness: Harness) -> N
     harness.sim.faults.fail(503, count=1)
     answer = harness.command("get pods")
     assert "unavailable" in answer.rendered
-    assert (
-        "No pods found" in harness.command("get pods").rendered
-        or "pod" in harness.command("get pods").rendered
-    )
+    assert "unavailable" not in harness.command("get pods").rendered  # one failure, then it answers again
 
 
 def test_slow_cluster_shows_working_then_the_answer(harness: Harness) -> None:
