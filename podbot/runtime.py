@@ -69,7 +69,7 @@ class Runtime:
         self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
-        self._web: WebServer | None = None
+        self.web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
         self.leadership = install_leadership(self)
@@ -102,15 +102,15 @@ class Runtime:
     ) -> WebServer:
         """/slack/events (``slack_events=False`` in Socket Mode), /healthz, /readyz, /metrics."""
         wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set, slack_events=slack_events)
-        self._web = WebServer(
+        self.web = WebServer(
             wsgi,
             host or self.settings.host,
             self.settings.port if port is None else port,
             threads=max(8, self.settings.workers),
         ).start()
         self.leadership.start()
-        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self._web.url, self._web.url)
-        return self._web
+        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self.web.url, self.web.url)
+        return self.web
 
     def serve_socket_mode(self) -> None:
         self._socket = SocketModeHandler(self.app, self.settings.slack.app_token.reveal())
@@ -135,8 +135,8 @@ class Runtime:
         finished = self.pool.shutdown(left())
         if not finished:
             log.warning("stopped with work still in flight after %.0fs", timeout)
-        if self._web is not None:
-            self._web.stop(timeout=left(5))
+        if self.web is not None:
+            self.web.stop(timeout=left(5))
         self.leadership.close()
         self.clusters.close()
         self.store.close()
