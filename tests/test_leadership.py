@@ -299,3 +299,27 @@ def test_wall_clock_stamps_are_micro_time() -> None:
     from podbot.leader import micro_time
 
     assert micro_time(datetime(2026, 5, 9, 9, 0, 1, 2500, tzinfo=UTC)) == "2026-05-09T09:00:01.002500Z"
+
+
+def test_socket_mode_http_serves_probes_but_not_slack_events(tmp_path: Path, sim_cluster: SimCluster) -> None:
+    """In Socket Mode there may be no signing secret: /slack/events must not be served at all
+    (a request "signed" with an empty secret would otherwise pass), the probes must be."""
+    with LocalSlack(Workspace.demo()) as slack:
+        env = {
+            **slack.bot_settings().env(),
+            "SLACK_SIGNING_SECRET": "",
+            "KUBECONFIG": str(sim_cluster.kubeconfig_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
+        }
+        runtime = Runtime(load_settings(env))
+        web = runtime.serve_http("127.0.0.1", 0, slack_events=False)
+        try:
+            assert get(f"{web.url}/healthz")[0] == 200
+            assert get(f"{web.url}/readyz")[0] == 200
+            assert "podbot_leader" in get(f"{web.url}/metrics")[1]
+            slack.use_http(f"{web.url}/slack/events")
+            result = slack.send_command("alice", "ops", "/pod", "run evil --image=nginx")
+            assert result.reply.status == 404
+            assert not sim_cluster.store.list("pods", "default", lambda s: s.name == "evil")[0]
+        finally:
+            runtime.stop(timeout=5)
