@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 GUARD_TTL_SECONDS = 20.0
 GUARD_RENEW_SECONDS = 5.0
 
+START_ATTEMPTS = 3
+START_RETRY_SECONDS = 0.5
+
 LEADER = Gauge(
     "podbot_leader",
     "1 while this replica is the elected leader (runs the scheduler and the watchers).",
@@ -175,8 +178,9 @@ class Leadership:
         if self.elector is not None:
             self.elector.start()
         else:
+            # The only replica: start the tasks before serving goes on (as if started inline).
             self._leading_without_election = True
-            self._begin()
+            self._worker.submit(self._start_tasks).result()
 
     def _begin(self) -> None:
         self._submit(self._start_tasks)
@@ -192,13 +196,20 @@ class Leadership:
 
     def _start_tasks(self) -> None:
         for task in list(self.tasks):
-            try:
-                task.start()
-            except Exception:  # one broken task must not keep the others from running
-                log.exception("leader task %s failed to start", task.name)
-                continue
-            self._running.append(task)
-            log.info("leader task %s started", task.name)
+            # A start can fail for a passing reason (a busy database, the API server restarting):
+            # try a few times while still leading; one broken task must not stop the others.
+            for attempt in range(1, START_ATTEMPTS + 1):
+                if not self.is_leader:
+                    return
+                try:
+                    task.start()
+                except Exception:
+                    log.exception("leader task %s failed to start (attempt %d)", task.name, attempt)
+                    time.sleep(START_RETRY_SECONDS * attempt)
+                    continue
+                self._running.append(task)
+                log.info("leader task %s started", task.name)
+                break
 
     def _stop_tasks(self) -> None:
         while self._running:

@@ -44,6 +44,11 @@ class Recorder:
         return LeaderTask(name, start, stop)
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("podbot.leadership.START_RETRY_SECONDS", 0.01)
+
+
 def test_without_election_the_tasks_run_from_start_to_stop_in_order() -> None:
     rec = Recorder()
     tasks = [rec.task("scheduler"), rec.task("broken", fail_start=True), rec.task("watchers")]
@@ -51,13 +56,31 @@ def test_without_election_the_tasks_run_from_start_to_stop_in_order() -> None:
     assert not leadership.is_leader
     leadership.start()
     leadership.start()  # idempotent
-    assert leadership.wait_idle(5) and leadership.is_leader
+    assert leadership.is_leader
     assert rec.calls == ["start scheduler", "start watchers"]  # a broken task does not stop the others
     leadership.stop(timeout=5)
     assert rec.calls == ["start scheduler", "start watchers", "stop watchers", "stop scheduler"]
     assert not leadership.is_leader
     leadership.start()  # no restart after stop
     assert rec.calls[-1] == "stop scheduler"
+
+
+def test_a_task_whose_start_fails_once_is_retried() -> None:
+    rec = Recorder()
+    failures = [RuntimeError("database is locked")]
+
+    def flaky_start() -> None:
+        if failures:
+            raise failures.pop()
+        rec.calls.append("start digests")
+
+    leadership = Leadership(
+        [LeaderTask("digests", flaky_start, lambda: rec.calls.append("stop digests"))], "solo"
+    )
+    leadership.start()  # without election: the tasks have started when start() returns
+    assert rec.calls == ["start digests"]
+    leadership.stop(timeout=5)
+    assert rec.calls == ["start digests", "stop digests"]
 
 
 def test_a_task_registered_before_start_joins(tmp_path: Path) -> None:
