@@ -98,27 +98,33 @@ def world(tmp_path: Path) -> Iterator[tuple[SimCluster, LocalSlack, str]]:
         yield sim, slack, url
 
 
+Start = Callable[..., list[Replica]]
+
+
 @pytest.fixture
-def replicas(world: tuple[SimCluster, LocalSlack, str], tmp_path: Path) -> Iterator[list[Replica]]:
+def start_replicas(world: tuple[SimCluster, LocalSlack, str], tmp_path: Path) -> Iterator[Start]:
+    """``start(extra_config="")``: three replicas, ready; all of them are killed at the end."""
     sim, slack, database_url = world
-    config = tmp_path / "podbot.yaml"
-    config.write_text(
-        "leader_election:\n  enabled: true\n  lease_name: podbot\n"
-        + "".join(f"  {key}: {value}\n" for key, value in LEASE.items())
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PODBOT_", "KUBE"))}
-    env.update({k: v for k, v in slack.bot_settings().env().items() if k != "SLACK_APP_TOKEN"})  # HTTP mode
-    env.update(
-        {
-            "KUBECONFIG": str(sim.kubeconfig_path),
-            "DATABASE_URL": database_url,
-            "PODBOT_CONFIG": str(config),
-            "POD_NAMESPACE": "default",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
     started: list[Replica] = []
-    try:
+
+    def start(extra_config: str = "") -> list[Replica]:
+        config = tmp_path / "podbot.yaml"
+        config.write_text(
+            "leader_election:\n  enabled: true\n  lease_name: podbot\n"
+            + "".join(f"  {key}: {value}\n" for key, value in LEASE.items())
+            + extra_config
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PODBOT_", "KUBE"))}
+        env.update({k: v for k, v in slack.bot_settings().env().items() if k != "SLACK_APP_TOKEN"})  # HTTP
+        env.update(
+            {
+                "KUBECONFIG": str(sim.kubeconfig_path),
+                "DATABASE_URL": database_url,
+                "PODBOT_CONFIG": str(config),
+                "POD_NAMESPACE": "default",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
         for i in range(3):
             name = f"replica-{i}"
             port = free_port()
@@ -144,12 +150,20 @@ def replicas(world: tuple[SimCluster, LocalSlack, str], tmp_path: Path) -> Itera
         for replica in started:
             wait_until(lambda r=replica: r.ready() or not r.alive(), 60, f"{replica.name} ready")  # type: ignore[misc]
             assert replica.alive(), replica.log.read_text()[-3000:]
-        yield started
+        return started
+
+    try:
+        yield start
     finally:
         for replica in started:
             if replica.alive():
                 replica.process.kill()
             replica.process.wait(10)
+
+
+@pytest.fixture
+def replicas(start_replicas: Start) -> list[Replica]:
+    return start_replicas()
 
 
 def leaders(replicas: list[Replica]) -> list[Replica]:
