@@ -101,3 +101,50 @@ def test_a_failing_expectation_fails_the_run_with_the_transcript(tmp_path: Path)
     )
     assert done.returncode == 1
     assert "FAILED at line 2" in done.stdout and "/pod get pods" in done.stdout
+
+
+@pytest.mark.slow
+def test_with_a_terminal_demo_is_an_interactive_prompt() -> None:
+    """In a pseudo-terminal: decline the tour, type commands as two users, click a button, quit."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: podbot demo with a terminal on stdin
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "podbot", "demo"])
+    seen = bytearray()
+
+    def until(marker: bytes, timeout: float = 60) -> bytes:
+        start, deadline = len(seen), time.monotonic() + timeout
+        while marker not in seen[start:] and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.3)[0]:
+                seen.extend(os.read(fd, 65536))
+        assert marker in seen[start:], seen[start:].decode(errors="replace")[-2000:]
+        return bytes(seen[start:])
+
+    try:
+        until(b"[y/N]")
+        os.write(fd, b"n\n")
+        until(b"alice@#ops> ")
+        os.write(fd, b"/pod get pods -A\n")
+        until(b"kube-scheduler-node01")
+        os.write(fd, b"as bob: /pod run web --image=nginx:1.16\n")
+        until(b"created")
+        os.write(fd, b"/pod delete pod web\n")
+        until(b"Delete request")
+        os.write(fd, b"as bob: click Approve confirm\n")
+        until(b"Approved by @bob")
+        os.write(fd, b"quit\n")
+        until(b"bye")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
