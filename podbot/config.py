@@ -308,9 +308,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
 
     digests_doc = doc.get("digests") or {}
     digests = DigestSettings(
-        watch_namespaces=_strings(
-            digests_doc.get("watch_namespaces"), "digests.watch_namespaces", problems
-        ),
+        watch_namespaces=_strings(digests_doc.get("watch_namespaces"), "digests.watch_namespaces", problems),
         alert_update_minutes=_int(
             digests_doc.get("alert_update_minutes"), "digests.alert_update_minutes", problems, 15, 1
         ),

@@ -16,6 +16,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from podbot.bot import AuditSink, Podbot
 from podbot.config import Settings
+from podbot.digest_service import install as install_digests
 from podbot.errors import PodbotError
 from podbot.k8s.client import Clusters
 from podbot.slack.app import SlackBot, build_app
@@ -64,6 +65,7 @@ class Runtime:
         self._web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
+        self.digests = install_digests(self)  # watchers, scheduler, alerts (leader-only work)
 
     @property
     def app(self) -> Any:
@@ -107,6 +109,7 @@ class Runtime:
     def stop(self, timeout: float = 20.0) -> None:
         """Graceful: refuse new work, finish what is in flight, close connections."""
         self._draining.set()
+        self.digests.stop()
         if self._socket is not None:
             self._socket.close()
         finished = self.pool.shutdown(timeout)

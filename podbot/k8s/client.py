@@ -13,6 +13,7 @@ transport failures become ``ClusterUnavailable``. urllib3/kubernetes exceptions 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -269,8 +270,9 @@ class KubeClient:
         """Every item of a (paginated) list, and the list's resourceVersion."""
         items: list[JSON] = []
         version = ""
-        for page, version in self.list_pages(path, query=query, page_size=page_size, as_user=as_user):
+        for page, page_version in self.list_pages(path, query=query, page_size=page_size, as_user=as_user):
             items.extend(page)
+            version = page_version
         return items, version
 
     def list_pages(
@@ -387,10 +389,9 @@ class WatchCancel:
 
 
 def _shutdown(response: urllib3.BaseHTTPResponse) -> None:
-    try:
+    # ValueError/RuntimeError: already released or closed, so there is nothing to end.
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
         response.shutdown()
-    except (ValueError, RuntimeError, OSError):  # already released or closed: nothing to end
-        pass
 
 
 def _query_value(value: str | int | bool) -> str:

@@ -40,7 +40,7 @@ from enum import Enum
 from typing import Any
 
 from podbot.errors import PodbotError
-from podbot.k8s.client import Gone, KubeClient, WatchCancel, path_for
+from podbot.k8s.client import Clusters, Gone, KubeClient, WatchCancel, path_for
 from podbot.k8s.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
 from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret
 
@@ -64,8 +64,8 @@ class Backoff:
     maximum: float = 30.0
 
     def delay(self, failures: int) -> float:
-        base = min(self.maximum, self.initial * (2 ** max(0, failures - 1)))
-        return base * random.uniform(0.8, 1.2)
+        base = min(self.maximum, self.initial * 2.0 ** max(0, failures - 1))
+        return float(base * random.uniform(0.8, 1.2))
 
 
 @dataclass
@@ -112,6 +112,7 @@ class WatchCache:
         self._dirty: set[PodKey] = set()
         self._dirty_namespaces: set[str] = set()  # a registry secret changed there
         self._generation = 0
+        self._listeners: list[Callable[[], None]] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._cancels: list[WatchCancel] = []
@@ -207,6 +208,17 @@ class WatchCache:
             return self._credentials
 
     # --- change feed (the alert fan-out) ---------------------------------------------------------
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """``listener()`` is called (on a watch thread, without the lock) after every change."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("watch cache listener failed")
+
     @property
     def generation(self) -> int:
         return self._generation
@@ -230,7 +242,9 @@ class WatchCache:
     def _path(self, resource: Resource, namespace: str | None) -> str:
         return path_for("v1", resource.value, namespace)
 
-    def _run(self, resource: Resource, namespace: str | None, stats: StreamStats, cancel: WatchCancel) -> None:
+    def _run(
+        self, resource: Resource, namespace: str | None, stats: StreamStats, cancel: WatchCancel
+    ) -> None:
         path = self._path(resource, namespace)
         version = ""
         failures = 0
@@ -267,7 +281,7 @@ class WatchCache:
                     delay,
                 )
                 self._stop.wait(delay)
-            except Exception:  # noqa: BLE001 - a bug must not kill the cache for good
+            except Exception:
                 failures += 1
                 stats.errors += 1
                 stats.last_error = "internal error"
@@ -278,7 +292,8 @@ class WatchCache:
     def _list(self, resource: Resource, namespace: str | None, path: str, stats: StreamStats) -> str:
         seen: set[Any] = set()
         version = ""
-        for items, version in self.kube.list_pages(path, page_size=self._page_size):
+        for items, page_version in self.kube.list_pages(path, page_size=self._page_size):
+            version = page_version
             now = self._now()
             with self._changed:
                 for item in items:
@@ -292,6 +307,7 @@ class WatchCache:
             stats.resource_version = version
             self._generation += 1
             self._changed.notify_all()
+        self._notify()
         return version
 
     def _apply(self, resource: Resource, event: JSON, stats: StreamStats) -> str:
@@ -309,6 +325,7 @@ class WatchCache:
                 self._upsert(resource, obj, self._now())
             self._generation += 1
             self._changed.notify_all()
+        self._notify()
         return version
 
     # --- state changes (the caller holds the lock) -------------------------------------------------
@@ -321,8 +338,8 @@ class WatchCache:
             summary = summarize(obj, previous, now=now)
             if previous is None or previous.uid != summary.uid:
                 # Events seen before the pod (or about its predecessor's uid) teach it now.
-                for note in self._notes.get(key, ()):
-                    summary = remember(summary, note)
+                for known in self._notes.get(key, ()):
+                    summary = remember(summary, known)
             if summary != previous:
                 self._pods[key] = summary
                 self._dirty.add(key)
@@ -357,10 +374,9 @@ class WatchCache:
             if self._pods.pop(key, None) is not None:
                 self._dirty.add(key)
             self._notes.pop(key, None)
-        elif resource is Resource.SECRETS:
-            if self._secrets.get(key[0], {}).pop(key[1], None) is not None:
-                self._credentials = None
-                self._mark_namespace(key[0])
+        elif resource is Resource.SECRETS and self._secrets.get(key[0], {}).pop(key[1], None) is not None:
+            self._credentials = None
+            self._mark_namespace(key[0])
         # Deleted events (they expire after an hour) change nothing: what they taught is kept.
 
     def _mark_namespace(self, namespace: str) -> None:
@@ -388,3 +404,65 @@ class WatchCache:
                         del names[name]
                         self._mark_namespace(ns)
             self._credentials = None
+
+
+class ClusterCaches:
+    """One ``WatchCache`` per cluster context, started on first use (the leader only)."""
+
+    def __init__(
+        self,
+        clusters: Clusters,
+        *,
+        now: Callable[[], datetime],
+        namespaces: Iterable[str] = (),
+        backoff: Backoff = Backoff(),
+    ) -> None:
+        self._clusters = clusters
+        self._now = now
+        self._namespaces = tuple(namespaces)
+        self._backoff = backoff
+        self._lock = threading.Lock()
+        self._caches: dict[str, WatchCache] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._stopped = True
+
+    @property
+    def default_context(self) -> str:
+        return self._clusters.default_context
+
+    def start(self) -> None:
+        with self._lock:
+            self._stopped = False
+        self.get(None)
+
+    def get(self, context: str | None) -> WatchCache:
+        """The running cache of ``context`` (None = the default); unknown contexts raise NotFound."""
+        kube = self._clusters.get(context)
+        with self._lock:
+            cache = self._caches.get(kube.context)
+            if cache is None:
+                cache = WatchCache(kube, now=self._now, namespaces=self._namespaces, backoff=self._backoff)
+                for listener in self._listeners:
+                    cache.add_listener(listener)
+                self._caches[kube.context] = cache
+            if not self._stopped:
+                cache.start()
+            return cache
+
+    def running(self) -> list[WatchCache]:
+        with self._lock:
+            return [c for c in self._caches.values() if c.running]
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+            for cache in self._caches.values():
+                cache.add_listener(listener)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            caches = list(self._caches.values())
+            self._caches.clear()
+        for cache in caches:
+            cache.stop()
