@@ -201,23 +201,18 @@ def render_health(
         blocks += _changes_blocks(digest.changes, changes, locale)
         if top_lines and tops:
             blocks.append(section(t("digests.top_header", locale) + "\n" + _bullets(top_lines, tops, locale)))
-        if digest.findings:
+        if not complete(causes, tops, changes):
             blocks.append(
                 context(t("digests.full_list", locale, count=len(digest.findings), filename=filename))
             )
         return blocks
 
-    blocks = _fit(
-        [
-            build(12, top, 10),
-            build(8, min(top, 6), 5),
-            build(5, min(top, 3), 3),
-            build(3, 1, 1),
-            build(1, 0, 0),
-        ]
-    )
+    limits = [(12, top, 10), (8, min(top, 6), 5), (5, min(top, 3), 3), (3, 1, 1), (1, 0, 0)]
+    candidates = [build(*limit) for limit in limits]
+    blocks = _fit(candidates)
+    chosen = limits[candidates.index(blocks)] if blocks in candidates else limits[-1]
     upload = None
-    if digest.findings:
+    if not complete(*chosen):
         title = t(
             "digests.file_title",
             locale,
