@@ -71,12 +71,18 @@ def break_pod(pod: dict[str, Any], how: str, now: datetime) -> dict[str, Any] | 
     event = None
     if how in ("pull_auth", "pull_missing"):
         registry = "registry.corp.example:5000" if how == "pull_auth" else "docker.io"
-        image = f"{registry}/team/private-{hash(meta['namespace']) % 5}:2.0" if how == "pull_auth" else "nginx:1.99-typo"
+        image = (
+            f"{registry}/team/private-{hash(meta['namespace']) % 5}:2.0"
+            if how == "pull_auth"
+            else "nginx:1.99-typo"
+        )
         container["image"] = cs["image"] = image
         spec["imagePullSecrets"] = [{"name": "regcred"}] if how == "pull_auth" else []
         cs["imageID"] = ""  # the kubelet reports "" until an image was pulled
         cs.pop("containerID", None)
-        cs["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}
+        cs["state"] = {
+            "waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}
+        }
         status["phase"] = "Pending"
         cause = (
             f"Get https://{registry}/v2/team/private/manifests/2.0: no basic auth credentials"
@@ -104,8 +110,12 @@ def break_pod(pod: dict[str, Any], how: str, now: datetime) -> dict[str, Any] | 
         }
     elif how == "crash":
         cs["restartCount"] = 9
-        cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}}
-        cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": recent, "finishedAt": recent}}
+        cs["state"] = {
+            "waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}
+        }
+        cs["lastState"] = {
+            "terminated": {"exitCode": 1, "reason": "Error", "startedAt": recent, "finishedAt": recent}
+        }
     elif how == "oom":
         cs["restartCount"] = 4
         cs["lastState"] = {
@@ -376,13 +386,19 @@ def main() -> int:
     sim = ctx.Process(target=serve, args=(args.pods, args.namespaces, args.failing, end), daemon=True)
     sim.start()
     info = parent.recv()
-    print(f"simulator: {args.pods} pods in {args.namespaces} namespaces, {info['broken']} failing "
-          f"({', '.join(FAILURES)}), loaded in {info['load_seconds']:.1f} s")
+    print(
+        f"simulator: {args.pods} pods in {args.namespaces} namespaces, {info['broken']} failing "
+        f"({', '.join(FAILURES)}), loaded in {info['load_seconds']:.1f} s"
+    )
     tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
     try:
         kubeconfig = write_kubeconfig(tmp / "kubeconfig", info["url"], TOKEN, info["ca"].encode())
         b = child(bot, str(kubeconfig), info["now"], args.repeat)
-        t = child(typed, str(kubeconfig), info["now"], )
+        t = child(
+            typed,
+            str(kubeconfig),
+            info["now"],
+        )
     finally:
         parent.send("stop")
         sim.join(timeout=30)
@@ -392,22 +408,34 @@ def main() -> int:
     print()
     print("watch cache (raw JSON, page by page)")
     print(f"  initial sync of pods+events+secrets: {b['sync_seconds']:.2f} s for {b['sync_pods']} pods")
-    print(f"  RSS before / after sync, peak:       {mib(b['rss_start'])} / {mib(b['rss_after_sync'])}, "
-          f"{mib(b['hwm_after_sync'])}")
+    print(
+        f"  RSS before / after sync, peak:       {mib(b['rss_start'])} / {mib(b['rss_after_sync'])}, "
+        f"{mib(b['hwm_after_sync'])}"
+    )
     print("whole bot (Runtime: watch cache, scheduler, alert fan-out, Slack app)")
-    print(f"  health digest from the warm cache:   best {digest[0] * 1000:.0f} ms, median "
-          f"{statistics.median(digest) * 1000:.0f} ms over {len(digest)} runs (aim < 200 ms)")
-    print(f"  digest: {b['digest_problems']} problems, {b['digest_blocks']} blocks, "
-          f"{b['digest_upload_bytes']} bytes attached")
-    print(f"  bot RSS with {b['bot_pods']} pods cached:     {mib(b['bot_rss'])} (peak {mib(b['bot_hwm'])}; aim < 300 MB)")
+    print(
+        f"  health digest from the warm cache:   best {digest[0] * 1000:.0f} ms, median "
+        f"{statistics.median(digest) * 1000:.0f} ms over {len(digest)} runs (aim < 200 ms)"
+    )
+    print(
+        f"  digest: {b['digest_problems']} problems, {b['digest_blocks']} blocks, "
+        f"{b['digest_upload_bytes']} bytes attached"
+    )
+    print(
+        f"  bot RSS with {b['bot_pods']} pods cached:     {mib(b['bot_rss'])} (peak {mib(b['bot_hwm'])}; aim < 300 MB)"
+    )
     print("typed client (list_pod_for_all_namespaces + typed events, secrets)")
     print(f"  typed lists:                          {t['list_seconds']:.2f} s for {t['list_pods']} pods")
     print(f"  RSS after the typed lists, peak:      {mib(t['rss_after_list'])}, {mib(t['hwm_after_list'])}")
-    print(f"  same digest from the typed objects:   {t['digest_seconds']:.2f} s ({t['digest_problems']} problems); "
-          f"peak RSS {mib(t['hwm_end'])}")
+    print(
+        f"  same digest from the typed objects:   {t['digest_seconds']:.2f} s ({t['digest_problems']} problems); "
+        f"peak RSS {mib(t['hwm_end'])}"
+    )
     print(f"initial sync speed-up vs typed lists:   {t['list_seconds'] / b['sync_seconds']:.1f}x (aim >= 5x)")
-    print(f"  (typed lists + digest) / (sync + digest): "
-          f"{(t['list_seconds'] + t['digest_seconds']) / (b['sync_seconds'] + digest[0]):.1f}x")
+    print(
+        f"  (typed lists + digest) / (sync + digest): "
+        f"{(t['list_seconds'] + t['digest_seconds']) / (b['sync_seconds'] + digest[0]):.1f}x"
+    )
     return 0
 
 
