@@ -16,7 +16,6 @@ from podbot.digest_service import DigestService
 from podbot.digests import Scope
 from podbot.errors import NotFound
 from podbot.i18n import t
-from podbot.k8s.status import human_duration
 from podbot.model import DigestKind, ListSubscriptions, SetAlerts, Subscribe, Unsubscribe
 from podbot.policy import check_channel
 from podbot.slack.blocks import Rendered, section
@@ -32,9 +31,19 @@ def kind_text(kind: DigestKind, locale: str | None) -> str:
     return t("digests.kind_health" if kind is DigestKind.HEALTH else "digests.kind_image_pulls", locale)
 
 
+def interval_text(seconds: int) -> str:
+    """``--every`` as the user would write it: 2h, 1h30m, 1d, 45m, 90s."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
 def schedule_text(schedule: Schedule, locale: str | None) -> str:
     if schedule.every_seconds is not None:
-        return t("digests.schedule_every", locale, duration=human_duration(schedule.every_seconds))
+        return t("digests.schedule_every", locale, duration=interval_text(schedule.every_seconds))
     return t("digests.schedule_cron", locale, cron=schedule.cron, timezone=schedule.timezone)
 
 
