@@ -199,7 +199,12 @@ def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
         h.sim.store.create(
             "namespaces",
             stamp_new(
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "batch"}, "status": {"phase": "Active"}},
+                {
+                    "apiVersion": "v1",
+                    "kind": "Namespace",
+                    "metadata": {"name": "batch"},
+                    "status": {"phase": "Active"},
+                },
                 h.sim.clock,
             ),
         )
