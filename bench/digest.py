@@ -43,13 +43,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from kubernetes import client, config  # noqa: E402
 from sim_list import TOKEN, make_pod, rss_kib  # type: ignore[import-not-found]  # noqa: E402
 
+from podbot.config import load_settings  # noqa: E402
+from podbot.digests import Scope, find_problems, health_digest  # noqa: E402
+from podbot.k8s.client import Clusters  # noqa: E402
+from podbot.k8s.summary import keep_note, note_from_event, remember, summarize  # noqa: E402
+from podbot.k8s.watch import WatchCache  # noqa: E402
+from podbot.localslack import LocalSlack, Workspace  # noqa: E402
+from podbot.model import DigestKind  # noqa: E402
+from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret  # noqa: E402
+from podbot.runtime import Runtime  # noqa: E402
 from podbot.sim.apiserver import ApiServer  # noqa: E402
 from podbot.sim.clock import SimClock  # noqa: E402
 from podbot.sim.kubeconfig import write_kubeconfig  # noqa: E402
 from podbot.sim.meta import stamp_new  # noqa: E402
 from podbot.sim.store import ObjectStore  # noqa: E402
+from podbot.slack.digest_blocks import render_health  # noqa: E402
+from podbot.store.records import Schedule  # noqa: E402
 
 FAILURES = ("pull_auth", "pull_missing", "crash", "oom", "init", "unschedulable", "evicted")
 
@@ -87,7 +99,8 @@ def break_pod(pod: dict[str, Any], how: str, now: datetime) -> dict[str, Any] | 
         cause = (
             f"Get https://{registry}/v2/team/private/manifests/2.0: no basic auth credentials"
             if how == "pull_auth"
-            else f'failed to resolve reference "docker.io/library/{image}": docker.io/library/{image}: not found'
+            else f'failed to resolve reference "docker.io/library/{image}": '
+            f"docker.io/library/{image}: not found"
         )
         event = {
             "apiVersion": "v1",
@@ -148,7 +161,8 @@ def break_pod(pod: dict[str, Any], how: str, now: datetime) -> dict[str, Any] | 
                         "type": "PodScheduled",
                         "status": "False",
                         "reason": "Unschedulable",
-                        "message": "0/20 nodes are available: 20 Insufficient cpu. preemption: 0/20 nodes are "
+                        "message": "0/20 nodes are available: 20 Insufficient cpu. preemption: 0/20 "
+                        "nodes are "
                         "available: 20 No preemption victims found for incoming pod.",
                         "lastTransitionTime": early,
                     }
@@ -162,7 +176,8 @@ def break_pod(pod: dict[str, Any], how: str, now: datetime) -> dict[str, Any] | 
             {
                 "phase": "Failed",
                 "reason": "Evicted",
-                "message": "The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi.",
+                "message": "The node was low on resource: memory. "
+                "Threshold quantity: 100Mi, available: 80Mi.",
                 "startTime": early,
             }
         )
@@ -228,14 +243,6 @@ def mib(kib: int) -> str:
 
 def bot(kubeconfig: str, now_epoch: float, repeat: int, conn: Connection) -> None:
     """The bot child: a bare watch cache sync, then the whole bot and its digest."""
-    from podbot.config import load_settings
-    from podbot.k8s.client import Clusters
-    from podbot.k8s.watch import WatchCache
-    from podbot.localslack import LocalSlack, Workspace
-    from podbot.model import DigestKind
-    from podbot.runtime import Runtime
-    from podbot.store.records import Schedule
-
     now = datetime.fromtimestamp(now_epoch, UTC)
 
     def clock() -> datetime:
@@ -299,13 +306,6 @@ def bot(kubeconfig: str, now_epoch: float, repeat: int, conn: Connection) -> Non
 
 def typed(kubeconfig: str, now_epoch: float, conn: Connection) -> None:
     """The typed-client child: list_pod_for_all_namespaces into models, then the same digest."""
-    from kubernetes import client, config
-
-    from podbot.digests import Scope, find_problems, health_digest
-    from podbot.k8s.summary import keep_note, note_from_event, remember, summarize
-    from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret
-    from podbot.slack.digest_blocks import render_health
-
     now = datetime.fromtimestamp(now_epoch, UTC)
     out: dict[str, Any] = {}
     pid = os.getpid()
@@ -422,13 +422,15 @@ def main() -> int:
         f"{b['digest_upload_bytes']} bytes attached"
     )
     print(
-        f"  bot RSS with {b['bot_pods']} pods cached:     {mib(b['bot_rss'])} (peak {mib(b['bot_hwm'])}; aim < 300 MB)"
+        f"  bot RSS with {b['bot_pods']} pods cached:     {mib(b['bot_rss'])} "
+        f"(peak {mib(b['bot_hwm'])}; aim < 300 MB)"
     )
     print("typed client (list_pod_for_all_namespaces + typed events, secrets)")
     print(f"  typed lists:                          {t['list_seconds']:.2f} s for {t['list_pods']} pods")
     print(f"  RSS after the typed lists, peak:      {mib(t['rss_after_list'])}, {mib(t['hwm_after_list'])}")
     print(
-        f"  same digest from the typed objects:   {t['digest_seconds']:.2f} s ({t['digest_problems']} problems); "
+        f"  same digest from the typed objects:   {t['digest_seconds']:.2f} s "
+        f"({t['digest_problems']} problems); "
         f"peak RSS {mib(t['hwm_end'])}"
     )
     print(f"initial sync speed-up vs typed lists:   {t['list_seconds'] / b['sync_seconds']:.1f}x (aim >= 5x)")
