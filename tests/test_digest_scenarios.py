@@ -252,3 +252,22 @@ def failing_pod(name: str) -> dict:
             ],
         },
     }
+
+
+def test_the_leader_only_work_stops_and_starts_again(tmp_path: Path) -> None:
+    """Leader election will call stop() on losing the lease and start() on winning it again."""
+    with podbot_harness(tmp_path, speed=0) as h:
+        service = h.runtime.digests
+        service.stop()
+        assert not service.running and service.caches.running() == []
+        answer = h.command("subscribe health --every 1h")  # commands work on every replica
+        assert "pod-health digest #1" in answer.rendered
+        advance(h, 3600)
+        time.sleep(0.5)
+        assert not [m for m in bot_messages(h) if "Pod health" in m.rendered]  # nobody leads
+        mark = h.slack.mark()
+        service.start()  # the missed run time is within the misfire grace: it is posted now
+        service.wakeup()
+        digest = h.slack.wait_for_message(channel="ops", contains="Pod health", after=mark, timeout=10)
+        assert "Posted late" not in digest.rendered  # due at this very (simulated) minute
+        assert service.running and service.caches.running()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from podbot import i18n
 from podbot.diagnosis import diagnose
 from podbot.digests import (
     Mark,
@@ -18,11 +19,18 @@ from podbot.digests import (
     is_quiet,
     pull_digest,
 )
-from podbot.findings import FindingKind
+from podbot.findings import FindingKind, SchedulingCause
 from podbot.k8s.summary import PodSummary, note_from_event, remember, summarize
+from podbot.pull_errors import PullCause
 from podbot.registry import RegistryCredentialIndex
 from podbot.slack.blocks import FIX_SECRET_ACTION, MAX_BLOCKS, fits
-from podbot.slack.digest_blocks import render_alert, render_alert_resolved, render_health, render_pulls
+from podbot.slack.digest_blocks import (
+    kind_label,
+    render_alert,
+    render_alert_resolved,
+    render_health,
+    render_pulls,
+)
 from tests.pod_builders import NOW, ago, cstatus, event, pod, running, terminated, waiting
 
 PULL_AUTH = (
@@ -252,3 +260,13 @@ def test_alert_resolved_message_names_the_alert_and_how_long_it_lasted() -> None
     rendered = render_alert_resolved("image pull failure in namespace default", 154)
     assert "Resolved" in rendered.text and "2m34s" in rendered.text
     assert "~image pull failure in namespace default~" in rendered.blocks[0]["text"]["text"]
+
+
+@pytest.mark.parametrize("locale", ["en", "zh_CN"])
+def test_every_finding_kind_and_cause_has_a_short_label(locale: str) -> None:
+    keys = i18n.catalog(locale)
+    for kind in FindingKind:
+        assert f"digests.kind.{kind.value}" in keys, (locale, kind)
+    for cause in [*PullCause, *SchedulingCause]:
+        assert f"digests.cause.{cause.value}" in keys, (locale, cause)
+        assert kind_label(FindingKind.IMAGE_PULL.value, cause.value, locale) != cause.value
