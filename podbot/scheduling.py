@@ -110,6 +110,10 @@ class ClockExecutor(BaseExecutor):  # type: ignore[misc]
 
         self._pool.submit(run).add_done_callback(done)
 
+    def drain(self) -> None:
+        """Take no more runs and wait for the running ones (before the scheduler's own shutdown)."""
+        self._pool.shutdown(wait=True)
+
     def shutdown(self, wait: bool = True) -> None:
         self._pool.shutdown(wait)
 
@@ -124,6 +128,18 @@ class ClockScheduler(BackgroundScheduler):  # type: ignore[misc]
 
     def now(self) -> datetime:
         return self._clock().astimezone(UTC)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """APScheduler's shutdown waits for running jobs while holding its job-store lock; a job
+        that adds or removes jobs (the digest service's maintenance does) would deadlock on it.
+        So: pause (no new runs), let running jobs finish without the lock, then shut down."""
+        if self.state != STATE_STOPPED:
+            self.pause()
+            if wait:
+                for executor in list(self._executors.values()):
+                    if isinstance(executor, ClockExecutor):
+                        executor.drain()
+        super().shutdown(wait)
 
     def _main_loop(self) -> None:
         wait_seconds: float | None = TIMEOUT_MAX
@@ -170,6 +186,8 @@ class ClockScheduler(BackgroundScheduler):  # type: ignore[misc]
                             events.append(
                                 JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, jobstore_alias, run_times)
                             )
+                        except Exception:  # as APScheduler does: log it, keep scheduling
+                            log.exception("error submitting job %s", job)
                         else:
                             events.append(
                                 JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, jobstore_alias, run_times)

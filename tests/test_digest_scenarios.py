@@ -271,3 +271,30 @@ def test_the_leader_only_work_stops_and_starts_again(tmp_path: Path) -> None:
         digest = h.slack.wait_for_message(channel="ops", contains="Pod health", after=mark, timeout=10)
         assert "Posted late" not in digest.rendered  # due at this very (simulated) minute
         assert service.running and service.caches.running()
+
+
+RESTRICTED = """
+channels:
+  - channel: "#dev"
+    namespaces: ["dev-*"]
+    verbs: ["get", "describe", "subscribe", "subscriptions", "unsubscribe", "alerts"]
+  - channel: "#general"
+    verbs: ["get"]
+"""
+
+
+def test_digests_and_alerts_stay_within_the_channel_policy(tmp_path: Path) -> None:
+    with podbot_harness(tmp_path, speed=0, config=RESTRICTED) as h:
+        refused = h.command("subscribe health -n prod", channel="dev")
+        assert refused.is_ephemeral and "may not touch namespace prod" in refused.rendered
+        answer = h.command("subscribe image-pulls", channel="dev")
+        assert "namespaces dev-*" in answer.rendered
+        (sub,) = h.runtime.store.subscriptions.for_channel(h.slack.workspace.channel("dev").id)
+        assert sub.namespaces == ("dev-*",)
+        alerts = h.command("alerts on", channel="dev")
+        assert "namespaces dev-*" in alerts.rendered
+        settings = h.runtime.store.channels.get(h.slack.workspace.channel("dev").id)
+        assert settings is not None and settings.alerts_enabled and settings.alert_namespaces == ("dev-*",)
+        not_allowed = h.command("subscribe health", channel="general")
+        assert "may not use `subscribe`" in not_allowed.rendered
+        assert h.runtime.store.subscriptions.for_channel(h.slack.workspace.channel("general").id) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -142,3 +143,40 @@ def test_a_run_time_later_than_the_misfire_grace_is_skipped(
 )
 def test_triggers_of_subscription_schedules(schedule: Schedule, after: datetime, expected: datetime) -> None:
     assert trigger_for(schedule, T0).get_next_fire_time(None, after) == expected
+
+
+def test_shutdown_waits_for_a_running_job_that_changes_the_jobs(tmp_path: Path) -> None:
+    """APScheduler's own shutdown holds the job-store lock while it waits for running jobs; a job
+    that adds a job then (the digest service's maintenance does) must not deadlock it."""
+    clock = ManualClock()
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    started, release = threading.Event(), threading.Event()
+    holder: dict[str, ClockScheduler] = {}
+
+    def runner(job: Any, run_time: datetime) -> None:
+        started.set()
+        release.wait(5)
+        trigger = IntervalTrigger(hours=1, start_date=T0, timezone=UTC)
+        holder["scheduler"].add_job(
+            "tests.test_scheduling:job_target", trigger=trigger, id="added-late", next_run_time=T0
+        )
+
+    scheduler = ClockScheduler(
+        clock,
+        poll_seconds=30,
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        executors={"default": ClockExecutor(clock, runner)},
+    )
+    holder["scheduler"] = scheduler
+    scheduler.start()
+    add_hourly(scheduler, clock)
+    clock.advance(hours=1)
+    scheduler.wakeup()
+    assert started.wait(5)
+    stopper = threading.Thread(target=scheduler.shutdown)
+    stopper.start()
+    time.sleep(0.2)
+    release.set()
+    stopper.join(5)
+    assert not stopper.is_alive(), "shutdown deadlocked"
+    engine.dispose()
