@@ -43,25 +43,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from kubernetes import client, config  # noqa: E402
-from sim_list import TOKEN, make_pod, rss_kib  # type: ignore[import-not-found]  # noqa: E402
+from kubernetes import client, config
+from sim_list import TOKEN, make_pod, rss_kib  # type: ignore[import-not-found]
 
-from podbot.config import load_settings  # noqa: E402
-from podbot.digests import Scope, find_problems, health_digest  # noqa: E402
-from podbot.k8s.client import Clusters  # noqa: E402
-from podbot.k8s.summary import keep_note, note_from_event, remember, summarize  # noqa: E402
-from podbot.k8s.watch import WatchCache  # noqa: E402
-from podbot.localslack import LocalSlack, Workspace  # noqa: E402
-from podbot.model import DigestKind  # noqa: E402
-from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret  # noqa: E402
-from podbot.runtime import Runtime  # noqa: E402
-from podbot.sim.apiserver import ApiServer  # noqa: E402
-from podbot.sim.clock import SimClock  # noqa: E402
-from podbot.sim.kubeconfig import write_kubeconfig  # noqa: E402
-from podbot.sim.meta import stamp_new  # noqa: E402
-from podbot.sim.store import ObjectStore  # noqa: E402
-from podbot.slack.digest_blocks import render_health  # noqa: E402
-from podbot.store.records import Schedule  # noqa: E402
+from podbot.config import load_settings
+from podbot.digests import Scope, find_problems, health_digest
+from podbot.k8s.client import Clusters
+from podbot.k8s.summary import keep_note, note_from_event, remember, summarize
+from podbot.k8s.watch import WatchCache
+from podbot.localslack import LocalSlack, Workspace
+from podbot.model import DigestKind
+from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret
+from podbot.runtime import Runtime
+from podbot.sim.apiserver import ApiServer
+from podbot.sim.clock import SimClock
+from podbot.sim.kubeconfig import write_kubeconfig
+from podbot.sim.meta import stamp_new
+from podbot.sim.store import ObjectStore
+from podbot.slack.digest_blocks import render_health
+from podbot.store.records import Schedule
 
 FAILURES = ("pull_auth", "pull_missing", "crash", "oom", "init", "unschedulable", "evicted")
 

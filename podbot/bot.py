@@ -20,7 +20,16 @@ from typing import Any, Protocol, cast
 from podbot import metrics
 from podbot.commands import help_text, parse
 from podbot.config import Settings
-from podbot.errors import NotPermitted, PodbotError, UsageError
+from podbot.errors import (
+    ClusterUnavailable,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    NotPermitted,
+    PodbotError,
+    UsageError,
+)
 from podbot.i18n import t
 from podbot.k8s import actions
 from podbot.k8s.client import Clusters, Identity, KubeClient
@@ -39,7 +48,7 @@ from podbot.model import (
     ShowHelp,
     Where,
 )
-from podbot.policy import check_channel
+from podbot.policy import check_channel, explain_forbidden
 from podbot.results import Changed, DeleteTarget, HelpText, Result
 from podbot.slack.blocks import Rendered, render, render_error, render_internal_error
 from podbot.store.records import AuditAction, AuditEvent
@@ -201,8 +210,25 @@ class Podbot:
             return handler(request, asker)
         if needs_modal(request):
             raise UsageError(t("bot.needs_dialog", locale))
-        kube = self._cluster(request, asker)
-        as_user = self._identity(asker)
+        try:
+            kube = self._cluster(request, asker)
+            as_user = self._identity(asker)
+        except PodbotError as exc:
+            self._audit_failure(request, asker, text, exc, None)
+            raise
+        try:
+            return self._execute_on(request, asker, text, kube, as_user)
+        except PodbotError as exc:
+            error = self.explain(exc, as_user, locale)
+            self._audit_failure(request, asker, text, error, as_user, context=kube.context)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _execute_on(
+        self, request: Request, asker: Asker, text: str, kube: KubeClient, as_user: Identity | None
+    ) -> Reply:
+        locale = self.locale(asker)
         if isinstance(request, DeletePod | DeleteSecret):
             target = (
                 actions.plan_delete_pod(request, kube, as_user)
@@ -235,36 +261,110 @@ class Podbot:
             return actions.list_static_pods(request, kube, as_user)
         raise UsageError(t("bot.unavailable", None, verb=request.verb))
 
-    def delete_now(self, target: DeleteTarget, asker: Asker, text: str, *, approved_by: str = "") -> Reply:
-        """Delete exactly ``target`` (uid precondition), as the approver's identity when approved."""
-        kube = self.clusters.get(target.context)
-        as_user = self._identity(dataclasses.replace(asker, user_id=approved_by) if approved_by else asker)
-        result = actions.delete_target(target, kube, as_user)
+    def delete_now(
+        self,
+        target: DeleteTarget,
+        asker: Asker,
+        text: str,
+        *,
+        approved_by: str = "",
+        approval_id: int | None = None,
+    ) -> Reply:
+        """Delete exactly ``target`` (uid precondition), as the approver's identity when approved.
+
+        The outcome is audited either way; a failure is raised again (a refusal by the cluster
+        explained in words that name the identity used)."""
+        action = AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE
+        detail = f"approved by {approved_by}" if approved_by else ""
+        as_user: Identity | None = None
+
+        def audit(outcome: str, more: str = "") -> None:
+            self.audit.record(
+                self.audit_event(
+                    action,
+                    asker,
+                    target.context,
+                    target.namespace,
+                    target.kind,
+                    target.name,
+                    target.uid,
+                    outcome,
+                    text=text,
+                    as_user=as_user,
+                    detail="; ".join(d for d in (detail, more) if d),
+                    approval_id=approval_id,
+                )
+            )
+
+        try:
+            kube = self.clusters.get(target.context)
+            as_user = self._identity(
+                dataclasses.replace(asker, user_id=approved_by) if approved_by else asker
+            )
+            result = actions.delete_target(target, kube, as_user)
+        except PodbotError as exc:
+            # An approved delete is reported to the whole channel: name the identity, not "you".
+            error = self.explain(exc, as_user, self.locale(asker), second_person=not approved_by)
+            audit(outcome_of(error), str(error))
+            if error is exc:
+                raise
+            raise error from exc
+        audit("deleted")
+        return Reply(render(result, self.locale(asker)), public=True)
+
+    def explain(
+        self, error: PodbotError, as_user: Identity | None, locale: str, *, second_person: bool = True
+    ) -> PodbotError:
+        """A cluster's 403 as a sentence naming who was refused what; any other error unchanged."""
+        if not isinstance(error, Forbidden):
+            return error
+        explained = explain_forbidden(
+            error.message, as_user.user if as_user else None, locale, second_person=second_person
+        )
+        return Forbidden(explained) if explained else error
+
+    def _audit_failure(
+        self,
+        request: Request,
+        asker: Asker,
+        text: str,
+        error: PodbotError,
+        as_user: Identity | None,
+        *,
+        context: str = "",
+    ) -> None:
+        """Refusals (policy, identity, RBAC) of any request, and failed changes, are audited too."""
+        refused = isinstance(error, NotPermitted)
+        if not refused and not request.mutates:
+            return
+        where = getattr(request, "where", None)
+        name = str(getattr(request, "name", "") or "")
+        kind = {DeleteSecret: "Secret", CreateRegistrySecret: "Secret"}.get(
+            type(request), "Pod" if name else ""
+        )
+        action = AuditAction.REFUSED if refused else _ACTIONS.get(request.verb, AuditAction.CREATE)
         self.audit.record(
             self.audit_event(
-                AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE,
+                action,
                 asker,
-                target.context,
-                target.namespace,
-                target.kind,
-                target.name,
-                target.uid,
-                "deleted",
+                context or (where.context if isinstance(where, Where) and where.context else ""),
+                where.namespace or "" if isinstance(where, Where) else "",
+                kind,
+                name,
+                "",
+                outcome_of(error),
                 text=text,
                 as_user=as_user,
-                detail=f"approved by {approved_by}" if approved_by else "",
+                detail=f"{request.verb}: {error.message}",
             )
         )
-        return Reply(render(result, self.locale(asker)), public=True)
 
     def _audit_change(
         self, request: Request, result: Changed, asker: Asker, text: str, as_user: Identity | None
     ) -> None:
         if result.dry_run:
             return
-        action = {"run": AuditAction.RUN, "secret": AuditAction.SECRET_CREATE}.get(
-            request.verb, AuditAction.CREATE
-        )
+        action = _ACTIONS.get(request.verb, AuditAction.CREATE)
         for ref in result.objects:
             if ref.kind == "Secret":
                 action = AuditAction.SECRET_CREATE
@@ -332,6 +432,30 @@ class Podbot:
             )
         except PodbotError as exc:
             return Reply(render_error(str(exc), self.locale(asker)))
+
+
+_ACTIONS = {
+    "run": AuditAction.RUN,
+    "create": AuditAction.CREATE,
+    "secret": AuditAction.SECRET_CREATE,
+    "delete": AuditAction.DELETE_REQUEST,
+}
+
+
+def outcome_of(error: PodbotError) -> str:
+    """The audit/approval outcome word for a failure."""
+    if isinstance(error, Forbidden):
+        return "forbidden"  # the cluster's RBAC said no
+    if isinstance(error, NotPermitted):
+        return "refused"  # podbot's own policy said no
+    for kind, word in ((NotFound, "not_found"), (Conflict, "conflict"), (Invalid, "invalid")):
+        if isinstance(error, kind):
+            return word
+    if isinstance(error, ClusterUnavailable):
+        return "unavailable"
+    if isinstance(error, UsageError):
+        return "usage"
+    return "error"
 
 
 def _outcome(error: PodbotError) -> str:

@@ -137,8 +137,10 @@ class Settings:
     """HTTP listen address, env PODBOT_HOST (0.0.0.0 in a container)."""
     port: int = 3000
     """HTTP listen port, env PORT."""
-    workers: int = 16
-    """Threads doing Kubernetes work after a request is acknowledged."""
+    workers: int = 4
+    """Threads doing Kubernetes work after a request is acknowledged. More threads only help when the API
+    server is slow: Python threads share one interpreter lock, and the acks compete with them for it
+    (bench/slack_acks.py: 4 workers keep p99 acks at ~1.5x a bare bolt app, 16 at ~3x)."""
     locale: str = "en"
     """Default language of messages: en or zh_CN (per channel: channels[].locale)."""
     log_level: str = "INFO"

@@ -32,6 +32,10 @@ class NotPermitted(PodbotError):
     """Policy or the cluster's RBAC refused the operation."""
 
 
+class Forbidden(NotPermitted):
+    """The cluster's RBAC refused the request (API 403), as opposed to podbot's own policy."""
+
+
 class NotFound(PodbotError):
     """The object does not exist (API 404)."""
 

@@ -7,6 +7,7 @@ what *is* allowed, so the user knows what to do instead.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum
@@ -27,8 +28,7 @@ def check_channel(
     policy: ChannelPolicy, verb: str, context: str, namespace: str | None, locale: str | None = None
 ) -> None:
     """Refuse (NotPermitted) a verb/cluster/namespace this channel is not allowed to touch."""
-    if not _matches(verb, policy.verbs):
-        raise NotPermitted(t("policy.verb_refused", locale, verb=verb, allowed=", ".join(policy.verbs)))
+    check_verb(policy, verb, locale)
     if not _matches(context, policy.contexts):
         raise NotPermitted(
             t("policy.context_refused", locale, context=context, allowed=", ".join(policy.contexts))
@@ -43,6 +43,57 @@ def check_channel(
         raise NotPermitted(
             t("policy.namespace_refused", locale, namespace=namespace, allowed=", ".join(policy.namespaces))
         )
+
+
+def check_verb(policy: ChannelPolicy, verb: str, locale: str | None = None) -> None:
+    """Refuse a verb the channel may not use (also for verbs that touch no cluster: audit, approvals)."""
+    if not _matches(verb, policy.verbs):
+        raise NotPermitted(t("policy.verb_refused", locale, verb=verb, allowed=", ".join(policy.verbs)))
+
+
+def namespace_visible(policy: ChannelPolicy, namespace: str) -> bool:
+    """May this channel see records about ``namespace`` ("" = cluster-wide: only all-namespace channels)?"""
+    if "*" in policy.namespaces:
+        return True
+    return bool(namespace) and _matches(namespace, policy.namespaces)
+
+
+# The API server's forbiddenMessage (apiserver/pkg/endpoints/handlers/responsewriters/errors.go):
+#   User "alice" cannot delete resource "pods" in API group "" in the namespace "prod"
+_FORBIDDEN = re.compile(
+    r'User "(?P<user>[^"]*)" cannot (?P<verb>[a-z]+) resource "(?P<resource>[^"]+)" in API group '
+    r'"[^"]*" (?:in the namespace "(?P<namespace>[^"]*)"|at the cluster scope)'
+)
+
+
+def explain_forbidden(
+    server_message: str, identity: str | None, locale: str | None = None, *, second_person: bool = True
+) -> str | None:
+    """A cluster's 403 in words that name who was refused what, or None if the message is not one.
+
+    ``identity`` is the impersonated Kubernetes user (None: podbot's own account was refused).
+    ``second_person`` speaks to that person ("You (alice@example.com) may not ..."); otherwise
+    it names them, for messages the whole channel reads.
+    """
+    match = _FORBIDDEN.search(server_message)
+    if match is None:
+        return None
+    verb, resource, namespace = match["verb"], match["resource"], match["namespace"]
+    if verb == "impersonate":
+        return t(
+            "identity.cannot_impersonate",
+            locale,
+            identity=identity or "?",
+            account=match["user"],
+            resource=resource,
+        )
+    if identity is None:
+        key, who = "identity.bot_forbidden", match["user"]
+    else:
+        key, who = ("identity.forbidden" if second_person else "identity.forbidden_other"), identity
+    if namespace is None:
+        key += "_cluster"
+    return t(key, locale, identity=who, verb=verb, resource=resource, namespace=namespace or "")
 
 
 class ApprovalVerdict(Enum):

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+from podbot import approvals
 from podbot.bot import AuditSink, Podbot
 from podbot.config import Settings
 from podbot.digest_service import install as install_digests
@@ -60,9 +61,10 @@ class Runtime:
         self.pool = WorkPool(settings.workers)
         self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
         self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
+        self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
-        self._web: WebServer | None = None
+        self.web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
         self.digests = install_digests(self)  # watchers, scheduler, alerts (leader-only work)
@@ -92,14 +94,14 @@ class Runtime:
 
     def serve_http(self, host: str | None = None, port: int | None = None) -> WebServer:
         wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set)
-        self._web = WebServer(
+        self.web = WebServer(
             wsgi,
             host or self.settings.host,
             self.settings.port if port is None else port,
             threads=max(8, self.settings.workers),
         ).start()
-        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self._web.url, self._web.url)
-        return self._web
+        log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self.web.url, self.web.url)
+        return self.web
 
     def serve_socket_mode(self) -> None:
         self._socket = SocketModeHandler(self.app, self.settings.slack.app_token.reveal())
@@ -110,12 +112,13 @@ class Runtime:
         """Graceful: refuse new work, finish what is in flight, close connections."""
         self._draining.set()
         self.digests.stop()
+        self.approvals.stop()
         if self._socket is not None:
             self._socket.close()
         finished = self.pool.shutdown(timeout)
         if not finished:
             log.warning("stopped with work still in flight after %.0fs", timeout)
-        if self._web is not None:
-            self._web.stop(timeout=5)
+        if self.web is not None:
+            self.web.stop(timeout=5)
         self.clusters.close()
         self.store.close()

@@ -8,12 +8,9 @@ from pathlib import Path
 import pytest
 import sim_support
 
-# --- podbot.sim fixtures ------------------------------------------------------------------------
-# Until the kubelet half of podbot.sim is merged, test-only stand-ins take the place of its
-# modules (a no-op once they exist); this runs before any test module imports podbot.sim.
-sim_support.ensure_kubelet_half()
+from podbot.sim.cluster import SimCluster
 
-from podbot.sim.cluster import SimCluster  # noqa: E402 - needs the line above first
+# --- podbot.sim fixtures ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,11 @@
-"""Helpers for the simulator tests: running kubectl against a SimCluster, and (until the kubelet
-half of podbot.sim is merged) test-only stand-ins for its modules.
-
-The stand-ins are installed only when ``podbot.sim.kubelet`` / ``podbot.sim.podspec`` /
-``podbot.sim.registry`` cannot be imported; once the real modules exist they are never used.
-"""
+"""Helpers for the simulator tests: the real kubectl and a small HTTPS client bound to a SimCluster."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
-import sys
-import threading
-import types
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,118 +13,6 @@ from typing import Any
 import pytest
 
 JSON = dict[str, Any]
-
-
-def kubelet_half_is_real() -> bool:
-    for name in ("kubelet", "podspec", "registry"):
-        module = sys.modules.get(f"podbot.sim.{name}")
-        if module is not None:
-            if getattr(module, "STAND_IN", False):
-                return False
-            continue
-        if importlib.util.find_spec(f"podbot.sim.{name}") is None:
-            return False
-    return True
-
-
-def ensure_kubelet_half() -> None:
-    """Install stand-ins for the kubelet half's modules if they are not there yet (tests only)."""
-    if kubelet_half_is_real():
-        return
-    if "podbot.sim.kubelet" in sys.modules:
-        return
-
-    podspec = types.ModuleType("podbot.sim.podspec")
-
-    def default_pod(pod: JSON, *, service_account: JSON | None = None) -> None:
-        spec = pod.setdefault("spec", {})
-        spec.setdefault("restartPolicy", "Always")
-        spec.setdefault("dnsPolicy", "ClusterFirst")
-        spec.setdefault("schedulerName", "default-scheduler")
-        spec.setdefault("terminationGracePeriodSeconds", 30)
-        spec.setdefault("serviceAccountName", "default")
-        for container in spec.get("containers") or []:
-            container.setdefault("imagePullPolicy", "IfNotPresent")
-            for port in container.get("ports") or []:
-                port.setdefault("protocol", "TCP")
-        pod["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
-
-    podspec.default_pod = default_pod  # type: ignore[attr-defined]
-
-    registry = types.ModuleType("podbot.sim.registry")
-
-    class RegistryTable:
-        @classmethod
-        def default(cls) -> RegistryTable:
-            return cls()
-
-    registry.RegistryTable = RegistryTable  # type: ignore[attr-defined]
-
-    kubelet = types.ModuleType("podbot.sim.kubelet")
-
-    class KubeletPool:
-        """Stand-in: no scheduling or containers; canned logs so the HTTP plumbing can be tested."""
-
-        def __init__(
-            self,
-            store: Any,
-            clock: Any,
-            nodes: Sequence[str],
-            registry: Any,
-            state_dir: Path,
-            control_plane_static_pods: bool = True,
-        ) -> None:
-            self.store = store
-
-        def start(self) -> None:
-            pass
-
-        def stop(self) -> None:
-            pass
-
-        def logs(
-            self,
-            namespace: str,
-            pod: str,
-            container: str | None,
-            *,
-            previous: bool = False,
-            tail_lines: int | None = None,
-            since_seconds: int | None = None,
-            timestamps: bool = False,
-        ) -> list[str]:
-            lines = [f"line {i} of {namespace}/{pod}/{container or '-'}" for i in range(5)]
-            return lines[-tail_lines:] if tail_lines is not None else lines
-
-        def follow_logs(
-            self,
-            namespace: str,
-            pod: str,
-            container: str | None,
-            *,
-            tail_lines: int | None = None,
-            since_seconds: int | None = None,
-            timestamps: bool = False,
-            stop: threading.Event,
-        ) -> Iterator[str]:
-            yield from self.logs(namespace, pod, container, tail_lines=tail_lines)
-            count = 0
-            while not stop.wait(0.05) and count < 3:
-                count += 1
-                yield f"followed {count}"
-
-    kubelet.KubeletPool = KubeletPool  # type: ignore[attr-defined]
-    for module in (podspec, registry, kubelet):
-        module.STAND_IN = True  # type: ignore[attr-defined]
-    sys.modules.update(
-        {"podbot.sim.podspec": podspec, "podbot.sim.registry": registry, "podbot.sim.kubelet": kubelet}
-    )
-
-
-needs_kubelet_half = pytest.mark.skipif(
-    not kubelet_half_is_real(),
-    reason="waits for the sim-kubelet branch (scheduler, image pulls, logs, events)",
-)
 
 
 def kubectl_path() -> str | None:

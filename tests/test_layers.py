@@ -14,6 +14,8 @@ PURE = [
     "podbot.diagnosis",
     "podbot.policy",
     "podbot.slack.blocks",
+    "podbot.slack.approval_blocks",
+    "podbot.slack.audit_blocks",
     "podbot.results",
     "podbot.manifests",
     "podbot.k8s.summary",

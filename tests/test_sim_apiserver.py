@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
-from sim_support import Api, needs_kubelet_half
+from sim_support import Api
 
 from podbot.sim.cluster import SimCluster
 
@@ -174,7 +174,15 @@ def test_generate_name_and_dry_run(api: Api) -> None:
     assert status == 201 and dry["metadata"]["uid"] and dry["status"]["phase"] == "Pending"
     assert api.json("GET", "/api/v1/namespaces/default/pods/dry")[0] == 404
     status, body = api.json("POST", "/api/v1/namespaces/default/pods?dryRun=Sometimes", pod("dry"))
-    assert status == 400 and 'Unsupported value: "Sometimes"' in body["message"]
+    assert status == 422 and body["message"] == (
+        'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Sometimes"}: '
+        'supported values: "All"'
+    )
+    status, body = api.json("POST", "/api/v1/namespaces/default/pods?fieldValidation=Loose", pod("dry"))
+    assert status == 422 and body["message"] == (
+        'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loose": '
+        'supported values: "", "Ignore", "Strict", "Warn"'
+    )
 
 
 def test_server_sets_identity_and_ignores_client_values(api: Api) -> None:
@@ -413,7 +421,20 @@ def test_continue_token_expires_after_compaction(api: Api, sim_cluster: SimClust
         "The provided continue parameter is too old to display a consistent list result."
     )
     status, body = api.json("GET", "/api/v1/namespaces/default/configmaps?continue=garbage!")
-    assert status == 400 and body["message"].startswith("continue key is not valid")
+    assert status == 400 and body["message"].startswith("invalid continue token: continue key is not valid")
+    status, body = api.json(
+        "GET", f"/api/v1/namespaces/default/configmaps?continue={token}&resourceVersion=5"
+    )
+    assert (
+        status == 400 and body["message"] == "specifying resource version is not allowed when using continue"
+    )
+
+
+def test_resource_version_0_lists_are_whole_like_the_watch_cache(api: Api) -> None:
+    _, paged = api.json("GET", "/api/v1/namespaces?limit=1")
+    assert len(paged["items"]) == 1 and paged["metadata"]["continue"]
+    _, whole = api.json("GET", "/api/v1/namespaces?limit=1&resourceVersion=0")
+    assert len(whole["items"]) > 1 and "continue" not in whole["metadata"]
 
 
 def test_cluster_scoped_and_all_namespace_lists(api: Api) -> None:
@@ -495,7 +516,6 @@ def test_watch_ends_at_timeout_seconds(api: Api) -> None:
     assert [e["type"] for e in events] == ["ADDED"]  # kube-root-ca.crt, then the server closes the stream
 
 
-@needs_kubelet_half  # --event-ttl is implemented by the kubelet half (EventExpiry), for every writer
 def test_events_expire_an_hour_after_their_last_write(api: Api, sim_cluster: SimCluster) -> None:
     event = {
         "apiVersion": "v1",

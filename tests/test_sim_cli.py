@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from sim_support import ensure_kubelet_half, needs_kubelet_half
 
 from podbot import cli
 
@@ -26,7 +25,6 @@ def wait_for(path: Path, timeout: float = 30) -> None:
 
 
 def test_sim_command_serves_until_sigterm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ensure_kubelet_half()
     state = tmp_path / "state"
     kubeconfig = state / "kubeconfig"
     seen: dict[str, str] = {}
@@ -81,14 +79,12 @@ def test_sim_command_rejects_bad_arguments(
 
 
 def test_sim_command_reports_a_bad_policy_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ensure_kubelet_half()
     policy = tmp_path / "policy.yaml"
     policy.write_text("rules: [{subjects: [nobody], verbs: [get]}]\n")
     assert cli.main(["sim", "--rbac", str(policy), "--state-dir", str(tmp_path / "s")]) == 2
     assert "must be user:NAME, group:NAME or serviceaccount:NS:NAME" in capsys.readouterr().err
 
 
-@needs_kubelet_half
 def test_podbot_sim_as_a_process(tmp_path: Path) -> None:
     state = tmp_path / "state"
     proc = subprocess.Popen(

@@ -1,8 +1,7 @@
 """The real kubectl (1.32) against podbot.sim: the seed notes' operations, each asserted on kubectl's output.
 
-Skipped (with the reason) when kubectl is not installed, unless CI=true. Tests that need the
-kubelet half (scheduling, image pulls, container logs, node objects, kubelet events) are marked
-``needs_kubelet_half`` and skip until that branch is merged.
+Skipped (with the reason) when kubectl is not installed, unless CI=true. The cluster's clock only
+moves when a test advances it, so image pull back-offs and grace periods take no real time.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import time
 
 import pytest
 import yaml
-from sim_support import Kubectl, needs_kubelet_half
+from sim_support import Kubectl
 
 from podbot.sim.cluster import SimCluster
 
@@ -170,7 +169,6 @@ def test_describe_pod_has_identity_containers_and_events(kubectl: Kubectl, ns: s
     assert re.search(r"^Events:", text, re.M)
 
 
-@needs_kubelet_half
 def test_describe_shows_the_seed_pull_failure_event(
     sim_cluster: SimCluster, kubectl: Kubectl, ns: str
 ) -> None:
@@ -505,15 +503,33 @@ def test_explain_reads_the_openapi_schema(kubectl: Kubectl) -> None:
     assert "Container image name" in text
 
 
-@needs_kubelet_half
 def test_logs_from_the_kubelet(sim_cluster: SimCluster, kubectl: Kubectl) -> None:
     kubectl("run", "logger", "--image=nginx:1.16")
     sim_cluster.advance(30)
     assert kubectl("logs", "logger").strip()
 
 
-@needs_kubelet_half
 def test_nodes_are_listed(kubectl: Kubectl) -> None:
     header, rows = table(kubectl("get", "nodes"))
     assert header == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert {r[0] for r in rows} == {"node01", "node02"}
+
+
+def test_seed_pod_runs_once_its_pull_secret_exists(
+    sim_cluster: SimCluster, kubectl: Kubectl, ns: str
+) -> None:
+    """The seed notes' fix: create the registry secret the pod names; the same pod then runs."""
+    before = json.loads(kubectl("get", "pod", "nginx", "-n", ns, "-o", "json"))
+    _, rows = table(kubectl("get", "pod", "nginx", "-n", ns))
+    assert rows[0][2] in ("ErrImagePull", "ImagePullBackOff")
+    kubectl(
+        "create", "secret", "docker-registry", "myregistrykey", "-n", ns,
+        "--docker-server=10.0.0.130:5000", "--docker-username=test", "--docker-password=123456",
+    )  # fmt: skip
+    for _ in range(30):
+        sim_cluster.advance(30)  # past the image pull back-off, in simulated time
+        if table(kubectl("get", "pod", "nginx", "-n", ns))[1][0][2] == "Running":
+            break
+    after = json.loads(kubectl("get", "pod", "nginx", "-n", ns, "-o", "json"))
+    assert after["status"]["phase"] == "Running"
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]  # not recreated

@@ -200,3 +200,21 @@ def test_a_manifest_in_the_static_pod_path_makes_a_pod_until_it_is_removed(
     while "static-web-node02" in k("get", "pods", "-o", "name") and time.monotonic() < deadline:
         cluster.advance(1)
     assert "pod/static-web-node02" not in k("get", "pods", "-o", "name").split()
+
+
+def test_following_a_quiet_container_starts_the_stream_at_once(cluster: Any, kubectl: Any) -> None:
+    kubectl("run", "quiet", "--image=busybox:1.36", "--command", "--", "sleep", "3600")
+    cluster.advance(5)
+    api = sim_support.Api(cluster.url, cluster.ca_pem, cluster.admin_token)
+    conn = api.connect(timeout=5)
+    try:
+        conn.putrequest("GET", "/api/v1/namespaces/default/pods/quiet/log?follow=true")
+        conn.putheader("Authorization", f"Bearer {cluster.admin_token}")
+        conn.endheaders()
+        response = conn.getresponse()  # headers come now, although the container has said nothing
+        assert response.status == 200
+    finally:
+        conn.close()
+    # An error still comes back as an error (400), not as a stream.
+    status, body = api.json("GET", "/api/v1/namespaces/default/pods/quiet/log?follow=true&container=nope")
+    assert (status, body["message"]) == (400, "container nope is not valid for pod quiet")

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sim_support import Api, ensure_kubelet_half
+from sim_support import Api
 
 from podbot.sim.apiserver import ApiServer
 from podbot.sim.clock import SimClock
@@ -53,7 +53,6 @@ class FakeLogs:
 
 @pytest.fixture(scope="module")
 def setup() -> Iterator[tuple[Api, FakeLogs]]:
-    ensure_kubelet_half()
     store, clock, logs = ObjectStore(), SimClock(speed=0), FakeLogs()
     server = ApiServer(store, clock, admin_token=TOKEN, logs=logs)
     server.prepare()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sim_support import Api, ensure_kubelet_half
+from sim_support import Api
 
 from podbot.sim.cluster import SimCluster
 from podbot.sim.rbac import Attributes, Authorizer, Policy, PolicyError, UserInfo
@@ -65,7 +65,6 @@ POLICY = {
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimCluster]:
-    ensure_kubelet_half()
     state = tmp_path_factory.mktemp("rbac")
     policy = state / "policy.yaml"
     policy.write_text(yaml.safe_dump(POLICY))

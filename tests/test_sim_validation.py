@@ -346,3 +346,13 @@ def test_service_and_rolebinding_rules() -> None:
     assert any(
         "cannot change roleRef" in str(e) for e in admission.validate_rolebinding_update(changed, binding)
     )
+
+
+def test_no_new_finalizers_on_an_object_being_deleted() -> None:
+    old = {"name": "x", "deletionTimestamp": "2026-01-01T00:00:00Z", "finalizers": ["a"]}
+    assert validation.object_meta_update_errors({**old, "finalizers": []}, old) == []
+    [error] = validation.object_meta_update_errors({**old, "finalizers": ["a", "b"]}, old)
+    assert str(error) == (
+        "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, "
+        'found new finalizers []string{"b"}'
+    )

@@ -3,6 +3,7 @@ negotiation, and the pure-Python TLS certificate."""
 
 from __future__ import annotations
 
+import base64
 import socket
 import ssl
 import threading
@@ -137,8 +138,19 @@ def test_continue_tokens_round_trip_and_reject_garbage() -> None:
     assert listing.decode_continue(token) == (42, ("default", "nginx"))
     assert listing.decode_continue(listing.encode_continue(7, ("", "node01"))) == (7, ("", "node01"))
     with pytest.raises(SimApiError) as info:
-        listing.decode_continue("%%%")
-    assert info.value.code == 400 and info.value.message.startswith("continue key is not valid")
+        listing.decode_continue("ab%%")
+    assert info.value.code == 400
+    assert (
+        info.value.message
+        == "invalid continue token: continue key is not valid: illegal base64 data at input byte 2"
+    )
+    old_version = base64.urlsafe_b64encode(b'{"v":"meta.k8s.io/v0","rv":3,"start":"a"}').decode().rstrip("=")
+    with pytest.raises(SimApiError) as info:
+        listing.decode_continue(old_version)
+    assert info.value.message == (
+        "invalid continue token: continue key is not valid: server does not recognize this encoded version "
+        "meta.k8s.io/v0"
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +11,11 @@ from podbot.localslack import Tamper
 from tests.podbot_harness import Harness, podbot_harness
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
-    with podbot_harness(tmp_path_factory.mktemp("app")) as h:
+@pytest.fixture(scope="module", params=["http", "socket-mode"])
+def harness(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    """Every scenario runs twice: signed HTTP requests, and Socket Mode through bolt's handler."""
+    with podbot_harness(tmp_path_factory.mktemp("app"), socket_mode=request.param == "socket-mode") as h:
+        h.mode = request.param  # type: ignore[attr-defined]
         yield h
 
 
@@ -35,6 +38,8 @@ def test_usage_error_is_a_clear_ephemeral_message(harness: Harness) -> None:
 
 
 def test_unsigned_and_stale_requests_are_rejected(harness: Harness) -> None:
+    if harness.mode == "socket-mode":  # type: ignore[attr-defined]
+        pytest.skip("Socket Mode has no request signatures: the app token authenticates the connection")
     for tamper in (Tamper.BAD_SIGNATURE, Tamper.STALE_TIMESTAMP, Tamper.UNSIGNED):
         result = harness.slack.send_command("alice", "ops", "/pod", "run evil --image=nginx", tamper=tamper)
         assert result.reply.status == 401, tamper
@@ -99,3 +104,25 @@ def test_secret_modal_refuses_missing_fields_inline(harness: Harness) -> None:
 
     with pytest.raises(NotFoundError):
         harness.sim.store.get("secrets", "default", "other")
+
+
+def test_logs_static_and_help(harness: Harness) -> None:
+    harness.command("run chatty --image=nginx:1.16")
+    harness.sim.advance(40)
+    logs = harness.command("logs chatty --tail=2")
+    assert logs.is_ephemeral and "GET /" in logs.rendered
+    static = harness.command("static")
+    assert "kube-scheduler-node01" in static.rendered and "manifest" in static.rendered
+    refused = harness.command("delete pod etcd-node01 -n kube-system")
+    assert "static pod" in refused.rendered and harness.sim.store.get("pods", "kube-system", "etcd-node01")
+    helped = harness.command("help init")
+    assert "init" in helped.rendered.lower()
+
+
+def test_chinese_channel_gets_chinese_answers(tmp_path: Path) -> None:
+    config = "locale: zh_CN\n"
+    with podbot_harness(tmp_path, config=config) as h:
+        answer = h.command("get pods -n kube-system")
+        assert "个 pod" in answer.rendered
+        refused = h.command("gte pods")
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.rendered)

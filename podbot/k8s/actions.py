@@ -281,6 +281,8 @@ def _table(
             except NotFound:
                 missing.append(name)
     else:
+        # Rows need the object only for -A (its namespace column); without it the answer is smaller.
+        query = [*query, ("includeObject", "Metadata" if namespace is None else "None")]
         token = ""
         while True:
             page_query = [*query, ("limit", 500)] + ([("continue", token)] if token else [])

@@ -36,6 +36,7 @@ from podbot.errors import (
     ClusterUnavailable,
     ConfigError,
     Conflict,
+    Forbidden,
     Invalid,
     NotFound,
     NotPermitted,
@@ -112,7 +113,7 @@ def error_from_status(code: int, body: bytes, context: str) -> PodbotError:
         )
         return Invalid(message, causes)
     if code == 403:
-        return NotPermitted(message)
+        return Forbidden(message)
     if code == 401:
         return NotPermitted(f"cluster {context!r} rejected podbot's credentials ({message})")
     if code == 410:

@@ -10,6 +10,7 @@ podbot uses them for digests and alerts computed from its watch cache, so both a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -204,42 +205,67 @@ def pod_ready(pod: Pod) -> str:
 def pod_restarts(pod: Pod, now: datetime) -> str:
     """kubectl's RESTARTS column: ``0``, or ``3 (5m ago)`` when the last restart time is known."""
     columns = PodColumns(pod)
-    return _restarts_text(columns, now)
+    return _restarts_text(columns.restarts, columns.last_restart, now)
 
 
-def _restarts_text(columns: PodColumns, now: datetime) -> str:
-    if columns.restarts and columns.last_restart is not None:
-        ago = human_duration((now - columns.last_restart).total_seconds())
-        return f"{columns.restarts} ({ago} ago)"
-    return str(columns.restarts)
+def _restarts_text(restarts: int, last_restart: datetime | None, now: datetime) -> str:
+    if restarts and last_restart is not None:
+        return f"{restarts} ({human_duration((now - last_restart).total_seconds())} ago)"
+    return str(restarts)
+
+
+@dataclass(frozen=True, slots=True)
+class PodRow:
+    """A pod's ``kubectl get`` row with the time-dependent cells (AGE, "(5m ago)") left to ``cells``.
+
+    Everything else depends only on the pod, so callers that print the same pod version many times
+    (the simulator's Table endpoint, a watch cache) can compute this once per resourceVersion."""
+
+    name: str
+    ready: str
+    status: str
+    restarts: int
+    last_restart: datetime | None
+    created: str | None
+    ip: str
+    node: str
+    nominated: str
+    gates: str
+
+    def cells(self, now: datetime, wide: bool = False) -> list[str]:
+        restarts = _restarts_text(self.restarts, self.last_restart, now)
+        row = [self.name, self.ready, self.status, restarts, since(self.created, now)]
+        if wide:
+            row += [self.ip, self.node, self.nominated, self.gates]
+        return row
+
+
+def pod_row_of(pod: Pod) -> PodRow:
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    columns = PodColumns(pod)
+    pod_ips = status.get("podIPs") or ()
+    gates = spec.get("readinessGates") or ()
+    gates_text = "<none>"
+    if gates:
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or ()}
+        true_count = sum(1 for g in gates if conditions.get(g.get("conditionType")) == "True")
+        gates_text = f"{true_count}/{len(gates)}"
+    return PodRow(
+        name=str(meta.get("name", "")),
+        ready=columns.ready,
+        status=columns.status,
+        restarts=columns.restarts,
+        last_restart=columns.last_restart,
+        created=meta.get("creationTimestamp"),
+        ip=(pod_ips[0].get("ip") if pod_ips else status.get("podIP")) or "<none>",
+        node=spec.get("nodeName") or "<none>",
+        nominated=status.get("nominatedNodeName") or "<none>",
+        gates=gates_text,
+    )
 
 
 def pod_row(pod: Pod, now: datetime, wide: bool = False) -> list[str]:
     """One ``kubectl get pods`` row: NAME READY STATUS RESTARTS AGE (+ IP NODE ... when wide)."""
-    meta = pod.get("metadata") or {}
-    columns = PodColumns(pod)
-    row = [
-        str(meta.get("name", "")),
-        columns.ready,
-        columns.status,
-        _restarts_text(columns, now),
-        since(meta.get("creationTimestamp"), now),
-    ]
-    if wide:
-        spec = pod.get("spec") or {}
-        status = pod.get("status") or {}
-        pod_ips = status.get("podIPs") or ()
-        ip = (pod_ips[0].get("ip") if pod_ips else status.get("podIP")) or "<none>"
-        gates = spec.get("readinessGates") or ()
-        gates_text = "<none>"
-        if gates:
-            conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or ()}
-            true_count = sum(1 for g in gates if conditions.get(g.get("conditionType")) == "True")
-            gates_text = f"{true_count}/{len(gates)}"
-        row += [
-            ip,
-            spec.get("nodeName") or "<none>",
-            status.get("nominatedNodeName") or "<none>",
-            gates_text,
-        ]
-    return row
+    return pod_row_of(pod).cells(now, wide)

@@ -23,6 +23,7 @@ from podbot.sim.apierrors import (
     not_supported,
     status_bad_request,
     status_internal,
+    status_invalid,
     status_method_not_allowed,
     status_path_not_found,
     status_success,
@@ -49,7 +50,7 @@ from podbot.sim.rest import Rest
 from podbot.sim.reviews import review
 from podbot.sim.store import ObjectStore, WatchEvent
 from podbot.sim.subresources import LogSource, pod_logs, scale
-from podbot.sim.table import build_table
+from podbot.sim.table import build_table, build_table_stored
 from podbot.sim.tls import self_signed
 from podbot.sim.transport import (
     HttpServer,
@@ -405,20 +406,26 @@ class ApiServer:
             return json_response(200, body)
         raise status_method_not_allowed()
 
+    @staticmethod
+    def _options_kind(req: Request) -> str:
+        """The options type whose validation failed, as the real handlers name it."""
+        return {"POST": "CreateOptions", "PUT": "UpdateOptions", "PATCH": "PatchOptions"}.get(
+            req.method, "DeleteOptions"
+        )
+
     def _dry_run(self, req: Request) -> bool:
         values = req.query.get("dryRun") or []
-        for value in values:
-            if value != "All":
-                raise status_bad_request(str(not_supported("dryRun", value, ("All",))))
+        if any(value != "All" for value in values):
+            error = not_supported("dryRun", values, ("All",))
+            raise status_invalid(self._options_kind(req), "", [error], "meta.k8s.io")
         return bool(values)
 
     def _field_validation(self, req: Request) -> str:
-        value = req.param("fieldValidation") or "Warn"  # the server's default since 1.25
-        if value not in ("Strict", "Warn", "Ignore"):
-            raise status_bad_request(
-                f'fieldValidation: Unsupported value: {value!r}: supported values: "Ignore", "Strict", "Warn"'
-            )
-        return value
+        value = req.param("fieldValidation")
+        if value not in ("", "Strict", "Warn", "Ignore"):
+            error = not_supported("fieldValidation", value, ("", "Ignore", "Strict", "Warn"))
+            raise status_invalid(self._options_kind(req), "", [error], "meta.k8s.io")
+        return value or "Warn"  # the server's default since 1.25
 
     def _delete_options(self, req: Request) -> JSON:
         options: JSON = {}
@@ -484,12 +491,16 @@ class ApiServer:
         selection = listing.parse_selection(rt, req.param("labelSelector"), req.param("fieldSelector"))
         limit = int_param(req, "limit")
         token = req.param("continue")
+        if req.param("resourceVersion") == "0" and not token:
+            limit = None  # "any version" is served from the watch cache, which (in 1.32) does not paginate
         namespace: str | None = info.namespace if rt.namespaced and info.namespace else None
         if not rt.namespaced:
             namespace = None
         start_after: tuple[str, str] | None = None
         snapshot_rv: int | None = None
         if token:
+            if req.param("resourceVersion") not in ("", "0"):
+                raise status_bad_request("specifying resource version is not allowed when using continue")
             snapshot_rv, start_after = listing.decode_continue(token)
             if snapshot_rv < self.store.compacted_resource_version:
                 raise listing.gone_continue(token)
@@ -506,9 +517,9 @@ class ApiServer:
         if output.form == "table":
             include = listing.table_options(req.param("includeObject"))
             with listing.gc_paused():
-                table = build_table(
+                table = build_table_stored(
                     rt.table,
-                    [s.load() for s in items],
+                    items,
                     self.clock.now(),
                     version=output.version,
                     include_object=include,

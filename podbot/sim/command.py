@@ -89,7 +89,11 @@ def run(args: argparse.Namespace) -> int:
         print("Try:")
         print(f"  export KUBECONFIG={cluster.kubeconfig_path}")
         print("  kubectl get pods -A")
-        print(f"  curl -k -X POST -H 'Authorization: Bearer ...' '{cluster.url}/_sim/advance?seconds=60'")
+        print("Move simulated time or inject faults with the same credentials (see podbot/sim/faults.py):")
+        print("  echo '{}' | kubectl create --raw '/_sim/advance?seconds=60' -f -")
+        print(
+            """  echo '{"action":"fail","status":503,"count":2}' | kubectl create --raw /_sim/faults -f -"""
+        )
         print("Stop with Ctrl-C.", flush=True)
         try:
             while not stop.wait(0.5):

@@ -333,6 +333,7 @@ class KubeletPool:
         since_seconds: int | None = None,
         timestamps: bool = False,
     ) -> list[str]:
+        """Lines of a container's log (GET pods/NAME/log); SimApiError with the API server's message."""
         return self._logs.logs(
             namespace,
             pod,
@@ -354,6 +355,8 @@ class KubeletPool:
         timestamps: bool = False,
         stop: threading.Event,
     ) -> Iterator[str]:
+        """Validate now (SimApiError raises here, before any streaming), then yield lines as they appear
+        until the container exits or ``stop`` is set (GET pods/NAME/log?follow=true)."""
         return self._logs.follow(
             namespace,
             pod,

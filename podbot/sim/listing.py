@@ -86,20 +86,32 @@ def encode_continue(rv: int, last: tuple[str, str]) -> str:
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
+_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+INVALID_KEY = "continue key is not valid"
+
+
 def decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    """storage.DecodeContinue, with its errors (400 ``invalid continue token: ...``)."""
+
+    def bad(why: str) -> SimApiError:
+        return status_bad_request(f"invalid continue token: {why}")
+
+    bad_char = next((i for i, ch in enumerate(token) if ch not in _B64URL), None)
+    if bad_char is not None or len(token) % 4 == 1:
+        at = bad_char if bad_char is not None else len(token) - 1
+        raise bad(f"{INVALID_KEY}: illegal base64 data at input byte {at}")
     try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if data.get("v") != "meta.k8s.io/v1":
-            raise ValueError(
-                "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)"
-            )
-        rv = int(data["rv"])
-        start = str(data["start"]).removesuffix("\x00")
-    except (ValueError, KeyError, TypeError, binascii.Error) as e:
-        message = str(e) if str(e).startswith("continue key") else f"continue key is not valid: {e}"
-        raise status_bad_request(message) from None
-    namespace, _, name = start.rpartition("/")
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        version, rv, start = data.get("v"), int(data.get("rv") or 0), str(data.get("start") or "")
+    except (ValueError, TypeError, AttributeError, binascii.Error) as e:
+        raise bad(f"{INVALID_KEY}: {e}") from None
+    if version != "meta.k8s.io/v1":
+        raise bad(f"{INVALID_KEY}: server does not recognize this encoded version {version}")
+    if rv == 0:
+        raise bad(f"{INVALID_KEY}: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+    if not start:
+        raise bad(f"{INVALID_KEY}: encoded start key empty (version meta.k8s.io/v1)")
+    namespace, _, name = start.removesuffix("\x00").rpartition("/")
     return rv, (namespace, name)
 
 

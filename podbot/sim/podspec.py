@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from podbot.sim.meta import SimApiError
-from podbot.sim.quantity import Quantity, QuantityError, canonical
+from podbot.sim.quantity import Quantity, QuantityError, canonical, milli_of, units_of
 
 JSON = dict[str, Any]
 
@@ -359,6 +359,6 @@ def pod_requests(spec: JSON) -> tuple[int, int]:
 
 def _container_requests(container: JSON) -> tuple[int, int]:
     requests = (container.get("resources") or {}).get("requests") or {}
-    cpu = Quantity.parse(requests["cpu"]).milli if "cpu" in requests else 0
-    mem = int(Quantity.parse(requests["memory"]).value) if "memory" in requests else 0
+    cpu = milli_of(requests["cpu"]) if "cpu" in requests else 0
+    mem = units_of(requests["memory"]) if "memory" in requests else 0
     return cpu, mem

@@ -8,6 +8,7 @@ k8s.io/apimachinery/pkg/api/resource (Quantity.String / CanonicalizeBytes).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ class Quantity:
 
     @classmethod
     def parse(cls, text: str | int | float) -> Quantity:
+        """Parse a quantity; the same few strings come back again and again, so results are cached."""
+        return _parse(text) if not isinstance(text, bool) else _parse_uncached(text)
+
+    @classmethod
+    def _parse(cls, text: str | int | float) -> Quantity:
         if isinstance(text, bool):
             raise QuantityError(
                 "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
@@ -97,6 +103,15 @@ class Quantity:
         return f"{sign}{mantissa}{_DECIMAL_SUFFIX[exponent]}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str | int | float) -> Quantity:
+    return Quantity._parse(text)
+
+
+def _parse_uncached(text: str | int | float) -> Quantity:
+    return Quantity._parse(text)
+
+
 def _decimal_parts(value: Fraction) -> tuple[int, int]:
     """``value == mantissa * 10**exponent`` with an integer mantissa and exponent % 3 == 0."""
     exponent = 0
@@ -114,6 +129,18 @@ def _decimal_parts(value: Fraction) -> tuple[int, int]:
         mantissa *= 10
         exponent -= 1
     return mantissa, exponent
+
+
+@functools.lru_cache(maxsize=4096)
+def milli_of(text: str | int | float) -> int:
+    """Milli-units, rounded up (CPU requests as the scheduler counts them); cached."""
+    return Quantity.parse(text).milli
+
+
+@functools.lru_cache(maxsize=4096)
+def units_of(text: str | int | float) -> int:
+    """Whole units, rounded down (bytes of memory, pods); cached."""
+    return int(Quantity.parse(text).value)
 
 
 def canonical(text: str | int | float) -> str:

@@ -286,11 +286,16 @@ class Rest:
             raise status_bad_request(
                 "the namespace of the provided object does not match the namespace sent on the request"
             )
-        current = self.get(rt, ns, name)
         expected = meta.get("resourceVersion") or None
-        if expected and expected != str(current.rv):
-            raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
-        return self._commit_update(rt, current, obj, dry_run=dry_run, subresource=subresource)
+        for _ in range(10):
+            current = self.get(rt, ns, name)
+            if expected and expected != str(current.rv):
+                raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
+            try:
+                return self._commit_update(rt, current, obj, dry_run=dry_run, subresource=subresource)
+            except _Retry:
+                continue  # written meanwhile: an unconditional update simply goes again
+        raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
 
     def patch(
         self,

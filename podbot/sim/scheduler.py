@@ -21,7 +21,7 @@ from typing import Any
 from podbot.sim.clock import SimClock, rfc3339
 from podbot.sim.events import SeriesRecorder, object_ref
 from podbot.sim.podspec import all_containers, pod_requests
-from podbot.sim.quantity import Quantity
+from podbot.sim.quantity import milli_of, units_of
 from podbot.sim.store import NotFoundError, ObjectStore
 
 JSON = dict[str, Any]
@@ -98,9 +98,9 @@ def matches_affinity(pod: JSON, node: JSON) -> bool:
 
 def _allocatable(node: JSON) -> tuple[int, int, int]:
     alloc = (node.get("status") or {}).get("allocatable") or {}
-    cpu = Quantity.parse(alloc.get("cpu", "0")).milli
-    mem = int(Quantity.parse(alloc.get("memory", "0")).value)
-    pods = int(Quantity.parse(alloc.get("pods", "110")).value)
+    cpu = milli_of(alloc.get("cpu", "0"))
+    mem = units_of(alloc.get("memory", "0"))
+    pods = units_of(alloc.get("pods", "110"))
     return cpu, mem, pods
 
 
@@ -108,8 +108,8 @@ def _scoring_requests(pod: JSON) -> tuple[int, int]:
     cpu = mem = 0
     for container in (pod.get("spec") or {}).get("containers") or []:
         requests = (container.get("resources") or {}).get("requests") or {}
-        cpu += Quantity.parse(requests["cpu"]).milli if "cpu" in requests else DEFAULT_MILLI_CPU
-        mem += int(Quantity.parse(requests["memory"]).value) if "memory" in requests else DEFAULT_MEMORY
+        cpu += milli_of(requests["cpu"]) if "cpu" in requests else DEFAULT_MILLI_CPU
+        mem += units_of(requests["memory"]) if "memory" in requests else DEFAULT_MEMORY
     return cpu, mem
 
 

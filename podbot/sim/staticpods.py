@@ -31,11 +31,11 @@ from urllib.parse import urlsplit
 import yaml
 
 from podbot.sim.clock import SimClock, rfc3339
-from podbot.sim.events import micro_time
 from podbot.sim.meta import SimApiError, stamp_new
 from podbot.sim.podspec import MIRROR_ANNOTATION, default_pod
 from podbot.sim.podstatus import write_status
 from podbot.sim.podworker import PodWorker
+from podbot.sim.run import rfc3339_nano
 from podbot.sim.store import AlreadyExistsError, ConflictError, NotFoundError, ObjectStore
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 FILE_CHECK_FREQUENCY = 20.0
 HTTP_CHECK_FREQUENCY = 20.0
@@ -62,6 +63,10 @@ class _Desired:
     pod: JSON
     source: str
     origin: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.pod["metadata"]["namespace"], self.pod["metadata"]["name"]
 
 
 @dataclass
@@ -86,7 +91,7 @@ class StaticPod:
 def parse_manifest(text: str, origin: str) -> list[JSON]:
     """Pods in a manifest file or URL body: one Pod, or a PodList (YAML or JSON)."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when available)
     except yaml.YAMLError as err:
         raise ManifestError(f"{origin}: invalid YAML: {err}") from None
     if not isinstance(data, dict):
@@ -167,6 +172,8 @@ class StaticPods:
         self.pods: dict[str, dict[tuple[str, str], StaticPod]] = {}
         self.urls: dict[str, str | None] = {}
         self._url_pods: dict[str, list[JSON]] = {}
+        self._url_desired: dict[str, tuple[list[JSON], list[_Desired]]] = {}
+        self._file_cache: dict[tuple[str, Path], tuple[tuple[int, int], _Desired | None]] = {}
         self._timers: list[Any] = []
         self.stopped = False
 
@@ -250,27 +257,44 @@ class StaticPods:
             self.sync_node(node)
 
     def desired(self, node: str) -> dict[tuple[str, str], _Desired]:
-        seen = micro_time(self.clock.time())[:-1] + "000Z"
+        seen = rfc3339_nano(self.clock.time())
         wanted: dict[tuple[str, str], _Desired] = {}
         folder = self.manifest_dir(node)
         for path in sorted(folder.iterdir()) if folder.exists() else []:
             if path.name.startswith(".") or not path.is_file():
                 continue
-            try:
-                manifests = parse_manifest(path.read_text(encoding="utf-8"), str(path))
-            except (ManifestError, OSError, UnicodeDecodeError) as err:
-                log.warning("static pods on %s: skipping %s: %s", node, path, err)
-                continue
-            for manifest in manifests[:1]:  # a file holds one pod
-                desired = static_pod(manifest, node, "file", str(path), seen)
-                key = (desired.pod["metadata"]["namespace"], desired.pod["metadata"]["name"])
-                wanted.setdefault(key, desired)
+            desired = self._from_file(node, path, seen)
+            if desired is not None:
+                wanted.setdefault(desired.key, desired)
         url = self.urls.get(node)
-        for manifest in self._url_pods.get(node, []) if url else []:
-            desired = static_pod(manifest, node, "http", url or "", seen)
-            key = (desired.pod["metadata"]["namespace"], desired.pod["metadata"]["name"])
-            wanted.setdefault(key, desired)
+        if url:
+            body = self._url_pods.get(node, [])
+            cached = self._url_desired.get(node)
+            if cached is None or cached[0] is not body:
+                cached = (body, [static_pod(manifest, node, "http", url, seen) for manifest in body])
+                self._url_desired[node] = cached
+            for desired in cached[1]:
+                wanted.setdefault(desired.key, desired)
         return wanted
+
+    def _from_file(self, node: str, path: Path, seen: str) -> _Desired | None:
+        """The static pod a manifest file describes; parsed again only when the file changed."""
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        stamp = (info.st_mtime_ns, info.st_size)
+        cached = self._file_cache.get((node, path))
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        desired = None
+        try:
+            manifests = parse_manifest(path.read_text(encoding="utf-8"), str(path))
+            desired = static_pod(manifests[0], node, "file", str(path), seen)  # a file holds one pod
+        except (ManifestError, OSError, UnicodeDecodeError) as err:
+            log.warning("static pods on %s: skipping %s: %s", node, path, err)
+        self._file_cache[(node, path)] = (stamp, desired)
+        return desired
 
     # --- reconciling ----------------------------------------------------------------------------
     def sync_node(self, node: str) -> None:

@@ -52,7 +52,7 @@ def _dumps(obj: JSON) -> bytes:
 class Stored:
     """One object as stored: its JSON bytes and the index the selectors need."""
 
-    __slots__ = ("fields", "labels", "name", "namespace", "raw", "rv")
+    __slots__ = ("fields", "labels", "memo", "name", "namespace", "raw", "rv")
 
     def __init__(
         self, namespace: str, name: str, raw: bytes, rv: int, labels: dict[str, str], fields: dict[str, str]
@@ -63,6 +63,8 @@ class Stored:
         self.rv = rv
         self.labels = labels
         self.fields = fields
+        # Derived data that only depends on this exact version (e.g. its Table row), computed lazily.
+        self.memo: Any = None
 
     def load(self) -> JSON:
         """A fresh, mutable copy of the object."""

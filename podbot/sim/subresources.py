@@ -48,7 +48,9 @@ class LogSource(Protocol):
         since_seconds: int | None = None,
         timestamps: bool = False,
         stop: threading.Event,
-    ) -> Iterator[str]: ...
+    ) -> Iterator[str]:
+        """Raises SimApiError at the call (not at the first next()); then streams until stop or exit."""
+        ...
 
 
 def pod_logs(
@@ -86,11 +88,10 @@ def pod_logs(
             timestamps=timestamps,
             stop=stop,
         )
-        first = next(lines, None)  # errors (no such container ...) surface before the stream starts
+        # follow_logs raises its errors (no such container ...) at the call, before the stream starts;
+        # waiting here for a first line would hold back the response headers of a quiet container.
 
         def chunks() -> Iterator[bytes]:
-            if first is not None:
-                yield (first + "\n").encode()
             for line in lines:
                 yield (line + "\n").encode()
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podbot.k8s.status import POD_COLUMNS, pod_row, since
+from podbot.k8s.status import POD_COLUMNS, pod_row, pod_row_of, since
+from podbot.sim.store import Stored
 
 JSON = dict[str, Any]
 
@@ -57,6 +58,10 @@ class Converter:
     columns: tuple[Column, ...]
     cells: Cells
     conditions: Callable[[JSON], list[JSON]] | None = None
+    # Optional split of ``cells`` into a time-independent part, computed once per stored version,
+    # and the time-dependent rest (AGE): a 5,000-pod Table then costs no JSON parsing at all.
+    prepare: Callable[[JSON], Any] | None = None
+    render: Callable[[Any, datetime], list[Any]] | None = None
 
 
 NAME = Column("Name", format="name", description=NAME_DOC)
@@ -111,7 +116,13 @@ def _pod_conditions(pod: JSON) -> list[JSON]:
     return []
 
 
-pod_table = Converter(_pod_columns(), lambda pod, now: list(pod_row(pod, now, wide=True)), _pod_conditions)
+pod_table = Converter(
+    _pod_columns(),
+    lambda pod, now: list(pod_row(pod, now, wide=True)),
+    _pod_conditions,
+    prepare=pod_row_of,
+    render=lambda row, now: row.cells(now, wide=True),
+)
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -466,5 +477,49 @@ def build_table(
         "apiVersion": api_version,
         "metadata": list_meta or {},
         "columnDefinitions": list(columns),
+        "rows": rows,
+    }
+
+
+def build_table_stored(
+    converter: Converter | None,
+    items: Sequence[Stored],
+    now: datetime,
+    *,
+    version: str = "v1",
+    include_object: str = "Metadata",
+    list_meta: JSON | None = None,
+) -> JSON:
+    """``build_table`` over stored objects, reusing each version's prepared row when it can."""
+    conv = converter or generic_table
+    if conv.prepare is None or conv.render is None or include_object == "Object":
+        return build_table(
+            conv,
+            [s.load() for s in items],
+            now,
+            version=version,
+            include_object=include_object,
+            list_meta=list_meta,
+        )
+    api_version = f"meta.k8s.io/{version}"
+    rows: list[JSON] = []
+    for stored in items:
+        memo = stored.memo
+        if memo is None:  # racing threads may both compute it: same value, harmless
+            obj = stored.load()
+            conditions = conv.conditions(obj) if conv.conditions is not None else []
+            memo = stored.memo = (conv.prepare(obj), conditions, obj.get("metadata") or {})
+        prepared, conditions, metadata = memo
+        row: JSON = {"cells": conv.render(prepared, now)}
+        if conditions:
+            row["conditions"] = conditions
+        if include_object != "None":
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": api_version, "metadata": metadata}
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": api_version,
+        "metadata": list_meta or {},
+        "columnDefinitions": [c.definition() for c in conv.columns],
         "rows": rows,
     }

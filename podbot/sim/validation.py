@@ -172,6 +172,16 @@ def object_meta_update_errors(new: JSON, old: JSON) -> list[FieldError]:
             errors.append(invalid(f"metadata.{key}", new.get(key) or "", "field is immutable"))
     if old.get("generateName") and new.get("generateName") != old.get("generateName"):
         errors.append(invalid("metadata.generateName", new.get("generateName") or "", "field is immutable"))
+    if old.get("deletionTimestamp"):
+        added = [f for f in new.get("finalizers") or () if f not in (old.get("finalizers") or ())]
+        if added:
+            errors.append(
+                forbidden(
+                    "metadata.finalizers",
+                    "no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers {go_list(added)}",
+                )
+            )
     errors += labels_errors(new.get("labels"), "metadata.labels")
     errors += annotations_errors(new.get("annotations"), "metadata.annotations")
     return errors
@@ -310,6 +320,11 @@ POD_UPDATE_FORBIDDEN = (
     "existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
     "previously negative)"
 )
+
+
+def go_list(values: list[str]) -> str:
+    """Go's %#v of a []string."""
+    return "[]string{" + ", ".join(json.dumps(v) for v in values) + "}"
 
 
 def _go_field(name: str) -> str:

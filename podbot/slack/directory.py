@@ -38,6 +38,7 @@ class Directory:
         self._monotonic = monotonic
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._by_name: tuple[float, dict[str, str]] | None = None
         self._lock = threading.Lock()
 
     def _fresh(self, stamp: float) -> bool:
@@ -89,3 +90,42 @@ class Directory:
     def groups_of(self, user_id: str, candidates: tuple[str, ...] | frozenset[str]) -> frozenset[str]:
         """Which of the ``candidates`` user groups ``user_id`` belongs to."""
         return frozenset(g for g in candidates if user_id in self.group_members(g))
+
+    def find_user_id(self, name: str) -> str | None:
+        """The ID of the user whose handle, display name or real name is ``name`` (users.list), or None."""
+        wanted = name.strip().removeprefix("@").casefold()
+        with self._lock:
+            cached = self._by_name
+        if cached is None or not self._fresh(cached[0]):
+            names = self._list_names()
+            if names is None:
+                return None
+            with self._lock:
+                self._by_name = cached = (self._monotonic(), names)
+        return cached[1].get(wanted)
+
+    def _list_names(self) -> dict[str, str] | None:
+        """Every user's names -> ID, following users.list's cursor; None if Slack cannot say."""
+        names: dict[str, str] = {}
+        cursor = ""
+        try:
+            while True:
+                response = self._client.users_list(limit=200, cursor=cursor or None)
+                for raw in response.get("members") or ():
+                    if raw.get("deleted") or not raw.get("id"):
+                        continue
+                    profile = raw.get("profile") or {}
+                    for candidate in (
+                        raw.get("name"),
+                        profile.get("display_name"),
+                        raw.get("real_name") or profile.get("real_name"),
+                    ):
+                        if candidate:
+                            names.setdefault(str(candidate).casefold(), str(raw["id"]))
+                cursor = str((response.get("response_metadata") or {}).get("next_cursor") or "")
+                if not cursor:
+                    return names
+        except SlackApiError as exc:
+            metrics.SLACK_ERRORS.labels(method="users.list", error=str(exc.response.get("error"))).inc()
+            log.warning("users.list failed: %s", exc.response.get("error"))
+            return None
