@@ -16,7 +16,8 @@ finds the claim and posts nothing.
   ``digests.claim_stale_seconds`` and the sweep of whichever replica leads then takes it over
   (attempt 2) and posts the digest, marked "posted late" — if T is no older than
   ``digests.retry_window_seconds``; an older one is recorded as missed (``message_ts = "missed"``)
-  and not posted: the next scheduled digest covers the same ground.
+  and not posted: the next scheduled digest covers the same ground (so is one of a subscription
+  that was stopped meanwhile).
 * The process dies after Slack accepted the post but before the claim was marked posted: every
   digest carries Slack message metadata (S, T), and a retry (attempt > 1) first looks for it in
   the channel's recent history; when found it records that message instead of posting again.
@@ -218,7 +219,8 @@ class DigestService:
         self.sync_jobs()
         now = self.now()
         for claim in self.store.claims.reclaimable(now, self.stale_after):
-            if now - claim.scheduled_time > self.retry_window:
+            sub = self.store.subscriptions.get(claim.subscription_id)
+            if sub is None or not sub.active or now - claim.scheduled_time > self.retry_window:
                 taken = self.store.claims.claim_post(
                     claim.subscription_id, claim.scheduled_time, self.owner, now, self.stale_after
                 )
@@ -226,7 +228,8 @@ class DigestService:
                     self.store.claims.mark_posted(taken, MISSED, now=now)
                     metrics.DIGESTS.labels(kind="any", outcome="missed").inc()
                     log.warning(
-                        "digest %s due %s was never posted and is too old to post now: recorded as missed",
+                        "digest %s due %s was never posted and is too old (or unsubscribed) to post now: "
+                        "recorded as missed",
                         claim.subscription_id,
                         claim.scheduled_time,
                     )

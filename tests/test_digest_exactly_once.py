@@ -171,3 +171,14 @@ def test_both_schedulers_firing_the_same_run_time_at_once_post_it_once(pair: Pai
     assert len(winners) == 1
     eventually(lambda: posted(pair, due))
     assert [m.ts for m in pair.digests()] == winners
+
+
+def test_a_stale_claim_of_a_stopped_subscription_is_recorded_as_missed(pair: Pair) -> None:
+    due = pair.sub.created_at + HOUR
+    assert pair.store.claims.claim_post(pair.sub.id, due, "crashed-replica", due) is not None
+    pair.store.subscriptions.end(pair.sub.id, channel_id=pair.sub.channel_id, by="U1", now=due)
+    pair.advance(3600 + 360)
+    eventually(lambda: posted(pair, due))
+    claim = pair.store.claims.get(pair.sub.id, due)
+    assert claim is not None and claim.message_ts == MISSED
+    assert pair.digests() == []

@@ -120,7 +120,7 @@ def haystacks(h: Harness, caplog: pytest.LogCaptureFixture, uncaught: list[str])
     for event in h.runtime.store.audit.export():
         places[f"audit {event.id}"] = repr(event)
     places["uncaught exceptions"] = "\n".join(uncaught)
-    web = h.runtime._web
+    web = h.runtime.web
     assert web is not None
     with urllib.request.urlopen(f"{web.url}/metrics", timeout=5) as response:
         places["/metrics"] = response.read().decode()
