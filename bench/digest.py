@@ -352,6 +352,9 @@ def typed(kubeconfig: str, now_epoch: float, conn: Connection) -> None:
         if s.type in REGISTRY_SECRET_TYPES
     ]
     credentials = RegistryCredentialIndex.build(entries, namespaces={k[0] for k in summaries})
+    # Lists + summaries, notes and credentials: the same cache content the watch cache's sync builds.
+    out["cache_seconds"] = out["list_seconds"] + time.perf_counter() - started
+    started = time.perf_counter()
     scope = Scope("typed")
     values = list(summaries.values())
     findings = find_problems(values, lambda key: notes.get(key, ()), credentials, now, scope=scope)
@@ -429,14 +432,22 @@ def main() -> int:
     print(f"  typed lists:                          {t['list_seconds']:.2f} s for {t['list_pods']} pods")
     print(f"  RSS after the typed lists, peak:      {mib(t['rss_after_list'])}, {mib(t['hwm_after_list'])}")
     print(
-        f"  same digest from the typed objects:   {t['digest_seconds']:.2f} s "
+        f"  then the digest from that cache:      {t['digest_seconds']:.2f} s "
         f"({t['digest_problems']} problems); "
         f"peak RSS {mib(t['hwm_end'])}"
     )
-    print(f"initial sync speed-up vs typed lists:   {t['list_seconds'] / b['sync_seconds']:.1f}x (aim >= 5x)")
     print(
-        f"  (typed lists + digest) / (sync + digest): "
-        f"{(t['list_seconds'] + t['digest_seconds']) / (b['sync_seconds'] + digest[0]):.1f}x"
+        f"  typed lists + the same cache content: {t['cache_seconds']:.2f} s "
+        "(summaries, event notes, credentials from the models)"
+    )
+    print(
+        "initial sync speed-up, same cache content: "
+        f"{t['cache_seconds'] / b['sync_seconds']:.1f}x (aim >= 5x)"
+    )
+    print(f"  lists alone (typed lists / watch-cache sync): {t['list_seconds'] / b['sync_seconds']:.1f}x")
+    print(
+        f"  (typed cache + digest) / (sync + digest): "
+        f"{(t['cache_seconds'] + t['digest_seconds']) / (b['sync_seconds'] + digest[0]):.1f}x"
     )
     return 0
 
