@@ -129,6 +129,24 @@ class LeaderElectionSettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """Watch cache, scheduled digests and real-time alerts (YAML section ``digests:``)."""
+
+    watch_namespaces: tuple[str, ...] = ()
+    """Namespaces the watch cache lists and watches; () = all namespaces (one cluster-wide watch)."""
+    alert_update_minutes: int = 15
+    """An open alert gets a thread update (when its pod count changed) at most this often."""
+    misfire_grace_seconds: int = 600
+    """A digest whose time passed longer ago than this (bot down, overloaded) is skipped."""
+    claim_stale_seconds: int = 300
+    """A claimed digest not posted after this long is retried by another attempt."""
+    retry_window_seconds: int = 3600
+    """Stale claims older than this are recorded as missed instead of posted late."""
+    top_offenders: int = 10
+    """Pods listed by name in a health digest (all of them are in the attached file)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     slack: SlackSettings = SlackSettings()
     kube: KubeSettings = KubeSettings()
@@ -136,6 +154,7 @@ class Settings:
     channels: tuple[ChannelPolicy, ...] = ()
     identity: IdentitySettings = IdentitySettings()
     leader_election: LeaderElectionSettings = LeaderElectionSettings()
+    digests: DigestSettings = DigestSettings()
     database_url: str = "sqlite:///podbot.sqlite3"
     """SQLAlchemy URL, env DATABASE_URL. SQLite for one replica; PostgreSQL for several."""
     host: str = "127.0.0.1"
@@ -363,6 +382,23 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         problems.add("leader_election", "must be a mapping")
         leader_doc = {}
     leader_election = _leader_election(env, leader_doc, kube.in_cluster, problems)
+    digests_doc = doc.get("digests") or {}
+    digests = DigestSettings(
+        watch_namespaces=_strings(digests_doc.get("watch_namespaces"), "digests.watch_namespaces", problems),
+        alert_update_minutes=_int(
+            digests_doc.get("alert_update_minutes"), "digests.alert_update_minutes", problems, 15, 1
+        ),
+        misfire_grace_seconds=_int(
+            digests_doc.get("misfire_grace_seconds"), "digests.misfire_grace_seconds", problems, 600, 1
+        ),
+        claim_stale_seconds=_int(
+            digests_doc.get("claim_stale_seconds"), "digests.claim_stale_seconds", problems, 300, 10
+        ),
+        retry_window_seconds=_int(
+            digests_doc.get("retry_window_seconds"), "digests.retry_window_seconds", problems, 3600, 60
+        ),
+        top_offenders=_int(digests_doc.get("top_offenders"), "digests.top_offenders", problems, 10, 1),
+    )
 
     locale = str(env.get("PODBOT_LOCALE") or doc.get("locale") or "en")
     settings = Settings(
@@ -372,6 +408,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         channels=tuple(channels),
         identity=identity,
         leader_election=leader_election,
+        digests=digests,
         database_url=env.get("DATABASE_URL") or str(doc.get("database_url") or Settings.database_url),
         host=env.get("PODBOT_HOST") or str(doc.get("host") or Settings.host),
         port=_int(env.get("PORT") or doc.get("port"), "PORT", problems, Settings.port, 0),

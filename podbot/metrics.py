@@ -46,3 +46,15 @@ SLACK_RETRIES = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+ALERTS = Counter(
+    "podbot_alerts_total",
+    "Real-time alert messages, by event (posted, updated, resolved).",
+    ["event"],
+    registry=REGISTRY,
+)
+DIGESTS = Counter(
+    "podbot_digests_total",
+    "Scheduled digests, by kind and outcome (posted, skipped, missed, failed).",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)

@@ -18,6 +18,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from podbot import approvals
 from podbot.bot import AuditSink, Podbot
 from podbot.config import Settings
+from podbot.digest_service import install as install_digests
 from podbot.errors import PodbotError
 from podbot.k8s.client import Clusters
 from podbot.leadership import LeaderTask
@@ -72,6 +73,7 @@ class Runtime:
         self.web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
+        self.digests = install_digests(self)  # watchers, scheduler, alerts (leader-only work)
         self.leadership = install_leadership(self)
 
     @property

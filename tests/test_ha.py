@@ -18,7 +18,6 @@ issue 6 joined to ``Runtime.leader_tasks`` and is skipped (saying so) until that
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -271,10 +270,6 @@ def digests_in(slack: LocalSlack, channel_id: str, subscription_id: int) -> dict
     return posted
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("podbot.digest_service") is None,
-    reason="needs the digest scheduler of issue 6 (podbot.digest_service), not on main yet",
-)
 def test_digests_once_per_scheduled_time_across_a_leader_kill(
     world: tuple[SimCluster, LocalSlack, str], start_replicas: Start
 ) -> None:

@@ -21,6 +21,8 @@ PURE = [
     "podbot.k8s.summary",
     "podbot.store.records",
     "podbot.store.redaction",
+    "podbot.digests",
+    "podbot.slack.digest_blocks",
 ]
 IO_LIBRARIES = {
     "kubernetes",

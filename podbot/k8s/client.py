@@ -13,8 +13,10 @@ transport failures become ``ClusterUnavailable``. urllib3/kubernetes exceptions 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -268,26 +270,48 @@ class KubeClient:
     ) -> tuple[list[JSON], str]:
         """Every item of a (paginated) list, and the list's resourceVersion."""
         items: list[JSON] = []
+        version = ""
+        for page, page_version in self.list_pages(path, query=query, page_size=page_size, as_user=as_user):
+            items.extend(page)
+            version = page_version
+        return items, version
+
+    def list_pages(
+        self, path: str, *, query: Query = (), page_size: int = 500, as_user: Identity | None = None
+    ) -> Iterator[tuple[list[JSON], str]]:
+        """A paginated list one page at a time, each with the list's resourceVersion.
+
+        The watch cache summarizes a page and drops it before asking for the next, so a list of
+        50,000 pods never holds more than one page of raw JSON."""
         token = ""
         while True:
             page_query = [*query, ("limit", page_size)] + ([("continue", token)] if token else [])
             page = self.get(path, query=page_query, as_user=as_user)
-            items.extend(page.get("items") or ())
             meta = page.get("metadata") or {}
             token = meta.get("continue") or ""
+            yield list(page.get("items") or ()), str(meta.get("resourceVersion", ""))
             if not token:
-                return items, str(meta.get("resourceVersion", ""))
+                return
 
     def watch(
-        self, path: str, *, query: Query = (), timeout_seconds: int = 300, as_user: Identity | None = None
+        self,
+        path: str,
+        *,
+        query: Query = (),
+        timeout_seconds: int = 300,
+        as_user: Identity | None = None,
+        cancel: WatchCancel | None = None,
     ) -> Iterator[JSON]:
         """Watch events as decoded JSON objects until the server ends the stream.
 
-        Raises ``Gone`` when the server answers (or streams) 410 for the resourceVersion."""
+        Raises ``Gone`` when the server answers (or streams) 410 for the resourceVersion.
+        ``cancel.cancel()`` from another thread ends a stream that is waiting for data."""
         watch_query = [*query, ("watch", "true"), ("timeoutSeconds", timeout_seconds)]
         response = self._send(
             "GET", path, query=watch_query, as_user=as_user, timeout=timeout_seconds + 15, stream=True
         )
+        if cancel is not None:
+            cancel.attach(response)
         try:
             for line in _lines(response):
                 event = json.loads(line)
@@ -296,10 +320,14 @@ class KubeClient:
                     code = int(obj.get("code") or 500)
                     raise error_from_status(code, json.dumps(obj).encode(), self.context)
                 yield event
-        except urllib3.exceptions.HTTPError as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if cancel is not None and cancel.cancelled:
+                return
             metrics.KUBE_ERRORS.labels(kind="watch_dropped").inc()
             raise ClusterUnavailable(f"the watch on cluster {self.context!r} was interrupted") from exc
         finally:
+            if cancel is not None:
+                cancel.detach(response)
             response.release_conn()
 
     def follow(
@@ -324,6 +352,47 @@ class KubeClient:
     def version(self) -> JSON:
         """``/version``: a cheap reachability check for /readyz."""
         return self.get("/version")
+
+
+class WatchCancel:
+    """Lets one thread end another thread's watch stream at once (e.g. on shutdown).
+
+    A watch blocks in a socket read until the server sends something; ``cancel`` shuts the
+    socket's reading side down, so the read returns and the stream ends quietly."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._response: urllib3.BaseHTTPResponse | None = None
+        self._cancelled = False
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def attach(self, response: urllib3.BaseHTTPResponse) -> None:
+        with self._lock:
+            self._response = response
+            cancelled = self._cancelled
+        if cancelled:
+            _shutdown(response)
+
+    def detach(self, response: urllib3.BaseHTTPResponse) -> None:
+        with self._lock:
+            if self._response is response:
+                self._response = None
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            response = self._response
+        if response is not None:
+            _shutdown(response)
+
+
+def _shutdown(response: urllib3.BaseHTTPResponse) -> None:
+    # ValueError/RuntimeError: already released or closed, so there is nothing to end.
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
+        response.shutdown()
 
 
 def _query_value(value: str | int | bool) -> str:
