@@ -64,17 +64,20 @@ class Runtime:
         self.pool = WorkPool(settings.workers)
         self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
         self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
-        self.leader_tasks: list[LeaderTask] = []
-        """Leader-only work (scheduler, watchers, alert fan-out): runs on the elected replica only.
-        Components append a ``LeaderTask(name, start, stop)`` from their install(); see podbot.leadership."""
-        self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
         self._token_verification = token_verification
         self._app: Any = None
         self.web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
-        self.digests = install_digests(self)  # watchers, scheduler, alerts (leader-only work)
-        self.leadership = install_leadership(self)
+        self.leader_tasks: list[LeaderTask] = []
+        """Leader-only work (scheduler, watchers, alert fan-out): runs on the elected replica only.
+        Components append a ``LeaderTask(name, start, stop)`` from their install(); see podbot.leadership."""
+        # The components, each wired by one install(): they register handlers, listeners and tasks.
+        self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
+        self.digests = install_digests(
+            self
+        )  # subscriptions and alerts; watchers and scheduler as leader tasks
+        self.leadership = install_leadership(self)  # runs the leader tasks here only while this replica leads
 
     @property
     def app(self) -> Any:
@@ -89,7 +92,7 @@ class Runtime:
         return self._app
 
     def readiness(self) -> dict[str, str]:
-        """What /readyz reports: the default cluster's API answers (and later, the database)."""
+        """What /readyz reports: the default cluster's API and the database answer."""
         checks: dict[str, str] = {}
         try:
             self.clusters.get().version()
