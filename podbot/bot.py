@@ -179,18 +179,24 @@ class Podbot:
     # --- the pipeline ------------------------------------------------------------------------
     def handle_text(self, text: str, asker: Asker) -> Reply:
         """A slash command's text, start to finish."""
-        verb = "unknown"
         try:
             request = self.parse(text, asker)
-            verb = request.verb
+        except PodbotError as exc:
+            metrics.COMMANDS.labels(verb="unknown", outcome=_outcome(exc)).inc()
+            return Reply(render_error(str(exc), self.locale(asker)))
+        return self.answer(request, asker, text)
+
+    def answer(self, request: Request, asker: Asker, text: str) -> Reply:
+        """``execute``, with every failure turned into a message and every outcome counted."""
+        try:
             reply = self.execute(request, asker, text=text)
         except PodbotError as exc:
-            metrics.COMMANDS.labels(verb=verb, outcome=_outcome(exc)).inc()
+            metrics.COMMANDS.labels(verb=request.verb, outcome=_outcome(exc)).inc()
             return Reply(render_error(str(exc), self.locale(asker)))
         except Exception:  # noqa: BLE001 - the last line of defence: log it, apologise, never crash
-            metrics.COMMANDS.labels(verb=verb, outcome="bug").inc()
+            metrics.COMMANDS.labels(verb=request.verb, outcome="bug").inc()
             return self.apologise(asker, "command")
-        metrics.COMMANDS.labels(verb=verb, outcome="ok").inc()
+        metrics.COMMANDS.labels(verb=request.verb, outcome="ok").inc()
         return reply
 
     def apologise(self, asker: Asker, what: str) -> Reply:
@@ -420,18 +426,13 @@ class Podbot:
         )
 
     def run_secret_form(self, request: CreateRegistrySecret, asker: Asker) -> Reply:
-        """The registry-secret modal was submitted: same pipeline, never echoing the password."""
-        try:
-            request = self.with_defaults(request, asker)  # type: ignore[assignment]
-            return self.execute(
-                request,
-                asker,
-                text=f"secret docker-registry {request.name} "
-                f"--docker-server={request.server} "
-                f"--docker-username={request.username}",
-            )
-        except PodbotError as exc:
-            return Reply(render_error(str(exc), self.locale(asker)))
+        """The registry-secret dialog was submitted: the same pipeline; the audited text names the
+        server and user, never the password."""
+        text = (
+            f"secret docker-registry {request.name} --docker-server={request.server} "
+            f"--docker-username={request.username}"
+        )
+        return self.answer(self.with_defaults(request, asker), asker, text)
 
 
 _ACTIONS = {

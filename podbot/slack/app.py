@@ -199,18 +199,8 @@ def register_commands(app: App, slack: SlackBot) -> None:
             open_modal_for(slack, request, asker, str(body.get("trigger_id", "")), respond)
             return
         # Hand the work over before acking, so "nothing in flight" really means "answered".
-        slack.run_in_background(asker, respond, lambda: _answer(bot, request, asker, text))
+        slack.run_in_background(asker, respond, lambda: bot.answer(request, asker, text))
         ack()
-
-
-def _answer(bot: Podbot, request: Request, asker: Asker, text: str) -> Reply:
-    try:
-        reply = bot.execute(request, asker, text=text)
-    except PodbotError as exc:
-        metrics.COMMANDS.labels(verb=request.verb, outcome="error").inc()
-        return Reply(render_error(str(exc), bot.locale(asker)))
-    metrics.COMMANDS.labels(verb=request.verb, outcome="ok").inc()
-    return reply
 
 
 def open_modal_for(
@@ -318,7 +308,7 @@ def register_modals(app: App, slack: SlackBot) -> None:
             dry_run=DryRun.SERVER if origin.dry_run else DryRun.NONE,
         )
         slack.run_in_background(
-            asker, None, lambda: _answer(bot, bot.with_defaults(request, asker), asker, "create (dialog)")
+            asker, None, lambda: bot.answer(bot.with_defaults(request, asker), asker, "create (dialog)")
         )
         ack()
 
