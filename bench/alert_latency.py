@@ -72,6 +72,7 @@ def main() -> int:
             "DATABASE_URL": f"sqlite:///{state / 'podbot.sqlite3'}",
         }
         runtime = Runtime(load_settings(env), now=sim.clock.now)
+        runtime.leadership.start()  # the only replica: it runs the watchers and the alert fan-out
         ops = workspace.channel("ops").id
         runtime.store.channels.save(
             ChannelSettings(channel_id=ops, alerts_enabled=True, alert_context="podbot-sim"),

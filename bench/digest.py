@@ -272,6 +272,7 @@ def bot(kubeconfig: str, now_epoch: float, repeat: int, conn: Connection) -> Non
             "DATABASE_URL": f"sqlite:///{tmp / 'podbot.sqlite3'}",
         }
         runtime = Runtime(load_settings(env), now=clock)
+        runtime.leadership.start()  # the only replica: it runs the watch cache and the scheduler
         try:
             service = runtime.digests
             live = service.caches.get(None)
