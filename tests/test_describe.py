@@ -11,11 +11,7 @@ from podbot.results import PodDescription
 from podbot.slack.blocks import FIX_SECRET_ACTION, render
 from tests.blockkit import assert_valid_message
 from tests.pod_builders import cstatus, event, pod, waiting
-
-SEED_ERROR = (
-    'Failed to pull image "10.0.0.130:5000/nginx:latest": rpc error: code = Unknown desc = Error response '
-    "from daemon: Get http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"
-)
+from tests.seed import SEED_PULL_ERROR
 
 
 def seed_pod() -> dict:
@@ -39,7 +35,7 @@ def seed_pod() -> dict:
 def test_describe_text_has_what_kubectl_shows() -> None:
     now = datetime.now(UTC)
     raw = seed_pod()
-    events = [event(raw, "Failed", SEED_ERROR, container="nginx")]
+    events = [event(raw, "Failed", SEED_PULL_ERROR, container="nginx")]
     text = describe_text(raw, event_rows(events, now), now)
     for expected in (
         "Name:             nginx",
@@ -59,7 +55,7 @@ def test_describe_text_has_what_kubectl_shows() -> None:
 def test_seed_pod_description_offers_the_secret_fix_button() -> None:
     now = datetime.now(UTC)
     raw = seed_pod()
-    events = [event(raw, "Failed", SEED_ERROR, container="nginx")]
+    events = [event(raw, "Failed", SEED_PULL_ERROR, container="nginx")]
     summary = summarize(raw, now=now)
     notes = [n for n in (note_from_event(e) for e in events) if n]
     for note in notes:

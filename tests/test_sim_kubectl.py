@@ -17,25 +17,10 @@ import yaml
 from sim_support import Kubectl
 
 from podbot.sim.cluster import SimCluster
+from tests.seed import SEED_POD
 
 pytestmark = pytest.mark.kubectl
 
-SEED_POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: nginx
-  labels:
-    app: web
-spec:
-  containers:
-    - name: nginx
-      image: 10.0.0.130:5000/nginx:latest
-      ports:
-        - containerPort: 80
-  imagePullSecrets:
-    - name: myregistrykey
-"""
 
 MANIFEST = """\
 apiVersion: v1

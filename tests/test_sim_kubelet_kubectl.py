@@ -11,30 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sim_support
 
-sim_support = pytest.importorskip(
-    "sim_support", reason="needs the sim-api half (SimCluster, kubectl helpers)"
-)
-cluster_module = pytest.importorskip("podbot.sim.cluster", reason="needs the sim-api half (SimCluster)")
+from podbot.sim import cluster as cluster_module
+from tests.seed import SEED_POD
 
 pytestmark = pytest.mark.kubectl
 
-SEED_POD = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: nginx
-  labels:
-    app: web
-spec:
-  containers:
-    - name: nginx
-      image: 10.0.0.130:5000/nginx:latest
-      ports:
-        - containerPort: 80
-  imagePullSecrets:
-    - name: myregistrykey
-"""
 SEED_EVENT = (
     'Failed to pull image "10.0.0.130:5000/nginx:latest": rpc error: code = Unknown desc = Error '
     "response from "

@@ -9,6 +9,7 @@ import pytest
 
 from podbot.localslack import Tamper
 from tests.podbot_harness import Harness, podbot_harness
+from tests.seed import SEED_POD
 
 
 @pytest.fixture(scope="module", params=["http", "socket-mode"])
@@ -46,26 +47,11 @@ def test_unsigned_and_stale_requests_are_rejected(harness: Harness) -> None:
     assert not harness.sim.store.list("pods", "default", lambda s: s.name == "evil")[0]
 
 
-SEED_POD = """create
-apiVersion: v1
-kind: Pod
-metadata:
-  name: nginx
-  labels:
-    app: web
-spec:
-  containers:
-    - name: nginx
-      image: 10.0.0.130:5000/nginx:latest
-      ports:
-        - containerPort: 80
-  imagePullSecrets:
-    - name: myregistrykey
-"""
+SEED_CREATE = "create\n" + SEED_POD
 
 
 def test_seed_private_registry_story_through_slack(harness: Harness) -> None:
-    created = harness.command(SEED_POD)
+    created = harness.command(SEED_CREATE)
     assert "nginx" in created.rendered and not created.is_ephemeral
     uid = harness.sim.store.get("pods", "default", "nginx").load()["metadata"]["uid"]
     harness.sim.advance(30)
