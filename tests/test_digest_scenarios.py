@@ -16,7 +16,9 @@ from pathlib import Path
 from podbot.localslack import Message
 from podbot.sim.meta import stamp_new
 from tests.podbot_harness import Harness, podbot_harness
-from tests.test_slack_app import SEED_POD
+from tests.seed import SEED_POD
+
+SEED_CREATE = "create\n" + SEED_POD
 
 IMAGE = "10.0.0.130:5000/nginx:latest"
 
@@ -112,7 +114,7 @@ def test_seed_private_registry_pod_in_the_image_pull_digest_then_resolved(tmp_pa
     with podbot_harness(tmp_path, speed=0) as h:
         h.command("subscribe image-pulls --every 1h")
         start = h.sim.clock.now()
-        h.command(SEED_POD)
+        h.command(SEED_CREATE)
         advance(h, 60)
         assert seed_pod_status(h) in ("ErrImagePull", "ImagePullBackOff")
 
@@ -152,7 +154,7 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
         answer = h.command("alerts on")
         assert "Real-time alerts are on" in answer.rendered
         mark = h.slack.mark()
-        h.command(SEED_POD)
+        h.command(SEED_CREATE)
         advance(h, 60)
         alert = h.slack.wait_for_message(channel="ops", contains="image pull failure", after=mark, timeout=10)
         assert IMAGE in alert.rendered and alert.has_button("Create secret myregistrykey")
@@ -167,7 +169,7 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
 
         # A second pod failing the same way: one update in the alert's thread (after the interval).
         advance(h, 15 * 60)
-        second = SEED_POD.replace("name: nginx\n", "name: nginx-2\n", 1)
+        second = SEED_CREATE.replace("name: nginx\n", "name: nginx-2\n", 1)
         h.command(second)
         advance(h, 60)
         eventually(lambda: len(h.slack.thread("ops", alert.ts)) == 2)
