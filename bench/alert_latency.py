@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from podbot.config import load_settings
+from podbot.core.records import ChannelSettings
 from podbot.localslack import LocalSlack, Workspace
-from podbot.runtime import Runtime
+from podbot.server.config import load_settings
+from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
 from podbot.sim.meta import stamp_new
-from podbot.store.records import ChannelSettings
 
 
 def failing_since(sim: SimCluster, stamps: dict[str, float], stop: threading.Event) -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from podbot import kubeyaml
 from podbot.commands import parse
-from podbot.manifests import ManifestError, load_manifests
+from podbot.core import kubeyaml
+from podbot.core.manifests import ManifestError, load_manifests
 
 COMMANDS = [
     "kubectl get pods -n kube-system -l 'app in (web,api)' -o wide",

@@ -46,22 +46,26 @@ sys.path.insert(0, str(ROOT / "bench"))
 from kubernetes import client, config
 from sim_list import TOKEN, make_pod, rss_kib  # type: ignore[import-not-found]
 
-from podbot.config import load_settings
-from podbot.digests import Scope, find_problems, health_digest
+from podbot.core.diagnosis.credentials import (
+    REGISTRY_SECRET_TYPES,
+    RegistryCredentialIndex,
+    hosts_from_secret,
+)
+from podbot.core.digests import Scope, find_problems, health_digest
+from podbot.core.model import DigestKind
+from podbot.core.pods.summary import keep_note, note_from_event, remember, summarize
+from podbot.core.records import Schedule
 from podbot.k8s.client import Clusters
-from podbot.k8s.summary import keep_note, note_from_event, remember, summarize
 from podbot.k8s.watch import WatchCache
 from podbot.localslack import LocalSlack, Workspace
-from podbot.model import DigestKind
-from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret
-from podbot.runtime import Runtime
+from podbot.render.digests import render_health
+from podbot.server.config import load_settings
+from podbot.server.runtime import Runtime
 from podbot.sim.apiserver import ApiServer
 from podbot.sim.clock import SimClock
 from podbot.sim.kubeconfig import write_kubeconfig
 from podbot.sim.meta import stamp_new
 from podbot.sim.store import ObjectStore
-from podbot.slack.digest_blocks import render_health
-from podbot.store.records import Schedule
 
 FAILURES = ("pull_auth", "pull_missing", "crash", "oom", "init", "unschedulable", "evicted")
 

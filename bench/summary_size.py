@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from podbot.k8s.summary import PodSummary, summarize
+from podbot.core.pods.summary import PodSummary, summarize
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 IMAGES = [f"registry.corp.example/team-{i}/service-{i}:v1.{i % 7}.{i % 13}" for i in range(120)]

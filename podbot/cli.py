@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from podbot import __version__
-from podbot.errors import PodbotError
+from podbot.core.errors import PodbotError
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def _run_manifest(args: argparse.Namespace) -> int:
 
 
 def _database_url(args: argparse.Namespace) -> str:
-    from podbot.config import load_settings
+    from podbot.server.config import load_settings
 
     # The CLI is the process edge: the one place besides config that may hand over os.environ.
     return load_settings(os.environ, args.config).database_url
@@ -180,7 +180,7 @@ COMMANDS: dict[str, Command] = {
     "serve": Command(
         "serve a real Slack workspace (HTTP mode, or Socket Mode with SLACK_APP_TOKEN)",
         _configure_serve,
-        _lazy("podbot.serve", "run"),
+        _lazy("podbot.server.serve", "run"),
     ),
     "manifest": Command(
         "print the Slack app manifest to create the app from", _configure_manifest, _run_manifest

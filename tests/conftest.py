@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sim_support
 
 from podbot.sim.cluster import SimCluster
+from tests.support import sim as sim_support
 
 # --- podbot.sim fixtures ------------------------------------------------------------------------
 

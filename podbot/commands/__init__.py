@@ -1,4 +1,4 @@
-"""The ``/pod`` command language: text -> typed request (``podbot.model``) or ``UsageError``.
+"""The ``/pod`` command language: text -> typed request (``podbot.core.model``) or ``UsageError``.
 
 ``parse`` is pure and total: whatever the text, it returns a request or raises ``UsageError``
 (a ``ManifestError`` for a bad inline manifest) whose message says what is wrong and whose hint
@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from podbot.commands import channel, create, delete, flags, help, pods, run
 from podbot.commands.help import help_text, usage
 from podbot.commands.tokens import Token, clean, split, split_manifest, strip_code_wrapping, word
-from podbot.errors import UsageError
-from podbot.messages import Problem, msg
-from podbot.model import Request, ShowHelp
+from podbot.core.errors import UsageError
+from podbot.core.messages import Problem, msg
+from podbot.core.model import Request, ShowHelp
 
 __all__ = ["VERBS", "help_text", "parse", "usage"]
 

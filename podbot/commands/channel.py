@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from podbot import names
 from podbot.commands import flags, schedule
 from podbot.commands.flags import Args, Flag, Kind
 from podbot.commands.tokens import Token, word
-from podbot.messages import Problem
-from podbot.model import (
+from podbot.core import names
+from podbot.core.messages import Problem
+from podbot.core.model import (
     DigestKind,
     ListApprovals,
     ListSubscriptions,

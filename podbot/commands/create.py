@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from podbot import manifests, names
 from podbot.commands import flags, resources
 from podbot.commands.flags import Flag
 from podbot.commands.scope import dry_run, where
 from podbot.commands.tokens import Token, word
-from podbot.messages import Problem
-from podbot.model import CreateFromManifest, CreateRegistrySecret, Secret
+from podbot.core import manifests, names
+from podbot.core.messages import Problem
+from podbot.core.model import CreateFromManifest, CreateRegistrySecret, Secret
 
 CREATE_FLAGS = (flags.NAMESPACE, flags.CONTEXT, flags.DRY_RUN, Flag("filename", short="f"))
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")

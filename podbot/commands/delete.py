@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from podbot import names
 from podbot.commands import flags, resources
 from podbot.commands.flags import Args, Flag, Kind
 from podbot.commands.scope import no_extra, where
 from podbot.commands.tokens import Token
-from podbot.messages import Problem
-from podbot.model import DeletePod, DeleteSecret
+from podbot.core import names
+from podbot.core.messages import Problem
+from podbot.core.model import DeletePod, DeleteSecret
 
 DELETE_POD_FLAGS = (
     flags.NAMESPACE,

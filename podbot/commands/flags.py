@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from podbot.commands.tokens import Token
-from podbot.messages import Msg, Problem, msg
+from podbot.core.messages import Msg, Problem, msg
 
 
 class Kind(Enum):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import difflib
 
-from podbot import i18n
 from podbot.commands.tokens import word
-from podbot.errors import UsageError
-from podbot.messages import Problem, msg
+from podbot.core import i18n
+from podbot.core.errors import UsageError
+from podbot.core.messages import Problem, msg
 
 VERBS = (
     "run",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from podbot import names
 from podbot.commands import flags, resources, schedule, selectors
 from podbot.commands.flags import Flag, Kind
 from podbot.commands.scope import no_extra, where
 from podbot.commands.tokens import Token, word
-from podbot.messages import Problem
-from podbot.model import DescribePod, GetPods, ListStaticPods, OutputFormat, PodLogs
+from podbot.core import names
+from podbot.core.messages import Problem
+from podbot.core.model import DescribePod, GetPods, ListStaticPods, OutputFormat, PodLogs
 
 PODS_ONLY = "pods"
 

@@ -6,7 +6,7 @@ import difflib
 from dataclasses import dataclass
 
 from podbot.commands.tokens import word
-from podbot.messages import Problem
+from podbot.core.messages import Problem
 
 POD_WORDS = frozenset({"pod", "pods", "po"})
 SECRET_WORDS = frozenset({"secret", "secrets"})

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from podbot import names
 from podbot.commands import flags
 from podbot.commands.flags import Flag, Kind
 from podbot.commands.scope import dry_run, where
 from podbot.commands.tokens import Token, word
-from podbot.messages import Problem
-from podbot.model import RestartPolicy, RunPod
+from podbot.core import names
+from podbot.core.messages import Problem
+from podbot.core.model import RestartPolicy, RunPod
 
 RUN_FLAGS = (
     Flag("image"),

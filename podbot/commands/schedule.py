@@ -15,7 +15,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from podbot.messages import Problem
+from podbot.core.messages import Problem
 
 _UNITS = {
     "ns": 1e-9,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from podbot import names
 from podbot.commands.flags import Args
 from podbot.commands.tokens import word
-from podbot.messages import Problem
-from podbot.model import DryRun, Where
+from podbot.core import names
+from podbot.core.messages import Problem
+from podbot.core.model import DryRun, Where
 
 
 def where(args: Args) -> Where:

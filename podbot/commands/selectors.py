@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from podbot import names
-from podbot.messages import Msg, Problem, msg
+from podbot.core import names
+from podbot.core.messages import Msg, Problem, msg
 
 
 class _Tok(Enum):

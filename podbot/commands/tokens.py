@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from podbot.messages import Problem
+from podbot.core.messages import Problem
 
 # A raw "<...>" only ever comes from Slack's own formatting: a "<" the user typed arrives as "&lt;".
 _SLACK_MARKUP = re.compile(r"<([^<>\n]*)>")

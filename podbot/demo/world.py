@@ -12,9 +12,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from podbot.config import load_settings
 from podbot.localslack import LocalSlack, Workspace
-from podbot.runtime import Runtime, utc_now
+from podbot.server.config import load_settings
+from podbot.server.runtime import Runtime, utc_now
 from podbot.sim.cluster import SimCluster
 
 DEMO_CONFIG = """\

@@ -14,15 +14,12 @@ from typing import Any
 
 import yaml
 
-from podbot.describe import event_rows, sort_events
-from podbot.diagnosis import diagnose
-from podbot.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
-from podbot.i18n import t
-from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
-from podbot.k8s.status import pod_status
-from podbot.k8s.summary import note_from_event, remember, summarize
-from podbot.manifests import Manifest, load_manifests
-from podbot.model import (
+from podbot.core.diagnosis.credentials import RegistryCredentialIndex
+from podbot.core.diagnosis.rules import diagnose
+from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
+from podbot.core.i18n import t
+from podbot.core.manifests import Manifest, load_manifests
+from podbot.core.model import (
     CreateFromManifest,
     CreateRegistrySecret,
     DeletePod,
@@ -35,8 +32,10 @@ from podbot.model import (
     PodLogs,
     RunPod,
 )
-from podbot.registry import RegistryCredentialIndex
-from podbot.results import (
+from podbot.core.pods.describe import event_rows, sort_events
+from podbot.core.pods.status import pod_status
+from podbot.core.pods.summary import note_from_event, remember, summarize
+from podbot.core.results import (
     Changed,
     DeleteTarget,
     Logs,
@@ -47,6 +46,7 @@ from podbot.results import (
     StaticPod,
     StaticPods,
 )
+from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
 
 JSON = dict[str, Any]
 

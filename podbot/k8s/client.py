@@ -7,7 +7,7 @@ models that reject unknown fields client-side (a user's manifest must reach the 
 so that the *server* validates it), and typed deserialization of a 3,000-pod list costs ~5x the
 raw path. So we sign requests with the client's auth settings and send them ourselves.
 
-Every API ``Status`` error becomes a ``podbot.errors`` exception carrying the server's message;
+Every API ``Status`` error becomes a ``podbot.core.errors`` exception carrying the server's message;
 transport failures become ``ClusterUnavailable``. urllib3/kubernetes exceptions never leak upward.
 """
 
@@ -29,7 +29,7 @@ from kubernetes import config as k8s_config
 from urllib3._collections import HTTPHeaderDict
 
 from podbot import metrics
-from podbot.errors import (
+from podbot.core.errors import (
     AlreadyExists,
     ApiError,
     Cause,

@@ -17,7 +17,7 @@ Kubernetes informer loop:
    list or watch event; a 403 backs off too (secrets may be forbidden: then diagnosis says the
    credentials are unknown rather than missing).
 
-What is kept (see podbot.k8s.summary): per pod a ``PodSummary`` (carried forward with
+What is kept (see podbot.core.pods.summary): per pod a ``PodSummary`` (carried forward with
 ``summarize(pod, previous=...)``, so pull failures learned from expired events stay), per pod a few
 ``EventNote``s (``keep_note``) — and pull-failure events are also folded into the summary with
 ``remember`` — and per namespace the registry hosts of each registry secret
@@ -39,10 +39,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from podbot.errors import PodbotError
+from podbot.core.diagnosis.credentials import (
+    REGISTRY_SECRET_TYPES,
+    RegistryCredentialIndex,
+    hosts_from_secret,
+)
+from podbot.core.errors import PodbotError
+from podbot.core.pods.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
 from podbot.k8s.client import Clusters, Gone, KubeClient, WatchCancel, path_for
-from podbot.k8s.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
-from podbot.registry import REGISTRY_SECRET_TYPES, RegistryCredentialIndex, hosts_from_secret
 
 log = logging.getLogger(__name__)
 

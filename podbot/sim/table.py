@@ -3,7 +3,7 @@
 kubectl asks for ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io`` and prints whatever
 columns come back (priority 1 columns only with ``-o wide``), so the columns and cells here are
 what users see. The server always fills the wide cells, as the real one does. Pod rows come from
-``podbot.k8s.status`` (the printPod port podbot itself uses).
+``podbot.core.pods.status`` (the printPod port podbot itself uses).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podbot.k8s.status import POD_COLUMNS, pod_row, pod_row_of, since
+from podbot.core.pods.status import POD_COLUMNS, pod_row, pod_row_of, since
 from podbot.sim.store import Stored
 
 JSON = dict[str, Any]

@@ -23,13 +23,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from podbot import metrics
-from podbot.bot import Asker, Podbot, Reply, needs_modal
-from podbot.errors import PodbotError, UsageError
-from podbot.i18n import t
-from podbot.manifests import load_manifests
-from podbot.model import CreateFromManifest, CreateRegistrySecret, DryRun, Request, Where
-from podbot.slack import views
-from podbot.slack.blocks import FIX_SECRET_ACTION, Rendered, render_error
+from podbot.app.pipeline import Asker, Podbot, Reply, needs_modal
+from podbot.core.errors import PodbotError, UsageError
+from podbot.core.i18n import t
+from podbot.core.manifests import load_manifests
+from podbot.core.model import CreateFromManifest, CreateRegistrySecret, DryRun, Request, Where
+from podbot.render import views
+from podbot.render.blocks import FIX_SECRET_ACTION, Rendered, render_error
 from podbot.slack.work import WorkPool
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """podbot's durable storage: approvals, audit log, channel settings, subscriptions, post claims,
 alert state and leases, on SQLite (one replica) or PostgreSQL (several), migrated with Alembic.
 
-Import ``Store`` and the record types from here. The record types (``podbot.store.records``) and
-``podbot.store.redaction`` are pure: importing them (or this package) does not load SQLAlchemy,
+Import ``Store`` and the record types from here. The record types (``podbot.core.records``) and
+``podbot.core.redaction`` are pure: importing them (or this package) does not load SQLAlchemy,
 so the pure layers (e.g. ``slack/blocks``) can render an ``Approval``. ``Store`` and the errors
 that need the database layer are loaded on first use.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from podbot.store.records import (
+from podbot.core.records import (
     Alert,
     AlertObservation,
     AlertState,

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
-from podbot.errors import UsageError
-from podbot.store.records import AuditEvent
+from podbot.core.errors import UsageError
+from podbot.core.records import AuditEvent
 from podbot.store.store import Store
 
 _DURATION = re.compile(r"^(\d+)([smhdw])$")

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, RowMapping, and_, case, select, update
 
+from podbot.core.records import Alert, AlertObservation, AlertState, utc
 from podbot.store.database import Database
-from podbot.store.records import Alert, AlertObservation, AlertState, utc
 from podbot.store.schema import alerts
 
 DEFAULT_POST_LEASE = timedelta(minutes=5)

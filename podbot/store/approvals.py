@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import RowMapping, and_, select, update
 
-from podbot.results import DeleteTarget
+from podbot.core.records import Approval, ApprovalState, Requester, utc
+from podbot.core.results import DeleteTarget
 from podbot.store.database import Database
-from podbot.store.records import Approval, ApprovalState, Requester, utc
 from podbot.store.schema import approvals
 
 _DECISIONS = (ApprovalState.APPROVED, ApprovalState.DENIED)

@@ -16,9 +16,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, RowMapping, select
 
+from podbot.core.records import AuditAction, AuditEvent, AuditQuery, utc
+from podbot.core.redaction import redact
 from podbot.store.database import Database
-from podbot.store.records import AuditAction, AuditEvent, AuditQuery, utc
-from podbot.store.redaction import redact
 from podbot.store.schema import audit_events
 
 MAX_TEXT = 4000  # an audit line is for people; a 40 kB manifest is summarised by its head

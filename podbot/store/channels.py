@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import RowMapping, select
 
+from podbot.core.records import ChannelSettings, utc
 from podbot.store.database import Database
-from podbot.store.records import ChannelSettings, utc
 from podbot.store.schema import channel_settings
 
 

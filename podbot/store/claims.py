@@ -40,8 +40,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, RowMapping, and_, delete, or_, select, update
 
+from podbot.core.records import Claim, utc
 from podbot.store.database import Database
-from podbot.store.records import Claim, utc
 from podbot.store.schema import post_claims, subscriptions
 
 DEFAULT_STALE_AFTER = timedelta(minutes=5)

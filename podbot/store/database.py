@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from podbot.errors import ConfigError, PodbotError
+from podbot.core.errors import ConfigError, PodbotError
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import RowMapping, and_, case, delete, or_, select, update
 
+from podbot.core.records import Lease, utc
 from podbot.store.database import Database
-from podbot.store.records import Lease, utc
 from podbot.store.schema import leases
 
 

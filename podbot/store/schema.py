@@ -32,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-from podbot.store.records import utc
+from podbot.core.records import utc
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -7,7 +7,7 @@
     store.close()
 
 The repositories (``approvals``, ``audit``, ``channels``, ``subscriptions``, ``claims``,
-``alerts``, ``leases``) take and return frozen dataclasses from ``podbot.store.records``; no
+``alerts``, ``leases``) take and return frozen dataclasses from ``podbot.core.records``; no
 SQLAlchemy object leaks out. Every method runs in its own short transaction.
 """
 

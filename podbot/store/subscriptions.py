@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import RowMapping, and_, select, update
 
-from podbot.model import DigestKind
+from podbot.core.model import DigestKind
+from podbot.core.records import Schedule, Subscription, utc
 from podbot.store.database import Database
-from podbot.store.records import Schedule, Subscription, utc
 from podbot.store.schema import subscriptions
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
 
-from podbot.errors import PodbotError
+from podbot.core.errors import PodbotError
 from podbot.store.database import Database, create, parse_url, quote_identifier
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""Diagnosis, pure: a pod summary and its events -> findings (root cause and fix)."""

@@ -1,0 +1,1 @@
+"""Pods, pure: kubectl's status columns, compact summaries for the watch cache, describe's text."""

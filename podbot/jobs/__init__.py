@@ -1,0 +1,1 @@
+"""Leader-only background work: scheduled digests, real-time alerts, the scheduler, leadership."""

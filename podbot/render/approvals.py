@@ -1,0 +1,249 @@
+"""Pure rendering of delete requests: the request message with its buttons, its outcomes, the list.
+
+One message per request, edited in place as the request moves on (pending -> approved ->
+deleted / not found / conflict / forbidden, or denied, or expired), so a channel never gets a
+second message about the same delete. User input (the reason) is escaped: a reason cannot
+ping ``<!channel>`` or fake a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from podbot.core.i18n import t
+from podbot.core.policy import Approvers
+from podbot.core.records import Approval, ApprovalState
+from podbot.render.blocks import (
+    Block,
+    Rendered,
+    button,
+    context,
+    mrkdwn_escape,
+    render_delete_target_summary,
+    section,
+)
+
+APPROVE_ACTION = "approval_approve"
+DENY_ACTION = "approval_deny"
+MAX_CONFIRM_TITLE = 100
+MAX_CONFIRM_TEXT = 300
+MAX_FALLBACK = 3000
+MAX_LISTED = 40  # /pod approvals: one section each, leaving room under the 50-block limit
+
+
+def when(moment: datetime) -> str:
+    """A time every reader sees in their own time zone (Slack date token), UTC as the fallback."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def approvers_text(approvers: Approvers | None) -> str:
+    """Mentions of every approver (user groups ping their members); "-" when there are none."""
+    if approvers is None:
+        return "-"
+    mentions = [f"<!subteam^{g}>" for g in sorted(approvers.usergroups)]
+    mentions += [f"<@{u}>" for u in sorted(approvers.users)]
+    return ", ".join(mentions) or "-"
+
+
+def _kind(approval: Approval) -> str:
+    return approval.target.kind.lower()
+
+
+def _header(approval: Approval, locale: str | None) -> str:
+    target = approval.target
+    return t(
+        "approvals.header",
+        locale,
+        id=approval.id,
+        kind=_kind(approval),
+        name=target.name,
+        namespace=target.namespace,
+    )
+
+
+def _what(approval: Approval, locale: str | None) -> str:
+    """Exactly what will be deleted: cluster, namespace, name, uid, owner, node."""
+    text = render_delete_target_summary(approval.target, locale)
+    if approval.target.node:
+        text += "\n" + t("approvals.node", locale, node=approval.target.node)
+    return text
+
+
+def _confirm(approval: Approval, locale: str | None) -> Block:
+    target = approval.target
+    params = {
+        "kind": _kind(approval),
+        "name": target.name,
+        "namespace": target.namespace,
+        "context": target.context,
+    }
+    return {
+        "title": {
+            "type": "plain_text",
+            "text": t("approvals.confirm_title", locale, **params)[:MAX_CONFIRM_TITLE],
+        },
+        "text": {
+            "type": "plain_text",
+            "text": t("approvals.confirm_text", locale, **params)[:MAX_CONFIRM_TEXT],
+        },
+        "confirm": {"type": "plain_text", "text": t("approvals.confirm_yes", locale)},
+        "deny": {"type": "plain_text", "text": t("approvals.confirm_no", locale)},
+        "style": "danger",
+    }
+
+
+def request_message(
+    approval: Approval, locale: str | None, approvers: Approvers | None, *, runs_as_approver: bool
+) -> Rendered:
+    """The pending request: what, who asked, why, until when, who can approve; Approve / Deny."""
+    target = approval.target
+    reason = (
+        t("approvals.reason", locale, reason=mrkdwn_escape(target.reason))
+        if target.reason
+        else t("approvals.no_reason", locale)
+    )
+    fields = [
+        t("approvals.requested_by", locale, user=approval.requester.user_id),
+        reason,
+        t("approvals.expires", locale, when=when(approval.expires_at)),
+        t("approvals.approvers", locale, who=approvers_text(approvers)),
+    ]
+    notes = [t("approvals.pinned", locale, kind=_kind(approval), uid=target.uid)]
+    if runs_as_approver:
+        notes.append(t("approvals.runs_as_approver", locale))
+    value = str(approval.id)
+    blocks: list[Block] = [
+        section(_header(approval, locale)),
+        section(_what(approval, locale)),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f[:2000]} for f in fields]},
+        context(" ".join(notes)),
+        {
+            "type": "actions",
+            "block_id": f"approval-{approval.id}",
+            "elements": [
+                button(
+                    t("approvals.approve_button", locale),
+                    APPROVE_ACTION,
+                    value,
+                    style="primary",
+                    confirm=_confirm(approval, locale),
+                ),
+                button(t("approvals.deny_button", locale), DENY_ACTION, value, style="danger"),
+            ],
+        },
+    ]
+    return Rendered(text=_plain(_header(approval, locale)), blocks=blocks)
+
+
+def status_line(approval: Approval, locale: str | None) -> str:
+    """Where the request stands, for the edited message ("" while pending)."""
+    state = approval.state
+    params = {"user": approval.decided_by or "", "kind": _kind(approval), "name": approval.target.name}
+    if state is ApprovalState.PENDING:
+        return ""
+    if state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
+        return t("approvals.status_approved", locale, **params)
+    if state is ApprovalState.DENIED:
+        key = "status_withdrawn" if approval.decided_by == approval.requester.user_id else "status_denied"
+        return t(f"approvals.{key}", locale, **params)
+    if state is ApprovalState.EXPIRED:
+        return t("approvals.status_expired", locale, when=when(approval.expires_at))
+    detail = mrkdwn_escape(approval.detail or approval.outcome or "?")
+    key = {
+        "deleted": "status_deleted",
+        "not_found": "status_not_found",
+        "conflict": "status_conflict",
+        "forbidden": "status_forbidden",
+    }.get(approval.outcome, "status_error")
+    return t(f"approvals.{key}", locale, detail=detail, **params)
+
+
+def outcome_message(approval: Approval, locale: str | None) -> Rendered:
+    """The request after a decision or expiry: no buttons, the outcome in place of them."""
+    target = approval.target
+    reason = (
+        t("approvals.requested_reason", locale, reason=mrkdwn_escape(target.reason)) if target.reason else ""
+    )
+    status = status_line(approval, locale)
+    blocks: list[Block] = [
+        section(_header(approval, locale)),
+        section(_what(approval, locale)),
+        section(status),
+        context(t("approvals.requested_context", locale, user=approval.requester.user_id, reason=reason)),
+    ]
+    return Rendered(text=_plain(f"{_header(approval, locale)} {status}"), blocks=blocks)
+
+
+def approval_message(
+    approval: Approval, locale: str | None, approvers: Approvers | None, *, runs_as_approver: bool
+) -> Rendered:
+    """The message for the request's current state."""
+    if approval.state is ApprovalState.PENDING:
+        return request_message(approval, locale, approvers, runs_as_approver=runs_as_approver)
+    return outcome_message(approval, locale)
+
+
+def posted_notice(approval: Approval, locale: str | None, approvers: Approvers | None) -> Rendered:
+    """The requester's private confirmation that the request is up and who will see it."""
+    text = t(
+        "approvals.posted",
+        locale,
+        id=approval.id,
+        who=approvers_text(approvers),
+        when=when(approval.expires_at),
+    )
+    return Rendered(text=_plain(text), blocks=[section(text)])
+
+
+def duplicate_notice(approval: Approval, locale: str | None, link: str | None) -> Rendered:
+    """Someone asked again for an object that already has an open request: point at that one."""
+    text = t(
+        "approvals.duplicate",
+        locale,
+        kind=_kind(approval),
+        name=approval.target.name,
+        id=approval.id,
+        user=approval.requester.user_id,
+        when=when(approval.expires_at),
+        link=f"<{link}|#{approval.id}>" if link else "",
+    ).rstrip()
+    return Rendered(text=_plain(text), blocks=[section(text)])
+
+
+def pending_list(approvals: Sequence[Approval], locale: str | None) -> Rendered:
+    """``/pod approvals``: the channel's waiting requests, oldest first."""
+    if not approvals:
+        text = t("approvals.list_none", locale)
+        return Rendered(text=text, blocks=[section(text)])
+    key = "approvals.list_header_one" if len(approvals) == 1 else "approvals.list_header"
+    header = t(key, locale, count=len(approvals))
+    blocks: list[Block] = [section(header)]
+    for approval in approvals[:MAX_LISTED]:
+        target = approval.target
+        reason = (
+            t("approvals.requested_reason", locale, reason=mrkdwn_escape(target.reason))
+            if target.reason
+            else ""
+        )
+        item = t(
+            "approvals.list_item",
+            locale,
+            id=approval.id,
+            kind=_kind(approval),
+            name=target.name,
+            namespace=target.namespace,
+            context=target.context,
+            user=approval.requester.user_id,
+            reason=reason,
+            when=when(approval.expires_at),
+        )
+        blocks.append(section(item[:3000]))
+    if len(approvals) > MAX_LISTED:
+        blocks.append(context(t("approvals.list_more", locale, count=len(approvals) - MAX_LISTED)))
+    return Rendered(text=_plain(header), blocks=blocks)
+
+
+def _plain(text: str) -> str:
+    return text.replace("*", "")[:MAX_FALLBACK]

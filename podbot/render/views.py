@@ -1,0 +1,216 @@
+"""Pure: the modals podbot opens, and reading their submissions back.
+
+Two modals: paste a manifest for ``create`` (a multi-line input, or a file for bigger manifests),
+and the registry-secret form whose password field never touches a channel, a log or
+``private_metadata`` (which carries only where to post and which cluster/namespace).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from podbot.core.i18n import t
+from podbot.core.model import CreateRegistrySecret, DryRun, Secret, Where
+
+CREATE_CALLBACK = "podbot_create"
+SECRET_CALLBACK = "podbot_secret"  # noqa: S105 - a callback id, not a secret
+MANIFEST_BLOCK, MANIFEST_ACTION = "manifest", "manifest_text"
+FILE_BLOCK, FILE_ACTION = "manifest_file", "manifest_file"
+MAX_INPUT = 3000  # plain_text_input max_length: bigger manifests come as a file
+
+View = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where the modal was opened from: the answer goes back to this channel and user."""
+
+    channel_id: str
+    user_id: str
+    context: str | None = None
+    namespace: str | None = None
+    dry_run: bool = False
+
+    def to_metadata(self) -> str:
+        return json.dumps(
+            {
+                "c": self.channel_id,
+                "u": self.user_id,
+                "x": self.context,
+                "n": self.namespace,
+                "d": self.dry_run,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_metadata(cls, text: str) -> Origin:
+        raw = json.loads(text or "{}")
+        return cls(
+            channel_id=str(raw.get("c", "")),
+            user_id=str(raw.get("u", "")),
+            context=raw.get("x"),
+            namespace=raw.get("n"),
+            dry_run=bool(raw.get("d")),
+        )
+
+
+def _title(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text[:24]}
+
+
+def _input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *,
+    initial: str = "",
+    multiline: bool = False,
+    optional: bool = False,
+    placeholder: str = "",
+    hint: str = "",
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
+        "max_length": MAX_INPUT,
+    }
+    if initial:
+        element["initial_value"] = initial
+    if placeholder:
+        element["placeholder"] = {"type": "plain_text", "text": placeholder[:150]}
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "element": element,
+        "label": {"type": "plain_text", "text": label[:2000]},
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint[:2000]}
+    return block
+
+
+def create_modal(origin: Origin, locale: str | None) -> View:
+    """Paste a Pod / registry Secret manifest (or attach it as a file)."""
+    return {
+        "type": "modal",
+        "callback_id": CREATE_CALLBACK,
+        "title": _title(t("views.create_title", locale)),
+        "submit": _title(t("views.create_submit", locale)),
+        "close": _title(t("views.cancel", locale)),
+        "private_metadata": origin.to_metadata(),
+        "blocks": [
+            _input(
+                MANIFEST_BLOCK,
+                MANIFEST_ACTION,
+                t("views.manifest_label", locale),
+                multiline=True,
+                optional=True,
+                placeholder="apiVersion: v1\nkind: Pod\n...",
+                hint=t("views.manifest_hint", locale),
+            ),
+            {
+                "type": "input",
+                "block_id": FILE_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": t("views.file_label", locale)},
+                "element": {
+                    "type": "file_input",
+                    "action_id": FILE_ACTION,
+                    "filetypes": ["yaml", "yml", "json", "txt"],
+                    "max_files": 1,
+                },
+            },
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class CreateSubmission:
+    origin: Origin
+    text: str  # pasted manifest, "" when a file was attached instead
+    file_urls: tuple[str, ...]  # url_private of attached files (downloaded with the bot token)
+
+
+def read_create(view: View) -> CreateSubmission:
+    values = (view.get("state") or {}).get("values") or {}
+    text = ((values.get(MANIFEST_BLOCK) or {}).get(MANIFEST_ACTION) or {}).get("value") or ""
+    files = ((values.get(FILE_BLOCK) or {}).get(FILE_ACTION) or {}).get("files") or []
+    urls = tuple(str(f.get("url_private_download") or f.get("url_private") or "") for f in files)
+    return CreateSubmission(
+        Origin.from_metadata(view.get("private_metadata", "")), text, tuple(u for u in urls if u)
+    )
+
+
+SECRET_FIELDS = ("name", "server", "username", "password", "email")
+
+
+def secret_modal(
+    origin: Origin,
+    locale: str | None,
+    *,
+    name: str = "",
+    server: str = "",
+    username: str = "",
+    email: str = "",
+) -> View:
+    """The docker-registry secret form; the password is typed here and nowhere else."""
+    blocks = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": t("views.secret_intro", locale, namespace=origin.namespace or "default"),
+            },
+        },
+        _input("name", "name", t("views.secret_name", locale), initial=name),
+        _input(
+            "server",
+            "server",
+            t("views.secret_server", locale),
+            initial=server,
+            placeholder="10.0.0.130:5000",
+        ),
+        _input("username", "username", t("views.secret_username", locale), initial=username),
+        _input(
+            "password",
+            "password",
+            t("views.secret_password", locale),
+            hint=t("views.secret_password_hint", locale),
+        ),
+        _input("email", "email", t("views.secret_email", locale), initial=email, optional=True),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": SECRET_CALLBACK,
+        "title": _title(t("views.secret_title", locale)),
+        "submit": _title(t("views.secret_submit", locale)),
+        "close": _title(t("views.cancel", locale)),
+        "private_metadata": origin.to_metadata(),
+        "blocks": blocks,
+    }
+
+
+def read_secret(view: View) -> tuple[Origin, dict[str, str]]:
+    """The submitted secret fields (strings, possibly empty) and where the modal came from."""
+    values = (view.get("state") or {}).get("values") or {}
+    fields = {
+        key: str(((values.get(key) or {}).get(key) or {}).get("value") or "").strip() for key in SECRET_FIELDS
+    }
+    return Origin.from_metadata(view.get("private_metadata", "")), fields
+
+
+def secret_request(origin: Origin, fields: dict[str, str]) -> CreateRegistrySecret:
+    return CreateRegistrySecret(
+        name=fields["name"],
+        server=fields["server"],
+        username=fields["username"],
+        password=Secret(fields["password"]),
+        email=fields["email"] or None,
+        where=Where(context=origin.context, namespace=origin.namespace),
+        dry_run=DryRun.SERVER if origin.dry_run else DryRun.NONE,
+    )

@@ -1,0 +1,1 @@
+"""The composition root (runtime), the HTTP server and ``podbot serve``."""

@@ -1,0 +1,49 @@
+"""``podbot serve``: run the bot for a real workspace (HTTP mode, or Socket Mode with an app token)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+from podbot.core.errors import ConfigError
+from podbot.server.config import load_settings, require_slack
+from podbot.server.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(os.environ, args.config)
+        socket_mode = args.socket_mode or bool(settings.slack.app_token)
+        require_slack(settings, socket_mode=socket_mode)
+        runtime = Runtime(settings)
+    except ConfigError as exc:
+        log.error("cannot start: %s", exc)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    # HTTP serves /slack/events, and /healthz, /readyz, /metrics in both modes (probes, Prometheus).
+    runtime.serve_http(args.host, args.port, slack_events=not socket_mode)
+    if socket_mode:
+        runtime.serve_socket_mode()
+    stop.wait()
+    log.info("shutting down: finishing in-flight work (up to %.0fs)", args.grace_seconds)
+    # Runtime.stop keeps to the budget; should anything still hang, the pod's grace period is a
+    # hard limit anyway (then SIGKILL), so end the process ourselves a little after the budget.
+    watchdog = threading.Timer(args.grace_seconds + 5, _exit_now)
+    watchdog.daemon = True
+    watchdog.start()
+    runtime.stop(timeout=args.grace_seconds)
+    log.info("stopped")
+    return 0
+
+
+def _exit_now() -> None:
+    log.error("shutdown did not finish in time; exiting")
+    logging.shutdown()
+    os._exit(1)

@@ -1,0 +1,184 @@
+"""Exactly-once digests: two schedulers (two DigestServices, two database pools) against one
+PostgreSQL schema, one simulated cluster, one Slack workspace, the same subscription."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from podbot.core.model import DigestKind
+from podbot.core.records import Schedule
+from podbot.jobs.digests import METADATA_EVENT, MISSED, DigestService
+from podbot.k8s.client import Clusters
+from podbot.localslack import LocalSlack, Message, Workspace
+from podbot.server.config import load_settings
+from podbot.sim.cluster import SimCluster
+from podbot.slack.web_client import make_web_client
+from podbot.store import Store, Subscription
+from tests.support.stores import POSTGRES_URL, postgres_schema, race
+
+HOUR = timedelta(hours=1)
+
+
+@dataclass
+class Pair:
+    sim: SimCluster
+    slack: LocalSlack
+    store: Store  # the test's own connection to the shared database
+    services: list[DigestService]
+    sub: Subscription
+
+    def advance(self, seconds: float) -> None:
+        self.sim.advance(seconds)
+        for service in self.services:
+            service.wakeup()
+
+    def digests(self) -> list[Message]:
+        return [
+            m for m in self.slack.messages("ops", threads=False) if m.is_bot and "Pod health" in m.rendered
+        ]
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    with ExitStack() as stack:
+        schema = stack.enter_context(postgres_schema())
+        sim = stack.enter_context(SimCluster(speed=0))
+        slack = stack.enter_context(LocalSlack(Workspace.demo()))
+        env = {**slack.bot_settings().env(), "KUBECONFIG": str(sim.kubeconfig_path)}
+        settings = load_settings(env)
+        store = Store.open(POSTGRES_URL, schema=schema)
+        stack.callback(store.close)
+        store.migrate()
+        services = []
+        for name in ("replica-a", "replica-b"):
+            replica_store = Store.open(POSTGRES_URL, schema=schema)
+            clusters = Clusters(str(sim.kubeconfig_path))
+            service = DigestService(
+                settings=settings,
+                store=replica_store,
+                clusters=clusters,
+                client=make_web_client(slack.bot_token, slack.api_url),
+                now=sim.clock.now,
+                owner=name,
+                poll_seconds=0.5,
+            )
+            stack.callback(replica_store.close)
+            stack.callback(clusters.close)
+            stack.callback(service.stop)
+            services.append(service)
+        sub = store.subscriptions.create(
+            team_id="T1",
+            channel_id=slack.workspace.channel("ops").id,
+            kind=DigestKind.HEALTH,
+            schedule=Schedule(every_seconds=3600),
+            created_by="U1",
+            now=sim.clock.now(),
+        )
+        for service in services:
+            service.start()
+        yield Pair(sim, slack, store, services, sub)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+def posted(pair: Pair, due: datetime) -> bool:
+    claim = pair.store.claims.get(pair.sub.id, due)
+    return claim is not None and claim.posted_at is not None
+
+
+def test_two_schedulers_post_each_scheduled_digest_once(pair: Pair) -> None:
+    owners = set()
+    for hour in (1, 2, 3):
+        due = pair.sub.created_at + hour * HOUR
+        pair.advance(3600)
+        eventually(lambda due=due: posted(pair, due))  # type: ignore[misc]
+        time.sleep(0.5)  # room for a duplicate to show up, if there were one
+        assert len(pair.digests()) == hour
+        claim = pair.store.claims.get(pair.sub.id, due)
+        assert claim is not None and claim.attempt == 1
+        owners.add(claim.owner)
+    assert owners <= {"replica-a", "replica-b"}
+    # Both schedulers share the job in the database: one job row, advanced past the last run.
+    jobs = [service._scheduler.get_job("digest-1") for service in pair.services]  # type: ignore[union-attr]
+    assert all(job is not None for job in jobs)
+    assert {job.next_run_time for job in jobs} == {pair.sub.created_at + 4 * HOUR}
+
+
+def test_a_crash_between_claim_and_post_is_retried_once_after_the_claim_goes_stale(pair: Pair) -> None:
+    due = pair.sub.created_at + HOUR
+    # A third replica claimed this digest and died before posting it.
+    assert pair.store.claims.claim_post(pair.sub.id, due, "crashed-replica", due) is not None
+    pair.advance(3600)
+    time.sleep(1.0)
+    assert pair.digests() == []  # the live claim holds both schedulers back
+    pair.advance(360)  # past the 5-minute stale_after, and a maintenance sweep is due
+    eventually(lambda: posted(pair, due))
+    time.sleep(0.5)
+    (digest,) = pair.digests()
+    assert "Posted late" in digest.rendered
+    claim = pair.store.claims.get(pair.sub.id, due)
+    assert claim is not None and claim.attempt == 2 and claim.owner in ("replica-a", "replica-b")
+    assert claim.message_ts == digest.ts
+
+
+def test_a_crash_after_the_post_is_recorded_without_posting_again(pair: Pair) -> None:
+    due = pair.sub.created_at + HOUR
+    # The dead replica got its message into Slack, but not its "posted" into the database.
+    assert pair.store.claims.claim_post(pair.sub.id, due, "crashed-replica", due) is not None
+    client = make_web_client(pair.slack.bot_token, pair.slack.api_url)
+    sent = client.chat_postMessage(
+        channel=pair.sub.channel_id,
+        text="Pod health (posted by the replica that crashed)",
+        metadata={
+            "event_type": METADATA_EVENT,
+            "event_payload": {"subscription_id": pair.sub.id, "scheduled_time": due.isoformat()},
+        },
+    )
+    pair.advance(3600 + 360)
+    eventually(lambda: posted(pair, due))
+    time.sleep(0.5)
+    assert [m.ts for m in pair.digests()] == [sent["ts"]]
+    claim = pair.store.claims.get(pair.sub.id, due)
+    assert claim is not None and claim.attempt == 2 and claim.message_ts == sent["ts"]
+
+
+def test_a_stale_claim_older_than_the_retry_window_is_recorded_as_missed(pair: Pair) -> None:
+    long_ago = pair.sim.clock.now() - 3 * HOUR
+    assert pair.store.claims.claim_post(pair.sub.id, long_ago, "crashed-replica", long_ago) is not None
+    pair.advance(120)
+    eventually(lambda: posted(pair, long_ago))
+    claim = pair.store.claims.get(pair.sub.id, long_ago)
+    assert claim is not None and claim.message_ts == MISSED
+    assert pair.digests() == []
+
+
+def test_both_schedulers_firing_the_same_run_time_at_once_post_it_once(pair: Pair) -> None:
+    due = pair.sub.created_at + 5 * HOUR  # a time no job has fired yet: only these calls race
+    results = race([lambda s=service: s.run_digest(pair.sub.id, due) for service in pair.services] * 2)
+    winners = [ts for ts in results if ts is not None]
+    assert len(winners) == 1
+    eventually(lambda: posted(pair, due))
+    assert [m.ts for m in pair.digests()] == winners
+
+
+def test_a_stale_claim_of_a_stopped_subscription_is_recorded_as_missed(pair: Pair) -> None:
+    due = pair.sub.created_at + HOUR
+    assert pair.store.claims.claim_post(pair.sub.id, due, "crashed-replica", due) is not None
+    pair.store.subscriptions.end(pair.sub.id, channel_id=pair.sub.channel_id, by="U1", now=due)
+    pair.advance(3600 + 360)
+    eventually(lambda: posted(pair, due))
+    claim = pair.store.claims.get(pair.sub.id, due)
+    assert claim is not None and claim.message_ts == MISSED
+    assert pair.digests() == []

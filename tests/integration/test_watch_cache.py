@@ -1,0 +1,242 @@
+"""The watch cache against podbot.sim over real HTTPS: sync, changes, events, secrets and faults."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from podbot.k8s.client import Clusters
+from podbot.k8s.watch import Backoff, Resource, WatchCache
+from podbot.sim.cluster import SimCluster
+from podbot.sim.meta import stamp_new
+from tests.support.builders import cstatus, event, pod, waiting
+
+FAST = Backoff(initial=0.05, maximum=0.4)
+IMAGE = "10.0.0.130:5000/nginx:latest"
+PULL_AUTH = f'Failed to pull image "{IMAGE}": rpc error: code = Unknown desc = no basic auth credentials'
+
+
+@pytest.fixture
+def sim() -> Iterator[SimCluster]:
+    with SimCluster(speed=0) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cache(sim: SimCluster) -> Iterator[WatchCache]:
+    clusters = Clusters(str(sim.kubeconfig_path))
+    watch = WatchCache(clusters.get(), now=sim.clock.now, backoff=FAST, watch_timeout=30, page_size=3)
+    watch.start()
+    assert watch.wait_synced(10)
+    try:
+        yield watch
+    finally:
+        watch.stop()
+        clusters.close()
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def put_pod(sim: SimCluster, name: str, *, failing: bool = False, namespace: str = "default") -> dict:
+    """A pod written straight into the store on a node no kubelet runs, so its status stays as written."""
+    raw = pod(name, namespace, node="node-elsewhere", pull_secrets=["myregistrykey"])
+    if failing:
+        raw = pod(
+            name,
+            namespace,
+            phase="Pending",
+            node="node-elsewhere",
+            containers=[{"name": "nginx", "image": IMAGE}],
+            statuses=[
+                cstatus("nginx", IMAGE, waiting("ImagePullBackOff", f'Back-off pulling image "{IMAGE}"'))
+            ],
+            pull_secrets=["myregistrykey"],
+        )
+    for key in ("resourceVersion", "uid", "creationTimestamp"):
+        raw["metadata"].pop(key)
+    return sim.store.create("pods", stamp_new(raw, sim.clock))
+
+
+def registry_secret(namespace: str, name: str, host: str) -> dict:
+    config = {"auths": {host: {"username": "u", "password": "p", "auth": "dTpw"}}}
+    data = base64.b64encode(json.dumps(config).encode()).decode()
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {".dockerconfigjson": data},
+    }
+    return body
+
+
+def test_initial_sync_lists_every_pod_page_by_page(sim: SimCluster) -> None:
+    for i in range(7):
+        put_pod(sim, f"web-{i}")
+    clusters = Clusters(str(sim.kubeconfig_path))
+    watch = WatchCache(clusters.get(), now=sim.clock.now, backoff=FAST, page_size=2)
+    try:
+        watch.start()
+        assert watch.wait_synced(10)
+        names = {p.name for p in watch.pods() if p.namespace == "default"}
+        assert names == {f"web-{i}" for i in range(7)}
+        assert watch.stats[(Resource.PODS, "")].lists == 1
+    finally:
+        watch.stop()
+        clusters.close()
+
+
+def test_adds_changes_and_deletes_arrive_through_the_watch(sim: SimCluster, cache: WatchCache) -> None:
+    put_pod(sim, "web")
+    eventually(lambda: cache.pod("default", "web") is not None)
+    assert cache.pod("default", "web").status == "Running"  # type: ignore[union-attr]
+    stored = sim.store.get("pods", "default", "web").load()
+    stored["status"]["containerStatuses"][0]["state"] = waiting("CrashLoopBackOff")
+    sim.store.update("pods", stored)
+    eventually(lambda: cache.pod("default", "web").status == "CrashLoopBackOff")  # type: ignore[union-attr]
+    assert ("default", "web") in cache.drain_changed()
+    sim.store.delete("pods", "default", "web")
+    eventually(lambda: cache.pod("default", "web") is None)
+
+
+def test_pull_failure_events_are_remembered_on_the_pod_after_the_event_is_gone(
+    sim: SimCluster, cache: WatchCache
+) -> None:
+    raw = put_pod(sim, "nginx", failing=True)
+    note = event(raw, "Failed", PULL_AUTH, container="nginx")
+    created = sim.store.create("events", stamp_new(note, sim.clock))
+    eventually(lambda: bool(cache.pod("default", "nginx") and cache.pod("default", "nginx").pull_failures))  # type: ignore[union-attr]
+    sim.store.delete("events", "default", created["metadata"]["name"])
+    time.sleep(0.2)
+    summary = cache.pod("default", "nginx")
+    assert summary is not None and "no basic auth credentials" in summary.pull_failures[0].message
+    assert any(n.reason == "Failed" for n in cache.notes_for("default", "nginx"))
+
+
+def test_registry_secrets_are_indexed_by_host_and_forgotten_when_deleted(
+    sim: SimCluster, cache: WatchCache
+) -> None:
+    put_pod(sim, "nginx", failing=True)
+    eventually(lambda: cache.pod("default", "nginx") is not None)
+    assert (
+        cache.credentials().check("default", ["myregistrykey"], "10.0.0.130:5000").state.value
+        == "secrets_absent"
+    )
+    sim.store.create(
+        "secrets", stamp_new(registry_secret("default", "myregistrykey", "10.0.0.130:5000"), sim.clock)
+    )
+    eventually(
+        lambda: cache.credentials().hosts("default", "myregistrykey") == frozenset({"10.0.0.130:5000"})
+    )
+    assert "dTpw" not in repr(cache.credentials())  # hosts only, never the login
+    assert (
+        cache.credentials().check("default", ["myregistrykey"], "10.0.0.130:5000").state.value == "has_entry"
+    )
+    assert ("default", "nginx") in cache.drain_changed()  # re-diagnose pods of that namespace
+    sim.store.delete("secrets", "default", "myregistrykey")
+    eventually(lambda: cache.credentials().hosts("default", "myregistrykey") is None)
+
+
+def test_a_dropped_stream_resumes_from_the_last_version_without_listing_again(
+    sim: SimCluster, cache: WatchCache
+) -> None:
+    stats = cache.stats[(Resource.PODS, "")]
+    sim.faults.drop_watches()
+    put_pod(sim, "after-drop")
+    eventually(lambda: cache.pod("default", "after-drop") is not None)
+    assert stats.resumes >= 1
+    assert stats.lists == 1 and stats.relists_after_gone == 0
+
+
+def test_410_gone_relists_and_forgets_pods_deleted_meanwhile(sim: SimCluster, cache: WatchCache) -> None:
+    put_pod(sim, "doomed")
+    eventually(lambda: cache.pod("default", "doomed") is not None)
+    stats = cache.stats[(Resource.PODS, "")]
+    sim.faults.expire_watches(count=3)  # the resumed watches get an in-stream 410 Expired
+    sim.faults.drop_watches()
+    sim.store.delete("pods", "default", "doomed")
+    put_pod(sim, "newcomer")
+    eventually(lambda: stats.relists_after_gone >= 1 and stats.lists >= 2)
+    eventually(lambda: cache.pod("default", "newcomer") is not None)
+    assert cache.pod("default", "doomed") is None  # deleted while the watch was gone: the relist forgot it
+    assert stats.relists_after_gone >= 1
+
+
+def test_api_down_backs_off_then_catches_up(sim: SimCluster, cache: WatchCache) -> None:
+    stats = cache.stats[(Resource.PODS, "")]
+    sim.faults.api_down()
+    try:
+        time.sleep(1.0)
+        errors = stats.errors
+        assert errors >= 2, "reconnects should have been tried and failed"
+        # Backoff: 0.05, 0.1, 0.2, 0.4, 0.4 ... s — about six attempts a second, never a busy loop.
+        assert errors <= 12
+        put_pod(sim, "while-down")
+    finally:
+        sim.faults.api_up()
+    eventually(lambda: cache.pod("default", "while-down") is not None)
+    assert "cannot reach" in stats.last_error or "interrupted" in stats.last_error
+
+
+def test_server_errors_on_list_are_retried(sim: SimCluster) -> None:
+    put_pod(sim, "web")
+    sim.faults.fail(503, count=3, path="^/api/v1/pods$", method="GET")
+    clusters = Clusters(str(sim.kubeconfig_path))
+    watch = WatchCache(clusters.get(), now=sim.clock.now, backoff=FAST)
+    try:
+        watch.start()
+        assert watch.wait_synced(10)
+        assert watch.stats[(Resource.PODS, "")].errors >= 3
+        assert watch.pod("default", "web") is not None
+    finally:
+        watch.stop()
+        clusters.close()
+
+
+def test_configured_namespaces_are_watched_one_by_one(sim: SimCluster) -> None:
+    put_pod(sim, "web")
+    sim.store.create(
+        "namespaces",
+        stamp_new(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": "shop"},
+                "status": {"phase": "Active"},
+            },
+            sim.clock,
+        ),
+    )
+    put_pod(sim, "cart", namespace="shop")
+    clusters = Clusters(str(sim.kubeconfig_path))
+    watch = WatchCache(clusters.get(), now=sim.clock.now, backoff=FAST, namespaces=["shop"])
+    try:
+        watch.start()
+        assert watch.wait_synced(10)
+        assert {(p.namespace, p.name) for p in watch.pods()} == {("shop", "cart")}
+        assert set(watch.stats) == {(r, "shop") for r in Resource}
+        assert watch.credentials().knows("shop") and not watch.credentials().knows("default")
+    finally:
+        watch.stop()
+        clusters.close()
+
+
+def test_stop_ends_idle_watches_at_once(sim: SimCluster) -> None:
+    clusters = Clusters(str(sim.kubeconfig_path))
+    watch = WatchCache(clusters.get(), now=sim.clock.now, watch_timeout=300)
+    watch.start()
+    assert watch.wait_synced(10)
+    started = time.monotonic()
+    watch.stop()
+    assert time.monotonic() - started < 2
+    assert not watch.running
+    clusters.close()
