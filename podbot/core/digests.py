@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -330,10 +330,3 @@ def alert_groups(context: str, findings: Iterable[Finding], scope: Scope) -> dic
         group = AlertGroup(context, key, tuple(items))
         groups[group.id] = group
     return groups
-
-
-def findings_by_pod(findings: Iterable[Finding]) -> Mapping[PodKey, list[Finding]]:
-    table: dict[PodKey, list[Finding]] = {}
-    for finding in findings:
-        table.setdefault((finding.namespace, finding.pod), []).append(finding)
-    return table

@@ -72,16 +72,6 @@ class Where:
     namespace: str | None = None
 
 
-@dataclass(frozen=True)
-class PodRef:
-    """One exact pod: the uid pins it so that a same-named replacement is never mistaken for it."""
-
-    context: str
-    namespace: str
-    name: str
-    uid: str = ""
-
-
 # --- requests -------------------------------------------------------------------------------
 # Each request says which verb it is (for policy, metrics and audit) and whether it changes
 # the cluster (changes are audited and shown in the channel; reads answer ephemerally).
@@ -280,14 +270,3 @@ KUBERNETES_REQUESTS = (
     CreateRegistrySecret,
     ListStaticPods,
 )
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who asked: the Slack identity, and the Kubernetes identity to impersonate (if any)."""
-
-    team_id: str
-    user_id: str
-    channel_id: str
-    kube_user: str | None = None
-    kube_groups: tuple[str, ...] = field(default=())

@@ -24,7 +24,7 @@ What is kept (see podbot.core.pods.summary): per pod a ``PodSummary`` (carried f
 (``RegistryCredentialIndex``), never a password.
 
 Readers get consistent snapshots (``pods()``, ``notes_for``, ``credentials()``); the alert fan-out
-drains the keys of pods that changed (``drain_changed``) and waits on ``wait_changed``.
+drains the keys of pods that changed (``drain_changed``) after each change notification.
 Timestamps come from the injected ``now`` (the bot's clock); backoff and bookmarks are real time.
 """
 
@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -188,10 +188,6 @@ class WatchCache:
         with self._lock:
             return self._notes.get((namespace, name), ())
 
-    def notes_snapshot(self) -> Mapping[PodKey, tuple[EventNote, ...]]:
-        with self._lock:
-            return dict(self._notes)
-
     def __len__(self) -> int:
         return len(self._pods)
 
@@ -226,12 +222,6 @@ class WatchCache:
     @property
     def generation(self) -> int:
         return self._generation
-
-    def wait_changed(self, generation: int, timeout: float) -> int:
-        """Wait until something changed after ``generation`` (or timeout); the current generation."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._generation != generation or self._stop.is_set(), timeout)
-            return self._generation
 
     def drain_changed(self) -> set[PodKey]:
         """Keys of pods added, changed or removed since the last drain."""
