@@ -79,8 +79,8 @@ def main() -> int:
             by="bench",
             now=sim.clock.now(),
         )
-        runtime.digests.alerts.refresh_channels()
-        assert runtime.digests.caches.get(None).wait_synced(30)
+        runtime.alert_channels.refresh()
+        assert runtime.caches.get(None).wait_synced(30)
         stamps: dict[str, float] = {}
         stop = threading.Event()
         watcher = threading.Thread(target=failing_since, args=(sim, stamps, stop), daemon=True)

@@ -11,7 +11,7 @@ Three processes, so that each memory figure is one process's own:
 * the **bot**: (1) a bare ``WatchCache``: time and peak RSS of the initial sync (pods, events and
   secrets, raw JSON page by page); (2) the whole bot — ``Runtime`` with the digest service, its
   watch cache, scheduler and alert fan-out, pointed at a local Slack emulator — then a health
-  digest of the whole cluster computed from its warm cache (``DigestService.compose``: diagnosis
+  digest of the whole cluster computed from its warm cache (``DigestPoster.compose``: diagnosis
   of every pod that is not quiet, grouping, rendering), repeated; and its resident memory;
 * the **typed path**: the official client's ``list_pod_for_all_namespaces`` (plus typed events and
   secrets) into model objects, then the same digest from them (each model turned back into a dict
@@ -278,8 +278,7 @@ def bot(kubeconfig: str, now_epoch: float, repeat: int, conn: Connection) -> Non
         runtime = Runtime(load_settings(env), now=clock)
         runtime.leadership.start()  # the only replica: it runs the watch cache and the scheduler
         try:
-            service = runtime.digests
-            live = service.caches.get(None)
+            live = runtime.caches.get(None)
             assert live.wait_synced(600)
             sub = runtime.store.subscriptions.create(
                 team_id="T1",
@@ -293,7 +292,7 @@ def bot(kubeconfig: str, now_epoch: float, repeat: int, conn: Connection) -> Non
             rendered = None
             for _ in range(repeat):
                 started = time.perf_counter()
-                rendered, marks = service.compose(sub, now)
+                rendered, marks = runtime.poster.compose(sub, now, Scope(live.context), "en")
                 timings.append(time.perf_counter() - started)
             assert rendered is not None
             out["digest_seconds"] = timings

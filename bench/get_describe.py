@@ -24,7 +24,7 @@ from sim_list import make_pod  # the sim benchmark's realistic ~3 KB running pod
 from podbot.commands import parse
 from podbot.k8s import actions
 from podbot.k8s.client import Clusters
-from podbot.render.blocks import render
+from podbot.render.messages import render
 from podbot.sim.cluster import SimCluster
 from podbot.sim.meta import stamp_new
 

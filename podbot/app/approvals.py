@@ -1,4 +1,4 @@
-"""Deletes behind approval buttons.
+"""Deletes behind approval buttons: the pipeline's handlers for delete requests and clicks.
 
     /pod delete pod X -> plan (exact uid; mirror pods refused) -> request stored -> message with
     Approve (confirm dialog) / Deny -> first valid click wins (compare-and-set in the store) ->
@@ -6,11 +6,9 @@
 
 Every step is in the database before it is shown, so a restart loses nothing: a pending request
 can still be approved after a restart, one that expired while podbot was down is marked expired
-(and its message edited) by the sweep at start-up, and one left approved or half-executed by a
-crash is finished by the sweeper. Every decision and refusal is an audit record.
-
-``install(runtime)`` wires it all (and the audit view and per-user identity, issue 5) into a
-``Runtime``; ``Runtime.stop`` stops the sweeper through ``ApprovalFlow.stop``.
+(and its message edited) by the sweeper's first run, and one left approved or half-executed by a
+crash is finished by the sweeper — through the pipeline, so the gate checks it again. Every
+decision and refusal is an audit record.
 """
 
 from __future__ import annotations
@@ -19,41 +17,32 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
-from podbot import metrics
-from podbot.app.audit import AuditView
-from podbot.app.identity import SlackIdentities
-from podbot.app.pipeline import Asker, Podbot, Reply, outcome_of
-from podbot.core.errors import NotFound, NotPermitted, PodbotError
+from podbot.app.audit import AuditTrail
+from podbot.app.gate import Grant
+from podbot.app.pipeline import Handler, Pipeline, outcome_of
+from podbot.app.ports import Messenger, People
+from podbot.core.errors import DeliveryFailed, Forbidden, NotFound, NotPermitted, PodbotError
 from podbot.core.i18n import t
-from podbot.core.model import ListApprovals, Request, ShowAudit
-from podbot.core.policy import ApprovalVerdict, approvers_for, check_verb, judge_approval
-from podbot.core.records import Approval, ApprovalState, AuditAction, Requester
-from podbot.core.results import DeleteTarget
-from podbot.render.approvals import (
-    APPROVE_ACTION,
-    DENY_ACTION,
-    approval_message,
-    approvers_text,
-    duplicate_notice,
-    pending_list,
-    posted_notice,
-    when,
+from podbot.core.model import (
+    DecideApproval,
+    Decision,
+    DeletePod,
+    DeleteSecret,
+    Entry,
+    ListApprovals,
+    Origin,
+    ResumeApproval,
 )
-from podbot.render.blocks import Rendered, render_error, section
-from podbot.slack.app import SlackBot, asker_from
-from podbot.slack.directory import Directory
-from podbot.slack.work import WorkPool
-from podbot.store.approvals import Approvals
-from podbot.store.database import StoreUnavailable
-
-if TYPE_CHECKING:
-    from podbot.server.runtime import Runtime
+from podbot.core.policy import ApprovalVerdict, approvers_for, explain_forbidden, judge_approval
+from podbot.core.records import Approval, ApprovalState, AuditAction, DeleteTarget, Requester
+from podbot.core.results import ApprovalDuplicate, ApprovalPosted, Changed, Notice, PendingApprovals, Posted
+from podbot.core.settings import Settings
+from podbot.k8s import actions
+from podbot.k8s.api import Identity, Kube
+from podbot.render.approvals import approval_message, approvers_text, when
+from podbot.render.blocks import Rendered
+from podbot.store.ports import ApprovalStore
 
 log = logging.getLogger(__name__)
 
@@ -62,363 +51,316 @@ SWEEP_SECONDS = 5.0
 STUCK_AFTER = timedelta(minutes=2)
 """An approved request not finished after this long was abandoned by a crash: finish it."""
 
+_STATES = {Decision.APPROVE: ApprovalState.APPROVED, Decision.DENY: ApprovalState.DENIED}
+
 
 class ApprovalFlow:
-    """``bot.DeleteFlow``: the approval requests, their buttons, expiry and recovery."""
+    """Delete requests, their buttons, expiry and recovery."""
 
     def __init__(
         self,
-        bot: Podbot,
-        approvals: Approvals,
-        client: WebClient,
-        directory: Directory,
-        pool: WorkPool,
+        settings: Settings,
+        approvals: ApprovalStore,
+        messenger: Messenger,
+        people: People,
+        audit: AuditTrail,
         *,
         now: Callable[[], datetime],
-        sweep_seconds: float = SWEEP_SECONDS,
     ) -> None:
-        self.bot = bot
-        self.approvals = approvals
-        self.client = client
-        self.directory = directory
-        self.pool = pool
-        self.now = now
-        self._settings = bot.settings.approvals
+        self._settings = settings
+        self._approvals = approvals
+        self._messenger = messenger
+        self._people = people
+        self._audit = audit
+        self._now = now
         # One request per object at a time: check-then-create is serialised within this process.
         self._creating = threading.Lock()
-        # Channel names (policies and their locale may be keyed by #name), learned from requests
-        # and clicks, else asked of Slack once: messages edited later speak the channel's language.
-        self._channel_names: dict[str, str] = {}
-        self.sweeper = Sweeper(self.sweep, sweep_seconds)
+
+    def handlers(self) -> dict[type, Handler]:
+        return {
+            DeletePod: self.request_delete,
+            DeleteSecret: self.request_delete,
+            ListApprovals: self.list_pending,
+            DecideApproval: self.decide,
+            ResumeApproval: self.resume,
+        }
 
     # --- asking ------------------------------------------------------------------------------
-    def request(self, target: DeleteTarget, asker: Asker, text: str, locale: str) -> Reply:
-        """Post the request message (or point at the open one for the same object)."""
-        self._learn(asker)
-        approvers = approvers_for(self._settings, target.namespace)
+    def request_delete(
+        self, request: DeletePod | DeleteSecret, grant: Grant
+    ) -> Changed | ApprovalPosted | ApprovalDuplicate:
+        """Pin the object (uid), then delete at once (no approval needed here) or post the request."""
+        kube, identity = grant.cluster, grant.identity
+        if isinstance(request, DeletePod):
+            target = actions.plan_delete_pod(request, kube, identity)
+        else:
+            target = actions.plan_delete_secret(request, kube, identity)
+        if not self._settings.approvals.needs_approval(target.namespace):
+            return actions.delete_target(target, kube, identity)
+        approvers = approvers_for(self._settings.approvals, target.namespace)
         if approvers is None:
-            raise NotPermitted(t("approvals.no_approvers", locale, namespace=target.namespace))
+            raise NotPermitted(t("approvals.no_approvers", grant.locale, namespace=target.namespace))
+        origin = grant.origin
         with self._creating:
-            now = self.now()
-            existing = self.approvals.pending_for(target, now)
+            now = self._now()
+            existing = self._approvals.pending_for(target, now)
             if existing is not None:
-                return Reply(duplicate_notice(existing, locale, self._permalink(existing)))
-            approval = self.approvals.create(
+                return ApprovalDuplicate(existing, self._permalink(existing))
+            approval = self._approvals.create(
                 target,
-                Requester(asker.team_id, asker.channel_id, asker.user_id),
+                Requester(origin.team_id, origin.channel_id, origin.user_id),
                 now=now,
-                expires_at=now + timedelta(seconds=self._settings.expiry_seconds),
+                expires_at=now + timedelta(seconds=self._settings.approvals.expiry_seconds),
             )
-        rendered = self._message(approval, locale)
         try:
-            posted = self.client.chat_postMessage(
-                channel=asker.channel_id, text=rendered.text, blocks=rendered.blocks
-            )
-        except SlackApiError as exc:
-            error = _slack_error("chat.postMessage", exc)
+            ts = self._messenger.post(origin.channel_id, self._message(approval, grant.locale))
+        except DeliveryFailed as exc:
             # Never leave an invisible request that could still be approved: close it now.
-            self.approvals.decide(approval.id, ApprovalState.DENIED, "", self.now())
-            self._audit(AuditAction.DELETE_REQUEST, approval, asker, "post_failed", text=text, detail=error)
-            return Reply(render_error(t("approvals.post_failed", locale, error=error), locale))
-        self.approvals.set_message(approval.id, str(posted["channel"]), str(posted["ts"]))
-        self._audit(AuditAction.DELETE_REQUEST, approval, asker, "pending", text=text)
-        return Reply(posted_notice(approval, locale, approvers))
+            self._approvals.decide(approval.id, ApprovalState.DENIED, "", self._now())
+            raise DeliveryFailed(t("approvals.post_failed", grant.locale, error=exc.code), exc.code) from exc
+        self._approvals.set_message(approval.id, origin.channel_id, ts)
+        return ApprovalPosted(approval, approvers)  # the pipeline audits the request
 
-    def list_pending(self, request: Request, asker: Asker) -> Reply:
+    def list_pending(self, request: ListApprovals, grant: Grant) -> PendingApprovals:
         """``/pod approvals``: the requests waiting in this channel."""
-        locale = self.bot.locale(asker)
-        policy = self.bot.settings.channel_policy(asker.channel_id, asker.channel_name)
-        check_verb(policy, request.verb, locale)
-        return Reply(pending_list(self.approvals.pending(asker.channel_id, self.now()), locale))
+        return PendingApprovals(tuple(self._approvals.pending(grant.origin.channel_id, self._now())))
 
     # --- clicks ------------------------------------------------------------------------------
-    def click(self, approval_id: int, decision: ApprovalState, clicker: Asker) -> None:
-        """An Approve or Deny click (on a worker thread): decide once, then act and report."""
-        self._learn(clicker)
-        locale = self.bot.locale(clicker)
-        approval = self.approvals.get(approval_id)
-        if approval is None:
-            self._tell(clicker, t("approvals.click_unknown", locale, id=approval_id))
-            return
-        if approval.state is ApprovalState.PENDING and approval.expires_at <= self.now():
-            self.sweep()  # due but not swept yet: expire it (and edit its message) right now
-            approval = self.approvals.get(approval_id) or approval
+    def decide(self, request: DecideApproval, grant: Grant) -> Notice | Posted:
+        """An Approve or Deny click the gate let through: decide once, then act and report."""
+        approval = grant.approval
+        assert approval is not None  # the gate loads it for every DecideApproval
+        clicker = grant.origin
+        if approval.state is ApprovalState.PENDING and approval.expires_at <= self._now():
+            self.expire_due()  # due but not swept yet: expire it (and edit its message) right now
+            approval = self._approvals.get(approval.id) or approval
         if approval.state is not ApprovalState.PENDING:
-            self._explain_state(approval, clicker, locale)
-            return
-        refusal = self._refusal(approval, clicker, decision, locale)
-        if refusal is not None:
-            outcome, message = refusal
-            self._audit(
-                AuditAction.REFUSED_CLICK, approval, clicker, outcome, detail=f"{decision.value} refused"
-            )
-            self._tell(clicker, message)
-            return
-        if not self.approvals.decide(approval_id, decision, clicker.user_id, self.now()):
+            return self._explain_state(approval)
+        decision = _STATES[request.decision]
+        self._check_decider(approval, clicker, decision, grant.locale)
+        if not self._approvals.decide(approval.id, decision, clicker.user_id, self._now()):
             # Someone else decided first (or time ran out between the read and the write).
-            self.sweep()
-            current = self.approvals.get(approval_id) or approval
-            self._explain_state(current, clicker, locale)
-            return
-        decided = self.approvals.get(approval_id) or approval
+            self.expire_due()
+            return self._explain_state(self._approvals.get(approval.id) or approval)
+        decided = self._approvals.get(approval.id) or approval
         if decision is ApprovalState.DENIED:
-            self._audit(AuditAction.DENY, decided, clicker, "denied")
+            self._record(AuditAction.DENY, decided, clicker, "denied")
             self._update(decided)
-            return
-        self._audit(AuditAction.APPROVE, decided, clicker, "approved")
+            return Posted()
+        self._record(AuditAction.APPROVE, decided, clicker, "approved")
         self._update(decided)
-        self._execute(decided)
+        if self._approvals.start(decided.id):
+            self._run_delete(decided, grant.cluster, grant.identity, grant.locale)
+        return Posted()
 
-    def _refusal(
-        self, approval: Approval, clicker: Asker, decision: ApprovalState, locale: str
-    ) -> tuple[str, str] | None:
-        """Why this click may not decide the request (outcome word, message), or None when it may."""
+    def _check_decider(
+        self, approval: Approval, clicker: Origin, decision: ApprovalState, locale: str
+    ) -> None:
+        """``NotPermitted`` (its reason the audit outcome) when this click may not decide the request."""
         namespace = approval.target.namespace
-        approvers = approvers_for(self._settings, namespace)
         requester = approval.requester.user_id
         if decision is ApprovalState.DENIED and clicker.user_id == requester:
-            return None  # the requester may always withdraw their own request
-        groups = self.directory.groups_of(clicker.user_id, approvers.usergroups) if approvers else frozenset()
-        verdict = judge_approval(self._settings, namespace, clicker.user_id, groups, requester)
+            return  # the requester may always withdraw their own request
+        approvers = approvers_for(self._settings.approvals, namespace)
+        groups = self._people.groups_of(clicker.user_id, approvers.usergroups) if approvers else frozenset()
+        verdict = judge_approval(self._settings.approvals, namespace, clicker.user_id, groups, requester)
         who = approvers_text(approvers)
         if verdict is ApprovalVerdict.APPROVE:
-            if decision is ApprovalState.APPROVED and self.bot.identities is not None:
-                # The delete will run as this approver: one podbot cannot map must not approve
-                # (the request stays open for another approver instead of failing later).
-                try:
-                    self.bot.identities.identity(clicker)
-                except NotPermitted as exc:
-                    return "unmapped", str(exc)
-            return None
+            return
         if verdict is ApprovalVerdict.SELF_APPROVAL:
-            return verdict.value, t("approvals.click_self_approval", locale, who=who)
-        if verdict is ApprovalVerdict.NO_APPROVERS:
-            return verdict.value, t(
-                "approvals.click_no_approvers", locale, namespace=namespace, id=approval.id
-            )
-        return verdict.value, t(
-            "approvals.click_not_an_approver", locale, id=approval.id, namespace=namespace, who=who
-        )
-
-    def _explain_state(self, approval: Approval, clicker: Asker, locale: str) -> None:
-        """The ephemeral answer to a click that came too late; heals a message left stale."""
-        state = approval.state
-        if state is ApprovalState.EXPIRED:
-            text = t(
-                "approvals.click_already_expired", locale, id=approval.id, when=when(approval.expires_at)
-            )
-        elif state is ApprovalState.DENIED:
-            text = t(
-                "approvals.click_already_denied", locale, id=approval.id, user=approval.decided_by or "-"
-            )
+            message = t("approvals.click_self_approval", locale, who=who)
+        elif verdict is ApprovalVerdict.NO_APPROVERS:
+            message = t("approvals.click_no_approvers", locale, namespace=namespace, id=approval.id)
         else:
-            text = t(
-                "approvals.click_already_approved", locale, id=approval.id, user=approval.decided_by or "-"
+            message = t(
+                "approvals.click_not_an_approver", locale, id=approval.id, namespace=namespace, who=who
             )
-        self._tell(clicker, text)
+        raise NotPermitted(message, reason=verdict.value)
+
+    def _explain_state(self, approval: Approval) -> Notice:
+        """The private answer to a click that came too late; heals a message left stale."""
+        state = approval.state
         if state.final:
             # Final states never change again, so re-rendering cannot overwrite a newer outcome;
             # it repairs a message whose earlier edit Slack did not take (e.g. down at expiry).
             self._update(approval)
+        if state is ApprovalState.EXPIRED:
+            return Notice(
+                "approvals.click_already_expired", {"id": approval.id, "when": when(approval.expires_at)}
+            )
+        key = (
+            "approvals.click_already_denied"
+            if state is ApprovalState.DENIED
+            else "approvals.click_already_approved"
+        )
+        return Notice(key, {"id": approval.id, "user": approval.decided_by or "-"})
 
     # --- deleting ----------------------------------------------------------------------------
-    def _execute(self, approval: Approval) -> None:
-        """approved -> executing -> done | failed: at most one worker runs the delete."""
-        if not self.approvals.start(approval.id):
-            return
-        self._run_delete(approval)
+    def resume(self, request: ResumeApproval, grant: Grant) -> Posted:
+        """The sweeper's request: finish a delete that a crash left approved or half-executed."""
+        approval = grant.approval
+        assert approval is not None
+        if approval.state is ApprovalState.APPROVED and not self._approvals.start(approval.id):
+            return Posted()
+        if approval.state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
+            # Repeating a delete is safe: the uid precondition makes a second one a 404 at worst.
+            interrupted = approval.state is ApprovalState.EXECUTING
+            detail = t("approvals.interrupted", grant.locale) if interrupted else ""
+            self._run_delete(approval, grant.cluster, grant.identity, grant.locale, detail)
+        return Posted()
 
-    def _run_delete(self, approval: Approval, detail: str = "") -> None:
+    def abandon(self, approval: Approval, error: PodbotError) -> None:
+        """An approved request the gate will not let finish any more (e.g. its cluster is gone)."""
+        if self._approvals.finish(
+            approval.id,
+            ApprovalState.FAILED,
+            outcome=outcome_of(error),
+            detail=error.message,
+            now=self._now(),
+        ):
+            self._update(self._approvals.get(approval.id) or approval)
+
+    def _run_delete(
+        self, approval: Approval, kube: Kube, identity: Identity | None, locale: str, detail: str = ""
+    ) -> None:
+        """executing -> done | failed, audited as the requester's delete, approved by the approver."""
         target = approval.target
-        asker = self._requester(approval)
-        text = f"delete {target.kind.lower()} {target.name} -n {target.namespace} (request #{approval.id})"
         state, outcome = ApprovalState.DONE, "deleted"
-        if target.context not in self.bot.clusters.contexts:
+        try:
+            actions.delete_target(target, kube, identity)
+        except NotFound:
+            outcome = "not_found"  # already gone: nothing left to do, so the request is done
+        except PodbotError as exc:
+            # conflict: replaced (the uid did not match); forbidden: the cluster's RBAC; ...
+            # The outcome is shown to the whole channel: name the identity, not "you".
+            explained = isinstance(exc, Forbidden) and explain_forbidden(
+                exc.message, identity.user if identity else None, locale, second_person=False
+            )
+            state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), explained or str(exc)
+        except Exception:  # a bug must still end the request and say so
+            log.exception("unexpected error deleting for approval %s", approval.id)
             state, outcome = ApprovalState.FAILED, "error"
-            detail = t("approvals.unknown_cluster", self.bot.locale(asker), context=target.context)
-        else:
-            try:
-                self.bot.delete_now(
-                    target, asker, text, approved_by=approval.decided_by or "", approval_id=approval.id
-                )
-            except NotFound:
-                outcome = "not_found"  # already gone: nothing left to do, so the request is done
-            except PodbotError as exc:
-                # conflict: replaced (the uid did not match); forbidden: the cluster's RBAC; ...
-                state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), str(exc)
-            except Exception:  # a bug must still end the request and say so
-                log.exception("unexpected error deleting for approval %s", approval.id)
-                state, outcome = ApprovalState.FAILED, "error"
-                detail = detail or "internal error"
-        self.approvals.finish(approval.id, state, outcome=outcome, detail=detail, now=self.now())
-        finished = self.approvals.get(approval.id)
+            detail = detail or "internal error"
+        approved_by = f"approved by {approval.decided_by}" if approval.decided_by else ""
+        action = AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE
+        self._record(
+            action,
+            approval,
+            _requester_origin(approval),
+            outcome,
+            text=f"{_request_text(target)} (request #{approval.id})",
+            identity=identity,
+            detail="; ".join(d for d in (approved_by, detail) if d),
+        )
+        self._approvals.finish(approval.id, state, outcome=outcome, detail=detail, now=self._now())
+        finished = self._approvals.get(approval.id)
         if finished is not None:
             self._update(finished)
 
     # --- time --------------------------------------------------------------------------------
-    def sweep(self) -> int:
-        """Expire due requests (editing their messages) and finish ones a crash left behind."""
-        now = self.now()
-        expired = self.approvals.expire_due(now)
+    def expire_due(self) -> int:
+        """Expire due requests (editing their messages); how many."""
+        expired = self._approvals.expire_due(self._now())
         for approval in expired:
-            asker = self._requester(approval)
-            self._audit(AuditAction.EXPIRE, approval, asker, "expired", detail="no decision in time")
+            self._record(
+                AuditAction.EXPIRE,
+                approval,
+                _requester_origin(approval),
+                "expired",
+                detail="no decision in time",
+            )
             self._update(approval)
-        self._recover(now)
         return len(expired)
 
-    def _recover(self, now: datetime) -> None:
-        for approval in self.approvals.in_state(ApprovalState.APPROVED):
-            if approval.decided_at is not None and approval.decided_at <= now - STUCK_AFTER:
-                log.warning("approval %s was approved but never started; deleting now", approval.id)
-                self._execute(approval)
-        for approval in self.approvals.in_state(ApprovalState.EXECUTING):
-            if approval.decided_at is not None and approval.decided_at <= now - STUCK_AFTER:
-                # The delete may or may not have reached the API: repeating it is safe, because the
-                # uid precondition makes a second delete of the same object a 404 at worst.
-                log.warning("approval %s was interrupted while deleting; trying again", approval.id)
-                locale = self.bot.locale(self._requester(approval))
-                self._run_delete(approval, t("approvals.interrupted", locale))
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self.sweeper.stop(timeout)
+    def stuck(self) -> list[Approval]:
+        """Requests a crash left approved or half-executed (older than ``STUCK_AFTER``)."""
+        cutoff = self._now() - STUCK_AFTER
+        return [
+            approval
+            for state in (ApprovalState.APPROVED, ApprovalState.EXECUTING)
+            for approval in self._approvals.in_state(state)
+            if approval.decided_at is not None and approval.decided_at <= cutoff
+        ]
 
     # --- Slack -------------------------------------------------------------------------------
-    def _learn(self, asker: Asker) -> None:
-        if asker.channel_name:
-            self._channel_names[asker.channel_id] = asker.channel_name
-
-    def _requester(self, approval: Approval) -> Asker:
-        """The requester, in the request's channel (with its name, for name-keyed policies)."""
-        requester = approval.requester
-        channel = requester.channel_id
-        name = self._channel_names.get(channel)
-        if name is None:
-            try:
-                info = self.client.conversations_info(channel=channel)
-                name = self._channel_names[channel] = str((info.get("channel") or {}).get("name") or "")
-            except SlackApiError as exc:  # not remembered: the next edit asks again
-                _slack_error("conversations.info", exc)
-                name = ""
-        return Asker(requester.team_id, channel, requester.user_id, channel_name=name)
+    def _locale(self, approval: Approval) -> str:
+        channel = approval.requester.channel_id
+        return self._settings.locale_for(channel, self._people.channel_name(channel))
 
     def _message(self, approval: Approval, locale: str) -> Rendered:
         return approval_message(
             approval,
             locale,
-            approvers_for(self._settings, approval.target.namespace),
-            runs_as_approver=self.bot.settings.identity.enabled,
+            approvers_for(self._settings.approvals, approval.target.namespace),
+            runs_as_approver=self._settings.identity.enabled,
         )
 
     def _update(self, approval: Approval) -> None:
         """Edit the request message in place to show ``approval``'s state."""
         if not approval.message_channel or not approval.message_ts:
             return
-        rendered = self._message(approval, self.bot.locale(self._requester(approval)))
         try:
-            self.client.chat_update(
-                channel=approval.message_channel,
-                ts=approval.message_ts,
-                text=rendered.text,
-                blocks=rendered.blocks,
+            self._messenger.update(
+                approval.message_channel, approval.message_ts, self._message(approval, self._locale(approval))
             )
-        except SlackApiError as exc:
-            _slack_error("chat.update", exc)
-
-    def _tell(self, who: Asker, text: str) -> None:
-        """A private answer to one person in the channel."""
-        rendered = Rendered(text=text.replace("*", ""), blocks=[section(text)])
-        try:
-            self.client.chat_postEphemeral(
-                channel=who.channel_id, user=who.user_id, text=rendered.text, blocks=rendered.blocks
-            )
-        except SlackApiError as exc:
-            _slack_error("chat.postEphemeral", exc)
+        except DeliveryFailed as exc:
+            log.warning("could not update approval %s's message: %s", approval.id, exc.code)
 
     def _permalink(self, approval: Approval) -> str | None:
         if not approval.message_channel or not approval.message_ts:
             return None
-        try:
-            response = self.client.chat_getPermalink(
-                channel=approval.message_channel, message_ts=approval.message_ts
-            )
-        except SlackApiError as exc:
-            _slack_error("chat.getPermalink", exc)
-            return None
-        return str(response.get("permalink") or "") or None
+        return self._messenger.permalink(approval.message_channel, approval.message_ts)
 
-    def _audit(
+    def _record(
         self,
         action: AuditAction,
         approval: Approval,
-        who: Asker,
+        who: Origin,
         outcome: str,
         *,
         text: str = "",
+        identity: Identity | None = None,
         detail: str = "",
     ) -> None:
         target = approval.target
-        self.bot.audit.record(
-            self.bot.audit_event(
-                action,
-                who,
-                target.context,
-                target.namespace,
-                target.kind,
-                target.name,
-                target.uid,
-                outcome,
-                text=text,
-                detail=detail,
-                approval_id=approval.id,
-            )
+        self._audit.record(
+            action,
+            who,
+            outcome,
+            context=target.context,
+            namespace=target.namespace,
+            kind=target.kind,
+            name=target.name,
+            uid=target.uid,
+            text=text,
+            identity=identity,
+            detail=detail,
+            approval_id=approval.id,
         )
 
-    # --- listeners ---------------------------------------------------------------------------
-    def register(self, app: App, slack: SlackBot) -> None:
-        """Bolt listeners for the two buttons (a ``SlackBot.registrars`` entry)."""
 
-        def listener(decision: ApprovalState) -> Callable[..., None]:
-            def on_click(ack: Ack, body: dict[str, Any]) -> None:
-                ack()
-                clicker = asker_from(body)
-                action = (body.get("actions") or [{}])[0]
-                try:
-                    approval_id = int(str(action.get("value") or ""))
-                except ValueError:
-                    log.warning("approval button with a bad value from %s", clicker.user_id)
-                    return
-                try:
-                    self.pool.submit(lambda: self._click_safely(approval_id, decision, clicker))
-                except RuntimeError:
-                    self._tell(clicker, t("approvals.click_shutting_down", self.bot.locale(clicker)))
-
-            return on_click
-
-        app.action(APPROVE_ACTION)(listener(ApprovalState.APPROVED))
-        app.action(DENY_ACTION)(listener(ApprovalState.DENIED))
-
-    def _click_safely(self, approval_id: int, decision: ApprovalState, clicker: Asker) -> None:
-        try:
-            self.click(approval_id, decision, clicker)
-        except PodbotError as exc:  # e.g. the database is unreachable: say so, change nothing
-            self._tell(clicker, str(exc))
-        except Exception:  # noqa: BLE001 - the last line of defence: apologise with an error id
-            reply = self.bot.apologise(clicker, "approval click")
-            self._tell(clicker, reply.rendered.text)
+def _request_text(target: DeleteTarget) -> str:
+    return f"delete {target.kind.lower()} {target.name} -n {target.namespace}"
 
 
-class Sweeper:
-    """A small thread that runs ``sweep`` at start and then every ``seconds`` (or when woken)."""
+def _requester_origin(approval: Approval) -> Origin:
+    requester = approval.requester
+    return Origin(requester.team_id, requester.channel_id, requester.user_id, Entry.SCHEDULE)
 
-    def __init__(self, sweep: Callable[[], int], seconds: float) -> None:
-        self._sweep = sweep
+
+class ApprovalSweeper:
+    """A small thread: at start and every ``seconds`` (or when woken) expire due requests and send
+    the ones a crash left behind back through the pipeline (as their approver, so the gate checks)."""
+
+    def __init__(self, flow: ApprovalFlow, pipeline: Pipeline, seconds: float = SWEEP_SECONDS) -> None:
+        self._flow = flow
+        self._pipeline = pipeline
         self._seconds = seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="podbot-approval-sweeper", daemon=True)
 
-    def start(self) -> Sweeper:
+    def start(self) -> ApprovalSweeper:
         self._thread.start()
         return self
 
@@ -426,12 +368,27 @@ class Sweeper:
         """Sweep now (e.g. after a test moved the clock), without waiting for the next tick."""
         self._wake.set()
 
+    def sweep(self) -> None:
+        self._flow.expire_due()
+        for approval in self._flow.stuck():
+            log.warning("approval %s was interrupted (%s); finishing it", approval.id, approval.state.value)
+            requester = approval.requester
+            approver = Origin(
+                requester.team_id, requester.channel_id, approval.decided_by or "", Entry.SCHEDULE
+            )
+            answer = self._pipeline.handle(ResumeApproval(approval.id), approver)
+            if isinstance(answer.error, NotPermitted | NotFound):
+                log.warning("approval %s cannot be finished: %s", approval.id, answer.error.message)
+                self._flow.abandon(approval, answer.error)
+            elif answer.error is not None:  # e.g. the cluster is down: the next sweep tries again
+                log.warning("approval %s not finished yet: %s", approval.id, answer.error.message)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._sweep()
-            except StoreUnavailable:
-                log.warning("approval sweep skipped: the database is unavailable")
+                self.sweep()
+            except PodbotError as exc:
+                log.warning("approval sweep skipped: %s", exc.message)
             except Exception:  # keep sweeping; the next tick may succeed
                 log.exception("approval sweep failed")
             self._wake.wait(self._seconds)
@@ -442,31 +399,3 @@ class Sweeper:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-
-def _slack_error(method: str, exc: SlackApiError) -> str:
-    error = str(exc.response.get("error", "unknown"))
-    metrics.SLACK_ERRORS.labels(method=method, error=error).inc()
-    log.warning("Slack refused %s: %s", method, error)
-    return error
-
-
-def install(runtime: Runtime, *, sweep_seconds: float = SWEEP_SECONDS) -> ApprovalFlow:
-    """Wire issue 5 into a runtime: approvals (flow, buttons, sweeper), audit view, per-user identity."""
-    bot = runtime.bot
-    bot.identities = SlackIdentities(runtime.settings, runtime.directory)
-    flow = ApprovalFlow(
-        bot,
-        runtime.store.approvals,
-        runtime.client,
-        runtime.directory,
-        runtime.pool,
-        now=runtime.now,
-        sweep_seconds=sweep_seconds,
-    )
-    bot.deletes = flow
-    bot.extra_handlers[ListApprovals] = flow.list_pending
-    bot.extra_handlers[ShowAudit] = AuditView(bot, runtime.store.audit, runtime.directory).show
-    runtime.slack.registrars.append(flow.register)
-    flow.sweeper.start()  # its first sweep, right away, catches what expired while podbot was down
-    return flow

@@ -12,38 +12,38 @@ service account would hand them the bot's rights, the very thing impersonation i
 
 from __future__ import annotations
 
-from podbot.app.pipeline import Asker
+from podbot.app.ports import People
 from podbot.core.errors import NotPermitted
 from podbot.core.i18n import t
+from podbot.core.model import Origin
 from podbot.core.settings import Settings
-from podbot.k8s.client import Identity
-from podbot.slack.directory import Directory
+from podbot.k8s.api import Identity
 
 
 class SlackIdentities:
-    """``bot.IdentityResolver``: Slack user -> Kubernetes ``Identity`` (None when the feature is off)."""
+    """``gate.IdentityResolver``: Slack user -> Kubernetes ``Identity`` (None when the feature is off)."""
 
-    def __init__(self, settings: Settings, directory: Directory) -> None:
+    def __init__(self, settings: Settings, people: People) -> None:
         self._settings = settings
-        self._directory = directory
+        self._people = people
 
     @property
     def enabled(self) -> bool:
         return self._settings.identity.enabled
 
-    def identity(self, asker: Asker) -> Identity | None:
+    def identity(self, origin: Origin) -> Identity | None:
         config = self._settings.identity
         if not config.enabled:
             return None
-        user = config.users.get(asker.user_id, "")
+        user = config.users.get(origin.user_id, "")
         if not user and config.use_email:
             # Directory degrades a Slack failure to "no email": refused below, never the bot's identity.
-            user = self._directory.user(asker.user_id).email
+            user = self._people.email_of(origin.user_id)
         if not user:
-            locale = self._settings.locale_for(asker.channel_id, asker.channel_name)
-            raise NotPermitted(t("identity.unmapped", locale, user=asker.user_id))
+            locale = self._settings.locale_for(origin.channel_id, origin.channel_name)
+            raise NotPermitted(t("identity.unmapped", locale, user=origin.user_id))
         groups: list[str] = []
-        member_of = self._directory.groups_of(asker.user_id, tuple(config.groups))
+        member_of = self._people.groups_of(origin.user_id, tuple(config.groups))
         for slack_group, kube_groups in config.groups.items():
             if slack_group in member_of:
                 groups.extend(g for g in kube_groups if g not in groups)

@@ -1,10 +1,13 @@
-"""podbot's request pipeline, independent of how the request arrived (slash command, button, modal).
+"""podbot's one request pipeline, whatever road a request came by (slash command, dialog, button,
+scheduled digest, alert cycle, the approval sweeper):
 
-    resolve defaults -> channel policy -> identity -> action -> audit -> render
+    defaults -> authorize (the gate) -> execute (a handler, by request type) -> audit -> Answer
 
-Every ``PodbotError`` becomes one clear message; anything else is a bug: logged with a traceback
-and an error id, and the user gets a short apology quoting that id. Reads answer privately;
-changes are shown to the channel.
+Handlers are looked up in a table by request type; a request type without a handler is a clear
+error, never a fall-through. The pipeline returns a typed ``Answer`` (a result or an error, and who
+may see it); turning it into Block Kit happens at the Slack edge. Every ``PodbotError`` becomes one
+clear message; anything else is a bug: logged with a traceback and an error id, and the user gets a
+short apology quoting that id.
 """
 
 from __future__ import annotations
@@ -12,16 +15,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from podbot import metrics
-from podbot.commands import help_text, parse
+from podbot.app.audit import AuditTrail
+from podbot.app.gate import Gate, Grant
+from podbot.commands import parse
 from podbot.core.errors import (
     ClusterUnavailable,
     Conflict,
+    DeliveryFailed,
     Forbidden,
     Invalid,
     NotFound,
@@ -31,435 +36,293 @@ from podbot.core.errors import (
 )
 from podbot.core.i18n import t
 from podbot.core.model import (
-    KUBERNETES_REQUESTS,
     CreateFromManifest,
     CreateRegistrySecret,
+    DecideApproval,
     DeletePod,
     DeleteSecret,
-    DescribePod,
-    GetPods,
-    ListStaticPods,
-    PodLogs,
+    Origin,
     Request,
+    ResumeApproval,
     RunPod,
-    ShowHelp,
+    SetAlerts,
+    Subscribe,
     Where,
+    needs_dialog,
 )
-from podbot.core.policy import check_channel, explain_forbidden
-from podbot.core.records import AuditAction, AuditEvent
-from podbot.core.redaction import redact
-from podbot.core.results import Changed, DeleteTarget, HelpText, Result
+from podbot.core.policy import explain_forbidden
+from podbot.core.records import AuditAction
+from podbot.core.results import (
+    AlertsChanged,
+    ApprovalPosted,
+    Changed,
+    DialogNeeded,
+    Result,
+    SubscriptionChanged,
+)
 from podbot.core.settings import Settings
-from podbot.k8s import actions
-from podbot.k8s.client import Clusters, Identity, KubeClient
-from podbot.render.blocks import Rendered, render, render_error, render_internal_error
+from podbot.k8s.api import Identity
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Asker:
-    """Who asked, from where (Slack identifiers)."""
-
-    team_id: str
-    channel_id: str
-    user_id: str
-    channel_name: str = ""
-    user_name: str = ""
+Handler = Callable[[Any, Grant], Result]
+"""Runs one request type with what the gate granted; raises PodbotError for what the user must fix."""
 
 
 @dataclass(frozen=True)
-class Reply:
-    rendered: Rendered
-    public: bool = False  # True: show to the channel; False: only to the asker
+class Answer:
+    """What the pipeline says back: a result, or an error (with an error id when it was a bug)."""
+
+    locale: str
+    result: Result | None = None
+    error: PodbotError | None = None
+    error_id: str = ""
+    public: bool = False  # True: show it to the channel; False: only to the asker
 
 
-class AuditSink(Protocol):
-    """Where audit records go: the database (``store.audit``), or the log when there is none."""
-
-    def record(self, event: AuditEvent) -> AuditEvent: ...
-
-
-class DeleteFlow(Protocol):
-    """What happens to a delete request: the approvals component (posts the request message)."""
-
-    def request(self, target: DeleteTarget, asker: Asker, text: str, locale: str) -> Reply: ...
-
-
-class IdentityResolver(Protocol):
-    def identity(self, asker: Asker) -> Identity | None: ...
+# The audit action of a change, by request type (deletes at once, without approval, included).
+CHANGES: dict[type, AuditAction] = {
+    RunPod: AuditAction.RUN,
+    CreateFromManifest: AuditAction.CREATE,
+    CreateRegistrySecret: AuditAction.SECRET_CREATE,
+    DeletePod: AuditAction.DELETE,
+    DeleteSecret: AuditAction.SECRET_DELETE,
+}
+_REQUESTED = {DeletePod: AuditAction.DELETE_REQUEST, DeleteSecret: AuditAction.DELETE_REQUEST}
 
 
-class LogAudit:
-    """Audit to the log only (for tools without a database); the text is redacted."""
-
-    def record(self, event: AuditEvent) -> AuditEvent:
-        log.info(
-            "audit %s %s %s/%s/%s by %s: %s",
-            event.action,
-            event.kind,
-            event.context,
-            event.namespace,
-            event.name,
-            event.user_id,
-            event.outcome,
-        )
-        return event
-
-
-ExtraHandler = Callable[[Request, Asker], Reply]
-
-
-def needs_modal(request: Request) -> bool:
-    """Requests Slack must answer with a modal: a manifest to paste, or a password to type."""
-    if isinstance(request, CreateFromManifest):
-        return request.manifest is None
-    if isinstance(request, CreateRegistrySecret):
-        return request.password is None
-    return False
-
-
-class Podbot:
+class Pipeline:
     def __init__(
         self,
         settings: Settings,
-        clusters: Clusters,
-        *,
-        now: Callable[[], datetime],
-        audit: AuditSink | None = None,
-        identities: IdentityResolver | None = None,
-        deletes: DeleteFlow | None = None,
+        gate: Gate,
+        handlers: Mapping[type, Handler],
+        audit: AuditTrail,
     ) -> None:
-        self.settings = settings
-        self.clusters = clusters
-        self.now = now
-        self.audit = audit or LogAudit()
-        self.identities = identities
-        self.deletes = deletes
-        # Verbs that are not Kubernetes operations (approvals, audit, subscriptions, alerts) are
-        # answered by the components that own them, registered here by request type.
-        self.extra_handlers: dict[type, ExtraHandler] = {}
+        self._settings = settings
+        self._gate = gate
+        self._handlers = dict(handlers)
+        self._audit = audit
 
-    # --- helpers -----------------------------------------------------------------------------
-    def locale(self, asker: Asker) -> str:
-        return self.settings.locale_for(asker.channel_id, asker.channel_name)
+    def locale(self, origin: Origin) -> str:
+        return self._gate.locale(origin)
 
-    def parse(self, text: str, asker: Asker) -> Request:
-        """The typed request, with the channel's default cluster/namespace filled in."""
-        request = parse(text, locale=self.locale(asker))
-        return self.with_defaults(request, asker)
+    # --- the steps --------------------------------------------------------------------------------
+    def parse(self, text: str, origin: Origin) -> Request:
+        """A slash command's text as a typed request, or ``UsageError`` with the usage."""
+        return self.with_defaults(parse(text, locale=self.locale(origin)), origin)
 
-    def with_defaults(self, request: Request, asker: Asker) -> Request:
+    def with_defaults(self, request: Request, origin: Origin) -> Request:
+        """The channel's default cluster and namespace(s) filled in where the request named none."""
+        policy = self._gate.policy(origin)
+        default_context = policy.default_context or self._settings.kube.default_context
+        if isinstance(request, Subscribe | SetAlerts):
+            namespaces = request.namespaces or (() if "*" in policy.namespaces else policy.namespaces)
+            return dataclasses.replace(
+                request, context=request.context or default_context, namespaces=tuple(namespaces)
+            )
         where = getattr(request, "where", None)
         if not isinstance(where, Where):
             return request
-        policy = self.settings.channel_policy(asker.channel_id, asker.channel_name)
         # -A (and `static`, which looks everywhere by default) must not be narrowed to the default.
         across_namespaces = bool(getattr(request, "all_namespaces", False)) and where.namespace is None
         filled = Where(
-            context=where.context or policy.default_context or self.settings.kube.default_context,
+            context=where.context or default_context,
             namespace=None if across_namespaces else where.namespace or policy.default_namespace,
         )
         # Every request type with a ``where`` is a frozen dataclass with that field.
         return cast(Request, dataclasses.replace(cast(Any, request), where=filled))
 
-    def _cluster(self, request: Request, asker: Asker) -> KubeClient:
-        """The request's cluster, once the channel policy allows its cluster and namespace."""
-        where: Where = request.where  # type: ignore[union-attr]
-        kube = self.clusters.get(where.context)
-        all_namespaces = bool(getattr(request, "all_namespaces", False)) and not where.namespace
-        namespace = None if all_namespaces else (where.namespace or kube.default_namespace)
-        policy = self.settings.channel_policy(asker.channel_id, asker.channel_name)
-        check_channel(policy, request.verb, kube.context, namespace, self.locale(asker))
-        return kube
-
-    def _identity(self, asker: Asker) -> Identity | None:
-        return self.identities.identity(asker) if self.identities is not None else None
-
-    # --- the pipeline ------------------------------------------------------------------------
-    def handle_text(self, text: str, asker: Asker) -> Reply:
+    def handle_text(self, text: str, origin: Origin) -> Answer:
         """A slash command's text, start to finish."""
         try:
-            request = self.parse(text, asker)
+            request = self.parse(text, origin)
         except PodbotError as exc:
-            metrics.COMMANDS.labels(verb="unknown", outcome=_outcome(exc)).inc()
-            return Reply(render_error(str(exc), self.locale(asker)))
-        return self.answer(request, asker, text)
+            metrics.COMMANDS.labels(verb="unknown", outcome=_metric_outcome(exc)).inc()
+            return Answer(self.locale(origin), error=exc)
+        return self.handle(request, origin, text=text)
 
-    def answer(self, request: Request, asker: Asker, text: str) -> Reply:
-        """``execute``, with every failure turned into a message and every outcome counted."""
+    def handle(self, request: Request, origin: Origin, *, text: str = "") -> Answer:
+        """Run one request for ``origin``: the only road from any entry path to the action layer."""
+        locale = self.locale(origin)
+        request = self.with_defaults(request, origin)
+        grant: Grant | None = None
         try:
-            reply = self.execute(request, asker, text=text)
+            grant = self._gate.authorize(request, origin)
+            result = self._execute(request, grant)
         except PodbotError as exc:
-            metrics.COMMANDS.labels(verb=request.verb, outcome=_outcome(exc)).inc()
-            return Reply(render_error(str(exc), self.locale(asker)))
+            error = self._explain(exc, grant, locale)
+            self._audit_failure(request, origin, text, error, grant)
+            metrics.COMMANDS.labels(verb=request.verb, outcome=_metric_outcome(error)).inc()
+            return Answer(locale, error=error)
         except Exception:  # noqa: BLE001 - the last line of defence: log it, apologise, never crash
             metrics.COMMANDS.labels(verb=request.verb, outcome="bug").inc()
-            return self.apologise(asker, "command")
+            return self.apologise(origin, type(request).__name__)
+        self._audit_result(request, origin, text, result, grant)
         metrics.COMMANDS.labels(verb=request.verb, outcome="ok").inc()
-        return reply
+        return Answer(locale, result, public=_public(result))
 
-    def apologise(self, asker: Asker, what: str) -> Reply:
+    def apologise(self, origin: Origin, what: str) -> Answer:
         error_id = uuid.uuid4().hex[:8].upper()
-        log.exception("unexpected error %s while handling a %s from %s", error_id, what, asker.user_id)
-        return Reply(render_internal_error(error_id, self.locale(asker)))
+        log.exception("unexpected error %s while handling %s from %s", error_id, what, origin.user_id)
+        return Answer(self.locale(origin), error_id=error_id)
 
-    def execute(self, request: Request, asker: Asker, *, text: str = "") -> Reply:
-        """Run one typed request for ``asker``; raises PodbotError for anything the user must fix."""
-        locale = self.locale(asker)
-        if isinstance(request, ShowHelp):
-            return Reply(render(HelpText(help_text(request.topic, locale)), locale))
-        if not isinstance(request, KUBERNETES_REQUESTS):
-            handler = self.extra_handlers.get(type(request))
-            if handler is None:
-                raise UsageError(t("bot.unavailable", locale, verb=request.verb))
-            return handler(request, asker)
-        if needs_modal(request):
-            raise UsageError(t("bot.needs_dialog", locale))
-        try:
-            kube = self._cluster(request, asker)
-            as_user = self._identity(asker)
-        except PodbotError as exc:
-            self._audit_failure(request, asker, text, exc, None)
-            raise
-        try:
-            return self._execute_on(request, asker, text, kube, as_user)
-        except PodbotError as exc:
-            error = self.explain(exc, as_user, locale)
-            self._audit_failure(request, asker, text, error, as_user, context=kube.context)
-            if error is exc:
-                raise
-            raise error from exc
+    def _execute(self, request: Request, grant: Grant) -> Result:
+        handler = self._handlers.get(type(request))
+        if handler is None:
+            raise UsageError(t("bot.unavailable", grant.locale, verb=request.verb))
+        if needs_dialog(request):
+            # Authorized before the dialog opens, and again when it is submitted.
+            return DialogNeeded(cast(CreateFromManifest | CreateRegistrySecret, request))
+        return handler(request, grant)
 
-    def _execute_on(
-        self, request: Request, asker: Asker, text: str, kube: KubeClient, as_user: Identity | None
-    ) -> Reply:
-        locale = self.locale(asker)
-        if isinstance(request, DeletePod | DeleteSecret):
-            target = (
-                actions.plan_delete_pod(request, kube, as_user)
-                if isinstance(request, DeletePod)
-                else actions.plan_delete_secret(request, kube, as_user)
-            )
-            if self.deletes is None or not self.settings.approvals.needs_approval(target.namespace):
-                return self.delete_now(target, asker, text)
-            return self.deletes.request(target, asker, text, locale)
-        result = self._act(request, kube, as_user)
-        if isinstance(result, Changed):
-            self._audit_change(request, result, asker, text, as_user)
-            return Reply(render(result, locale, now=self.now()), public=not result.dry_run)
-        return Reply(render(result, locale, now=self.now()))
-
-    def _act(self, request: Request, kube: KubeClient, as_user: Identity | None) -> Result:
-        if isinstance(request, RunPod):
-            return actions.run_pod(request, kube, as_user)
-        if isinstance(request, CreateFromManifest):
-            return actions.create_from_manifest(request, kube, as_user)
-        if isinstance(request, GetPods):
-            return actions.get_pods(request, kube, as_user)
-        if isinstance(request, DescribePod):
-            return actions.describe_pod(request, kube, self.now(), as_user)
-        if isinstance(request, PodLogs):
-            return actions.pod_logs(request, kube, as_user)
-        if isinstance(request, CreateRegistrySecret):
-            return actions.create_registry_secret(request, kube, as_user)
-        if isinstance(request, ListStaticPods):
-            return actions.list_static_pods(request, kube, as_user)
-        raise UsageError(t("bot.unavailable", None, verb=request.verb))
-
-    def delete_now(
-        self,
-        target: DeleteTarget,
-        asker: Asker,
-        text: str,
-        *,
-        approved_by: str = "",
-        approval_id: int | None = None,
-    ) -> Reply:
-        """Delete exactly ``target`` (uid precondition), as the approver's identity when approved.
-
-        The outcome is audited either way; a failure is raised again (a refusal by the cluster
-        explained in words that name the identity used)."""
-        action = AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE
-        detail = f"approved by {approved_by}" if approved_by else ""
-        as_user: Identity | None = None
-
-        def audit(outcome: str, more: str = "") -> None:
-            self.audit.record(
-                self.audit_event(
-                    action,
-                    asker,
-                    target.context,
-                    target.namespace,
-                    target.kind,
-                    target.name,
-                    target.uid,
-                    outcome,
-                    text=text,
-                    as_user=as_user,
-                    detail="; ".join(d for d in (detail, more) if d),
-                    approval_id=approval_id,
-                )
-            )
-
-        try:
-            kube = self.clusters.get(target.context)
-            as_user = self._identity(
-                dataclasses.replace(asker, user_id=approved_by) if approved_by else asker
-            )
-            result = actions.delete_target(target, kube, as_user)
-        except PodbotError as exc:
-            # An approved delete is reported to the whole channel: name the identity, not "you".
-            error = self.explain(exc, as_user, self.locale(asker), second_person=not approved_by)
-            audit(outcome_of(error), str(error))
-            if error is exc:
-                raise
-            raise error from exc
-        audit("deleted")
-        return Reply(render(result, self.locale(asker)), public=True)
-
-    def explain(
-        self, error: PodbotError, as_user: Identity | None, locale: str, *, second_person: bool = True
-    ) -> PodbotError:
+    def _explain(self, error: PodbotError, grant: Grant | None, locale: str) -> PodbotError:
         """A cluster's 403 as a sentence naming who was refused what; any other error unchanged."""
         if not isinstance(error, Forbidden):
             return error
+        identity = grant.identity if grant else None
+        # An approved delete is reported to the whole channel: name the identity, not "you".
+        second_person = grant is None or grant.approval is None
         explained = explain_forbidden(
-            error.message, as_user.user if as_user else None, locale, second_person=second_person
+            error.message, identity.user if identity else None, locale, second_person=second_person
         )
         return Forbidden(explained) if explained else error
 
+    # --- audit ------------------------------------------------------------------------------------
+    def _audit_result(
+        self, request: Request, origin: Origin, text: str, result: Result, grant: Grant
+    ) -> None:
+        identity = grant.identity
+        if isinstance(result, Changed) and type(request) in CHANGES and not result.dry_run:
+            for ref in result.objects:
+                action = CHANGES[type(request)]
+                if ref.kind == "Secret" and action is AuditAction.CREATE:
+                    action = AuditAction.SECRET_CREATE
+                self._audit.record(
+                    action,
+                    origin,
+                    result.verb,
+                    context=result.context,
+                    namespace=ref.namespace,
+                    kind=ref.kind,
+                    name=ref.name,
+                    uid=ref.uid,
+                    text=text,
+                    identity=identity,
+                )
+        elif isinstance(result, ApprovalPosted):
+            target = result.approval.target
+            self._audit.record(
+                AuditAction.DELETE_REQUEST,
+                origin,
+                "pending",
+                context=target.context,
+                namespace=target.namespace,
+                kind=target.kind,
+                name=target.name,
+                uid=target.uid,
+                text=text,
+                approval_id=result.approval.id,
+            )
+        elif isinstance(result, SubscriptionChanged):
+            sub = result.subscription
+            self._audit.record(
+                AuditAction.UNSUBSCRIBE if result.stopped else AuditAction.SUBSCRIBE,
+                origin,
+                "unsubscribed" if result.stopped else "subscribed",
+                context=sub.context or "",
+                namespace=",".join(sub.namespaces),
+                kind="Subscription",
+                name=f"#{sub.id}",
+                text=text or f"{'unsubscribe' if result.stopped else 'subscribe'} {sub.kind.value}",
+            )
+        elif isinstance(result, AlertsChanged):
+            self._audit.record(
+                AuditAction.ALERTS,
+                origin,
+                "on" if result.enabled else "off",
+                context=result.context,
+                namespace=",".join(result.namespaces),
+                kind="Channel",
+                name=origin.channel_id,
+                text=text or "alerts",
+            )
+
     def _audit_failure(
-        self,
-        request: Request,
-        asker: Asker,
-        text: str,
-        error: PodbotError,
-        as_user: Identity | None,
-        *,
-        context: str = "",
+        self, request: Request, origin: Origin, text: str, error: PodbotError, grant: Grant | None
     ) -> None:
         """Refusals (policy, identity, RBAC) of any request, and failed changes, are audited too."""
         refused = isinstance(error, NotPermitted)
         if not refused and not request.mutates:
+            return
+        identity: Identity | None = grant.identity if grant else None
+        if isinstance(request, DecideApproval | ResumeApproval):
+            approval = grant.approval if grant else self._gate.approval(request.approval_id)
+            if approval is None or not refused:
+                return  # an unknown request id; failures of the delete are audited by the flow
+            target = approval.target
+            decision = request.decision.value if isinstance(request, DecideApproval) else "resume"
+            self._audit.record(
+                AuditAction.REFUSED_CLICK,
+                origin,
+                error.reason if isinstance(error, NotPermitted) else "refused",
+                context=target.context,
+                namespace=target.namespace,
+                kind=target.kind,
+                name=target.name,
+                uid=target.uid,
+                detail=f"{decision} click refused",
+                approval_id=approval.id,
+            )
             return
         where = getattr(request, "where", None)
         name = str(getattr(request, "name", "") or "")
         kind = {DeleteSecret: "Secret", CreateRegistrySecret: "Secret"}.get(
             type(request), "Pod" if name else ""
         )
-        action = AuditAction.REFUSED if refused else _ACTIONS.get(request.verb, AuditAction.CREATE)
-        self.audit.record(
-            self.audit_event(
-                action,
-                asker,
-                context or (where.context if isinstance(where, Where) and where.context else ""),
-                where.namespace or "" if isinstance(where, Where) else "",
-                kind,
-                name,
-                "",
-                outcome_of(error),
-                text=text,
-                as_user=as_user,
-                detail=f"{request.verb}: {error.message}",
-            )
-        )
-
-    def _audit_change(
-        self, request: Request, result: Changed, asker: Asker, text: str, as_user: Identity | None
-    ) -> None:
-        if result.dry_run:
-            return
-        action = _ACTIONS.get(request.verb, AuditAction.CREATE)
-        for ref in result.objects:
-            if ref.kind == "Secret":
-                action = AuditAction.SECRET_CREATE
-            self.audit.record(
-                self.audit_event(
-                    action,
-                    asker,
-                    result.context,
-                    ref.namespace,
-                    ref.kind,
-                    ref.name,
-                    ref.uid,
-                    result.verb,
-                    text=text,
-                    as_user=as_user,
-                )
-            )
-
-    def audit_event(
-        self,
-        action: AuditAction,
-        asker: Asker,
-        context: str,
-        namespace: str,
-        kind: str,
-        name: str,
-        uid: str,
-        outcome: str,
-        *,
-        text: str = "",
-        as_user: Identity | None = None,
-        detail: str = "",
-        approval_id: int | None = None,
-    ) -> AuditEvent:
-        """An audit record of ``asker``'s action, stamped now (the store redacts the text again)."""
-        return AuditEvent(
-            at=self.now(),
-            action=action,
-            team_id=asker.team_id,
-            channel_id=asker.channel_id,
-            user_id=asker.user_id,
-            kube_user=as_user.user if as_user else "",
-            kube_groups=as_user.groups if as_user else (),
-            context=context,
-            namespace=namespace,
+        if refused:
+            action = AuditAction.REFUSED
+        else:
+            action = _REQUESTED.get(type(request)) or CHANGES.get(type(request), AuditAction.CREATE)
+        context = grant.kube.context if grant and grant.kube else ""
+        self._audit.record(
+            action,
+            origin,
+            outcome_of(error),
+            context=context or (where.context or "" if isinstance(where, Where) else ""),
+            namespace=(where.namespace or "") if isinstance(where, Where) else "",
             kind=kind,
             name=name,
-            uid=uid,
-            request_text=redact(text),
-            outcome=outcome,
-            detail=detail,
-            approval_id=approval_id,
+            text=text,
+            identity=identity,
+            detail=f"{request.verb}: {error.message}",
         )
 
-    def run_secret_form(self, request: CreateRegistrySecret, asker: Asker) -> Reply:
-        """The registry-secret dialog was submitted: the same pipeline; the audited text names the
-        server and user, never the password."""
-        text = (
-            f"secret docker-registry {request.name} --docker-server={request.server} "
-            f"--docker-username={request.username}"
-        )
-        return self.answer(self.with_defaults(request, asker), asker, text)
 
-
-_ACTIONS = {
-    "run": AuditAction.RUN,
-    "create": AuditAction.CREATE,
-    "secret": AuditAction.SECRET_CREATE,
-    "delete": AuditAction.DELETE_REQUEST,
-}
+def _public(result: Result) -> bool:
+    """Changes are shown to the channel; reads, previews and everything else only to the asker."""
+    if isinstance(result, Changed):
+        return not result.dry_run
+    return isinstance(result, SubscriptionChanged | AlertsChanged)
 
 
 def outcome_of(error: PodbotError) -> str:
     """The audit/approval outcome word for a failure."""
-    if isinstance(error, Forbidden):
-        return "forbidden"  # the cluster's RBAC said no
     if isinstance(error, NotPermitted):
-        return "refused"  # podbot's own policy said no
+        return error.reason  # "forbidden": the cluster's RBAC; "refused": podbot's own policy; ...
     for kind, word in ((NotFound, "not_found"), (Conflict, "conflict"), (Invalid, "invalid")):
         if isinstance(error, kind):
             return word
     if isinstance(error, ClusterUnavailable):
         return "unavailable"
+    if isinstance(error, DeliveryFailed):
+        return "post_failed"
     if isinstance(error, UsageError):
         return "usage"
     return "error"
 
 
-def _outcome(error: PodbotError) -> str:
+def _metric_outcome(error: PodbotError) -> str:
     if isinstance(error, UsageError):
         return "usage"
     if isinstance(error, NotPermitted):

@@ -1,189 +1,101 @@
 """The channel verbs of digests and alerts: ``subscribe``, ``subscriptions``, ``unsubscribe``,
-``alerts`` (registered as ``Podbot.extra_handlers``; any replica answers them from the database).
+``alerts``. Any replica answers them from the database; the scheduler and the alert fan-out (leader
+only) hear of a change through their ports.
 
-A channel may only subscribe to, or alert on, what its channel policy lets it see: the cluster and
-namespaces are checked like any command's, and "no -n" in a restricted channel means the
-policy's namespaces (stored with the subscription, so the digest never looks further).
+The gate has already checked the cluster and every namespace against the channel policy, and
+"no -n" in a restricted channel means the policy's namespaces (the pipeline's defaults): they are
+stored with the subscription, and the gate checks them again before every digest and alert cycle.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from podbot.app.pipeline import Asker, Podbot, Reply
-from podbot.core.digests import Scope
+from podbot.app.gate import Grant
+from podbot.app.pipeline import Handler
+from podbot.app.ports import AlertWatch, DigestSchedule
 from podbot.core.errors import NotFound
 from podbot.core.i18n import t
-from podbot.core.model import DigestKind, ListSubscriptions, SetAlerts, Subscribe, Unsubscribe
-from podbot.core.policy import check_channel
-from podbot.core.records import AuditAction, ChannelSettings, Schedule, Subscription
-from podbot.jobs.digests import DigestService
-from podbot.render.blocks import Rendered, section
-from podbot.render.digests import scope_text
-
-
-def _when(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M") if when is not None else "-"
-
-
-def kind_text(kind: DigestKind, locale: str | None) -> str:
-    return t("digests.kind_health" if kind is DigestKind.HEALTH else "digests.kind_image_pulls", locale)
-
-
-def interval_text(seconds: int) -> str:
-    """``--every`` as the user would write it: 2h, 1h30m, 1d, 45m, 90s."""
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
-
-
-def schedule_text(schedule: Schedule, locale: str | None) -> str:
-    if schedule.every_seconds is not None:
-        return t("digests.schedule_every", locale, duration=interval_text(schedule.every_seconds))
-    return t("digests.schedule_cron", locale, cron=schedule.cron, timezone=schedule.timezone)
-
-
-def _reply(text: str, *, public: bool) -> Reply:
-    return Reply(Rendered(text=text.replace("*", "")[:3000], blocks=[section(text)]), public=public)
+from podbot.core.model import ListSubscriptions, SetAlerts, Subscribe, Unsubscribe
+from podbot.core.records import ChannelSettings, Schedule
+from podbot.core.results import AlertsChanged, SubscriptionChanged, SubscriptionList
+from podbot.store.ports import ChannelStore, SubscriptionStore
 
 
 class ChannelVerbs:
-    def __init__(self, service: DigestService, bot: Podbot) -> None:
-        self.service = service
-        self.bot = bot
-        self.settings = bot.settings
-        self.store = service.store
-
-    def register(self) -> None:
-        self.bot.extra_handlers[Subscribe] = self.subscribe  # type: ignore[assignment]
-        self.bot.extra_handlers[ListSubscriptions] = self.subscriptions  # type: ignore[assignment]
-        self.bot.extra_handlers[Unsubscribe] = self.unsubscribe  # type: ignore[assignment]
-        self.bot.extra_handlers[SetAlerts] = self.alerts  # type: ignore[assignment]
-
-    def _scope(self, verb: str, context: str | None, namespaces: tuple[str, ...], asker: Asker) -> Scope:
-        """The cluster and namespaces a channel may watch, checked against its policy."""
-        locale = self.bot.locale(asker)
-        policy = self.settings.channel_policy(asker.channel_id, asker.channel_name)
-        kube = self.bot.clusters.get(context or policy.default_context or self.settings.kube.default_context)
-        chosen = namespaces or (() if "*" in policy.namespaces else policy.namespaces)
-        for namespace in chosen:
-            check_channel(policy, verb, kube.context, namespace, locale)
-        if not chosen:
-            check_channel(policy, verb, kube.context, None, locale)
-        return Scope(kube.context, tuple(chosen))
-
-    def _audit(
-        self, action: AuditAction, asker: Asker, scope: Scope, name: str, outcome: str, text: str
+    def __init__(
+        self,
+        subscriptions: SubscriptionStore,
+        channels: ChannelStore,
+        schedule: DigestSchedule,
+        alerts: AlertWatch,
+        *,
+        default_context: str,
+        now: Callable[[], datetime],
     ) -> None:
-        self.bot.audit.record(
-            self.bot.audit_event(
-                action,
-                asker,
-                scope.context,
-                ",".join(scope.namespaces),
-                "Subscription" if action is not AuditAction.ALERTS else "Channel",
-                name,
-                "",
-                outcome,
-                text=text,
-            )
-        )
+        self._subscriptions = subscriptions
+        self._channels = channels
+        self._schedule = schedule
+        self._alerts = alerts
+        self._default_context = default_context
+        self._now = now
 
-    # --- verbs ---------------------------------------------------------------------------------
-    def subscribe(self, request: Subscribe, asker: Asker) -> Reply:
-        locale = self.bot.locale(asker)
-        scope = self._scope("subscribe", request.context, request.namespaces, asker)
-        schedule = Schedule(every_seconds=request.every_seconds, cron=request.cron)
-        sub = self.store.subscriptions.create(
-            team_id=asker.team_id,
-            channel_id=asker.channel_id,
+    def handlers(self) -> dict[type, Handler]:
+        return {
+            Subscribe: self.subscribe,
+            ListSubscriptions: self.list,
+            Unsubscribe: self.unsubscribe,
+            SetAlerts: self.alerts,
+        }
+
+    def subscribe(self, request: Subscribe, grant: Grant) -> SubscriptionChanged:
+        origin = grant.origin
+        sub = self._subscriptions.create(
+            team_id=origin.team_id,
+            channel_id=origin.channel_id,
             kind=request.kind,
-            schedule=schedule,
-            namespaces=scope.namespaces,
-            context=scope.context,
-            created_by=asker.user_id,
-            now=self.bot.now(),
+            schedule=Schedule(every_seconds=request.every_seconds, cron=request.cron),
+            namespaces=grant.namespaces,
+            context=grant.cluster.context,
+            created_by=origin.user_id,
+            now=self._now(),
         )
-        self.service.sync_jobs()
-        self._audit(
-            AuditAction.SUBSCRIBE, asker, scope, f"#{sub.id}", "subscribed", f"subscribe {sub.kind.value}"
-        )
-        text = t(
-            "digests.subscribed",
-            locale,
-            kind=kind_text(sub.kind, locale),
-            id=sub.id,
-            schedule=schedule_text(schedule, locale),
-            scope=scope_text(scope, locale),
-            context=scope.context,
-            next=_when(self.service.next_run(sub)),
-        )
-        return _reply(text, public=True)
+        self._schedule.sync()
+        return SubscriptionChanged(sub, self._schedule.next_run(sub))
 
-    def _line(self, sub: Subscription, locale: str | None) -> str:
-        return t(
-            "digests.subscription_line",
-            locale,
-            id=sub.id,
-            kind=kind_text(sub.kind, locale),
-            schedule=schedule_text(sub.schedule, locale),
-            scope=scope_text(Scope(sub.context or "", sub.namespaces), locale),
-            context=sub.context or self.settings.kube.default_context or "-",
-            next=_when(self.service.next_run(sub)),
-            user=sub.created_by,
-        )
+    def list(self, request: ListSubscriptions, grant: Grant) -> SubscriptionList:
+        subs = self._subscriptions.for_channel(grant.origin.channel_id)
+        return SubscriptionList(tuple((s, self._schedule.next_run(s)) for s in subs), self._default_context)
 
-    def subscriptions(self, request: ListSubscriptions, asker: Asker) -> Reply:
-        locale = self.bot.locale(asker)
-        subs = self.store.subscriptions.for_channel(asker.channel_id)
-        if not subs:
-            return _reply(t("digests.no_subscriptions", locale), public=False)
-        lines = [t("digests.subscriptions_header", locale), *(self._line(s, locale) for s in subs)]
-        return _reply("\n".join(lines)[:2900], public=False)
-
-    def unsubscribe(self, request: Unsubscribe, asker: Asker) -> Reply:
-        locale = self.bot.locale(asker)
-        ended = self.store.subscriptions.end(
-            request.subscription_id, channel_id=asker.channel_id, by=asker.user_id, now=self.bot.now()
+    def unsubscribe(self, request: Unsubscribe, grant: Grant) -> SubscriptionChanged:
+        origin = grant.origin
+        ended = self._subscriptions.end(
+            request.subscription_id, channel_id=origin.channel_id, by=origin.user_id, now=self._now()
         )
         if ended is None:
-            raise NotFound(t("digests.no_such_subscription", locale, id=request.subscription_id))
-        self.service.sync_jobs()
-        scope = Scope(ended.context or "", ended.namespaces)
-        self._audit(
-            AuditAction.UNSUBSCRIBE, asker, scope, f"#{ended.id}", "unsubscribed", f"unsubscribe {ended.id}"
-        )
-        text = t(
-            "digests.unsubscribed",
-            locale,
-            id=ended.id,
-            kind=kind_text(ended.kind, locale),
-            schedule=schedule_text(ended.schedule, locale),
-        )
-        return _reply(text, public=True)
+            raise NotFound(t("digests.no_such_subscription", grant.locale, id=request.subscription_id))
+        self._schedule.sync()
+        return SubscriptionChanged(ended, None, stopped=True)
 
-    def alerts(self, request: SetAlerts, asker: Asker) -> Reply:
-        locale = self.bot.locale(asker)
-        current = self.store.channels.get(asker.channel_id) or ChannelSettings(
-            channel_id=asker.channel_id, team_id=asker.team_id
+    def alerts(self, request: SetAlerts, grant: Grant) -> AlertsChanged:
+        origin = grant.origin
+        current = self._channels.get(origin.channel_id) or ChannelSettings(
+            channel_id=origin.channel_id, team_id=origin.team_id
         )
         if request.enabled:
-            scope = self._scope("alerts", request.context, request.namespaces, asker)
+            context = grant.cluster.context
             updated = replace(
-                current, alerts_enabled=True, alert_namespaces=scope.namespaces, alert_context=scope.context
+                current,
+                alerts_enabled=True,
+                alert_namespaces=grant.namespaces,
+                alert_context=context,
             )
-            text = t("digests.alerts_on", locale, scope=scope_text(scope, locale), context=scope.context)
+            changed = AlertsChanged(True, context, grant.namespaces)
         else:
-            scope = Scope(current.alert_context or "", current.alert_namespaces)
             updated = replace(current, alerts_enabled=False)
-            text = t("digests.alerts_off", locale)
-        self.store.channels.save(updated, by=asker.user_id, now=self.bot.now())
-        self.service.alerts.refresh_channels()
-        self._audit(
-            AuditAction.ALERTS, asker, scope, asker.channel_id, "on" if request.enabled else "off", "alerts"
-        )
-        return _reply(text, public=True)
+            changed = AlertsChanged(False, current.alert_context or "", current.alert_namespaces)
+        self._channels.save(updated, by=origin.user_id, now=self._now())
+        self._alerts.refresh()
+        return changed

@@ -29,11 +29,18 @@ class UsageError(PodbotError):
 
 
 class NotPermitted(PodbotError):
-    """Policy or the cluster's RBAC refused the operation."""
+    """Policy or the cluster's RBAC refused the operation; ``reason`` is the audit outcome word."""
+
+    def __init__(self, message: str, *, hint: str = "", reason: str = "refused") -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
 
 
 class Forbidden(NotPermitted):
     """The cluster's RBAC refused the request (API 403), as opposed to podbot's own policy."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint, reason="forbidden")
 
 
 class NotFound(PodbotError):
@@ -79,3 +86,11 @@ class ApiError(PodbotError):
 
 class ConfigError(PodbotError):
     """podbot's own configuration is missing or invalid (raised at start-up)."""
+
+
+class DeliveryFailed(PodbotError):
+    """Slack refused a post or could not be reached; ``code`` is Slack's error (e.g. channel_not_found)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -8,6 +8,7 @@ left ``None`` when the user did not say, so that the Slack layer can fill in cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import ClassVar
 
@@ -70,6 +71,28 @@ class Where:
 
     context: str | None = None
     namespace: str | None = None
+
+
+class Entry(Enum):
+    """The road a request came by. Every road leads through the same pipeline and gate."""
+
+    SLASH = "slash"  # a /pod command
+    DIALOG = "dialog"  # a modal submission (or a modal being opened)
+    BUTTON = "button"  # a button click
+    SCHEDULE = "schedule"  # a scheduled digest, an alert cycle, the approval sweeper
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who asked and from where, in Slack's identifiers. For scheduled work: the subscriber."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    entry: Entry = Entry.SLASH
+    channel_name: str = ""  # as Slack sent it (display and name-keyed policies)
+    user_name: str = ""
+    message_ts: str = ""  # the message whose button was clicked
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -240,6 +263,54 @@ class SetAlerts:
     context: str | None = None
 
 
+class Decision(Enum):
+    APPROVE = "approve"
+    DENY = "deny"
+
+
+@dataclass(frozen=True)
+class DecideApproval:
+    """An Approve or Deny click on approval request ``approval_id``."""
+
+    verb: ClassVar[str] = "delete"
+    mutates: ClassVar[bool] = True
+    approval_id: int
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class ResumeApproval:
+    """The sweeper finishing an approved delete that a crash interrupted."""
+
+    verb: ClassVar[str] = "delete"
+    mutates: ClassVar[bool] = True
+    approval_id: int
+
+
+@dataclass(frozen=True)
+class PostDigest:
+    """Subscription ``subscription_id``'s digest due at ``scheduled`` (its identity for exactly-once)."""
+
+    verb: ClassVar[str] = "subscribe"
+    mutates: ClassVar[bool] = False
+    subscription_id: int
+    scheduled: datetime
+    kind: DigestKind
+    context: str | None
+    namespaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReconcileAlerts:
+    """One alert cycle of one channel: post, update and resolve its alerts over this scope."""
+
+    verb: ClassVar[str] = "alerts"
+    mutates: ClassVar[bool] = False
+    context: str | None
+    namespaces: tuple[str, ...]
+    sweep: bool = False
+
+
 Request = (
     RunPod
     | CreateFromManifest
@@ -257,16 +328,17 @@ Request = (
     | ListSubscriptions
     | Unsubscribe
     | SetAlerts
+    | DecideApproval
+    | ResumeApproval
+    | PostDigest
+    | ReconcileAlerts
 )
 
-KUBERNETES_REQUESTS = (
-    RunPod,
-    CreateFromManifest,
-    GetPods,
-    DescribePod,
-    PodLogs,
-    DeletePod,
-    DeleteSecret,
-    CreateRegistrySecret,
-    ListStaticPods,
-)
+
+def needs_dialog(request: Request) -> bool:
+    """Requests Slack must answer with a modal: a manifest to paste, or a password to type."""
+    if isinstance(request, CreateFromManifest):
+        return request.manifest is None
+    if isinstance(request, CreateRegistrySecret):
+        return request.password is None
+    return False

@@ -11,7 +11,23 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from podbot.core.model import DigestKind
-from podbot.core.results import DeleteTarget
+
+
+@dataclass(frozen=True)
+class DeleteTarget:
+    """What an approval shows and pins: the exact object (uid) and what will happen after."""
+
+    context: str
+    kind: str  # "Pod" | "Secret"
+    namespace: str
+    name: str
+    uid: str
+    resource_version: str = ""
+    owner_kind: str = ""  # e.g. ReplicaSet: the owner will recreate the pod
+    owner_name: str = ""
+    node: str = ""
+    grace_period: int | None = None
+    reason: str = ""
 
 
 def utc(moment: datetime, what: str = "time") -> datetime:

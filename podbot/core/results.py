@@ -7,9 +7,12 @@ Raw Kubernetes JSON appears only where the renderer genuinely needs the object (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from podbot.core.model import OutputFormat
+from podbot.core.model import CreateFromManifest, CreateRegistrySecret, OutputFormat
+from podbot.core.policy import Approvers
+from podbot.core.records import Approval, AuditEvent, Subscription
 
 
 @dataclass(frozen=True)
@@ -86,23 +89,6 @@ class Logs:
 
 
 @dataclass(frozen=True)
-class DeleteTarget:
-    """What an approval shows and pins: the exact object (uid) and what will happen after."""
-
-    context: str
-    kind: str  # "Pod" | "Secret"
-    namespace: str
-    name: str
-    uid: str
-    resource_version: str = ""
-    owner_kind: str = ""  # e.g. ReplicaSet: the owner will recreate the pod
-    owner_name: str = ""
-    node: str = ""
-    grace_period: int | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
 class StaticPod:
     namespace: str
     name: str
@@ -131,6 +117,90 @@ class Notice:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ApprovalPosted:
+    """A delete waits for an approver: the request message is in the channel."""
+
+    approval: Approval
+    approvers: Approvers | None
+
+
+@dataclass(frozen=True)
+class ApprovalDuplicate:
+    """The object already has an open request: point at that one."""
+
+    approval: Approval
+    link: str | None
+
+
+@dataclass(frozen=True)
+class PendingApprovals:
+    approvals: tuple[Approval, ...]
+
+
+@dataclass(frozen=True)
+class AuditListing:
+    """``/pod audit``: the visible records, newest first, and the filters asked for."""
+
+    events: tuple[AuditEvent, ...]
+    user: str | None
+    since: datetime | None
+    namespace: str | None
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class SubscriptionChanged:
+    """A digest subscription was made (``stopped`` False) or stopped."""
+
+    subscription: Subscription
+    next_run: datetime | None
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class SubscriptionList:
+    subscriptions: tuple[tuple[Subscription, datetime | None], ...]  # each with its next run
+    default_context: str
+
+
+@dataclass(frozen=True)
+class AlertsChanged:
+    enabled: bool
+    context: str
+    namespaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DialogNeeded:
+    """The request needs a modal (a manifest to paste, a password to type): open it, prefilled."""
+
+    request: CreateFromManifest | CreateRegistrySecret
+
+
+@dataclass(frozen=True)
+class Posted:
+    """Background work that posted (or settled) a message itself: nothing more to say."""
+
+    ts: str | None = None
+
+
 Result = (
-    Changed | PodTable | RawOutput | PodDescription | Logs | DeleteTarget | StaticPods | HelpText | Notice
+    Changed
+    | PodTable
+    | RawOutput
+    | PodDescription
+    | Logs
+    | StaticPods
+    | HelpText
+    | Notice
+    | ApprovalPosted
+    | ApprovalDuplicate
+    | PendingApprovals
+    | AuditListing
+    | SubscriptionChanged
+    | SubscriptionList
+    | AlertsChanged
+    | DialogNeeded
+    | Posted
 )

@@ -3,9 +3,11 @@
 The fan-out thread wakes when a watch cache changes (and every ``sweep_seconds`` anyway, since
 some findings appear with time alone: pending too long, stuck terminating). It re-diagnoses the
 pods that changed, groups every current finding by ``Finding.group_key`` (namespace, kind,
-cause, image) — 500 pods failing the same way are one group — and reconciles each alerting
-channel with the store (``store.alerts``, whose compare-and-set rows make every decision once,
-even with several replicas):
+cause, image) — 500 pods failing the same way are one group — and then, for each alerting channel,
+sends a ``ReconcileAlerts`` request through the pipeline as the person who turned the alerts on
+(so the gate checks that channel's policy for those namespaces on every cycle). The handler
+reconciles the channel with the store (``store.alerts``, whose compare-and-set rows make every
+decision once, even with several replicas):
 
 * a group that appears: ``observe`` says ``must_post`` to exactly one caller, which posts the
   alert and records its ts;
@@ -22,57 +24,174 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
-
-from slack_sdk.errors import SlackApiError
 
 from podbot import metrics
+from podbot.app.gate import Grant
+from podbot.app.pipeline import Pipeline
+from podbot.app.ports import Messenger
 from podbot.core.diagnosis.findings import Finding
 from podbot.core.diagnosis.rules import diagnose
-from podbot.core.digests import AlertGroup, PodKey, Scope, alert_groups, is_quiet
-from podbot.core.errors import PodbotError
+from podbot.core.digests import PodKey, Scope, alert_groups, is_quiet
+from podbot.core.errors import DeliveryFailed, PodbotError
+from podbot.core.model import Entry, Origin, ReconcileAlerts
 from podbot.core.records import ChannelSettings
+from podbot.core.results import Posted
 from podbot.core.settings import Settings
 from podbot.k8s.watch import ClusterCaches, WatchCache
 from podbot.render.blocks import Rendered
 from podbot.render.digests import alert_title, render_alert, render_alert_resolved, render_alert_update
-from podbot.store.store import Store
+from podbot.store.ports import AlertStore, ChannelStore
 
 log = logging.getLogger(__name__)
 
 
-class AlertFanout:
+class AlertChannels:
+    """The channels with alerts on (read from the store, briefly cached) and the fan-out's wake-up.
+
+    It is ``app.ports.AlertWatch`` for the ``alerts`` verb: ``refresh`` after a change."""
+
+    def __init__(self, channels: ChannelStore, *, ttl: float = 2.0) -> None:
+        self._store = channels
+        self._ttl = ttl
+        self._cached: tuple[float, list[ChannelSettings]] = (0.0, [])
+        self.kick = threading.Event()
+        self.sweep = threading.Event()
+
+    def current(self) -> list[ChannelSettings]:
+        fetched_at, channels = self._cached
+        if time.monotonic() - fetched_at > self._ttl:
+            channels = self._store.with_alerts()
+            self._cached = (time.monotonic(), channels)
+        return channels
+
+    def refresh(self) -> None:
+        self._cached = (0.0, [])
+        self.sweep.set()
+        self.kick.set()
+
+
+class AlertReconciler:
+    """The pipeline's handler of ``ReconcileAlerts``, and the findings it reconciles against."""
+
     def __init__(
         self,
-        *,
         settings: Settings,
-        store: Store,
-        client: Any,  # slack_sdk.WebClient
-        caches: ClusterCaches,
+        alerts: AlertStore,
+        messenger: Messenger,
+        *,
         now: Callable[[], datetime],
-        sweep_seconds: float = 30.0,
-        debounce_seconds: float = 0.1,
-        channels_ttl: float = 2.0,
     ) -> None:
-        self._settings = settings
-        self._store = store
-        self._client = client
-        self._caches = caches
+        self._alerts = alerts
+        self._messenger = messenger
         self._now = now
-        self._sweep_seconds = sweep_seconds
-        self._debounce = debounce_seconds
-        self._channels_ttl = channels_ttl
         self.update_interval = timedelta(minutes=settings.digests.alert_update_minutes)
-        self._kick = threading.Event()
-        self._sweep = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._findings: dict[str, dict[PodKey, list[Finding]]] = {}  # context -> pod -> findings
         self._seen: dict[tuple[str, str], int] = {}  # (channel, group id) -> pods at last observe
         self._reported: dict[int, int] = {}  # alert id -> pods in the last message about it
-        self._channels: tuple[float, list[ChannelSettings]] = (0.0, [])
+
+    def rediagnose(self, cache: WatchCache, sweep: bool) -> None:
+        """Bring the findings of ``cache``'s cluster up to date (only changed pods, unless sweeping)."""
+        table = self._findings.setdefault(cache.context, {})
+        changed = cache.drain_changed()
+        keys = set(table) | changed if sweep else changed
+        if sweep:
+            keys |= {p.key for p in cache.pods() if not is_quiet(p)}
+        if not keys:
+            return
+        now = self._now()
+        credentials = cache.credentials()
+        for key, pod in cache.pods_by_key(keys).items():
+            if pod is None or is_quiet(pod):
+                table.pop(key, None)
+                continue
+            found = diagnose(pod, cache.notes_for(*key), credentials, now)
+            if found:
+                table[key] = found
+            else:
+                table.pop(key, None)
+
+    def forget(self) -> None:
+        self._findings.clear()
+        self._seen.clear()
+
+    def reconcile(self, request: ReconcileAlerts, grant: Grant) -> Posted:
+        context = grant.cluster.context
+        findings = [f for found in self._findings.get(context, {}).values() for f in found]
+        groups = alert_groups(context, findings, Scope(context, grant.namespaces))
+        cid = grant.origin.channel_id
+        locale = grant.locale
+        now = self._now()
+        for gid, group in groups.items():
+            if not request.sweep and self._seen.get((cid, gid)) == group.pods:
+                continue
+            title = alert_title(group, locale)
+            observed = self._alerts.observe(cid, gid, now, count=group.pods, title=title)
+            self._seen[(cid, gid)] = group.pods
+            alert = observed.alert
+            if observed.must_post:
+                ts = self._post(cid, render_alert(group, locale))
+                if ts:
+                    self._alerts.set_message(alert.id, ts)
+                    self._reported[alert.id] = group.pods
+                    metrics.ALERTS.labels(event="posted").inc()
+                continue
+            reported = self._reported.setdefault(alert.id, group.pods)  # after a restart: no update
+            if (
+                alert.message_ts
+                and group.pods != reported
+                and self._alerts.claim_thread_update(alert.id, now, self.update_interval)
+            ):
+                update = render_alert_update(group.pods, alert.peak_count, locale)
+                if self._post(cid, update, thread_ts=alert.message_ts):
+                    self._reported[alert.id] = group.pods
+                    metrics.ALERTS.labels(event="updated").inc()
+        for alert in self._alerts.open_alerts(cid):
+            if alert.group_key in groups:
+                continue
+            resolved = self._alerts.resolve(cid, alert.group_key, now)
+            self._seen.pop((cid, alert.group_key), None)
+            self._reported.pop(alert.id, None)
+            if resolved is not None and resolved.message_ts:
+                duration = (now - resolved.first_seen).total_seconds()
+                rendered = render_alert_resolved(resolved.title, duration, locale)
+                try:
+                    self._messenger.update(cid, resolved.message_ts, rendered)
+                    metrics.ALERTS.labels(event="resolved").inc()
+                except DeliveryFailed as exc:
+                    log.warning("could not mark alert %s resolved: %s", resolved.id, exc.code)
+        return Posted()
+
+    def _post(self, channel: str, rendered: Rendered, *, thread_ts: str | None = None) -> str | None:
+        try:
+            return self._messenger.post(channel, rendered, thread_ts=thread_ts)
+        except DeliveryFailed as exc:
+            log.warning("could not post an alert to %s: %s", channel, exc.code)
+            return None
+
+
+class AlertFanout:
+    """The leader-only loop: wake on changes, re-diagnose, reconcile each channel through the pipeline."""
+
+    def __init__(
+        self,
+        channels: AlertChannels,
+        reconciler: AlertReconciler,
+        pipeline: Pipeline,
+        caches: ClusterCaches,
+        *,
+        sweep_seconds: float = 30.0,
+        debounce_seconds: float = 0.1,
+    ) -> None:
+        self._channels = channels
+        self._reconciler = reconciler
+        self._pipeline = pipeline
+        self._caches = caches
+        self._sweep_seconds = sweep_seconds
+        self._debounce = debounce_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         self.cycles = 0
-        caches.add_listener(self._kick.set)
+        caches.add_listener(channels.kick.set)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -84,30 +203,30 @@ class AlertFanout:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._kick.set()
+        self._channels.kick.set()
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
-        self._findings.clear()
-        self._seen.clear()
+        self._reconciler.forget()
 
     def wakeup(self, *, sweep: bool = True) -> None:
         """Look again now (tests call this after ``sim.advance``); ``sweep`` re-diagnoses all pods."""
         if sweep:
-            self._sweep.set()
-        self._kick.set()
+            self._channels.sweep.set()
+        self._channels.kick.set()
 
     # --- the loop --------------------------------------------------------------------------------
     def _loop(self) -> None:
         last_sweep = 0.0
+        kick, sweep_asked = self._channels.kick, self._channels.sweep
         while not self._stop.is_set():
-            self._kick.wait(self._sweep_seconds)
+            kick.wait(self._sweep_seconds)
             if self._stop.is_set():
                 return
             time.sleep(self._debounce)  # let a burst of watch events land in one cycle
-            self._kick.clear()
-            sweep = self._sweep.is_set() or time.monotonic() - last_sweep >= self._sweep_seconds
-            self._sweep.clear()
+            kick.clear()
+            sweep = sweep_asked.is_set() or time.monotonic() - last_sweep >= self._sweep_seconds
+            sweep_asked.clear()
             if sweep:
                 last_sweep = time.monotonic()
             try:
@@ -116,114 +235,25 @@ class AlertFanout:
                 log.exception("alert cycle failed")
                 self._stop.wait(1.0)
 
-    def _alert_channels(self) -> list[ChannelSettings]:
-        fetched_at, channels = self._channels
-        if time.monotonic() - fetched_at > self._channels_ttl:
-            channels = self._store.channels.with_alerts()
-            self._channels = (time.monotonic(), channels)
-        return channels
-
-    def refresh_channels(self) -> None:
-        """The alert settings changed (``/pod alerts``): read them again on the next cycle."""
-        self._channels = (0.0, [])
-        self.wakeup(sweep=True)
-
     def cycle(self, *, sweep: bool = False) -> None:
         """One reconciliation of every alerting channel."""
         self.cycles += 1
-        channels = self._alert_channels()
         by_context: dict[str, list[ChannelSettings]] = {}
-        for channel in channels:
-            context = channel.alert_context or self._caches.default_context
-            by_context.setdefault(context, []).append(channel)
+        for channel in self._channels.current():
+            by_context.setdefault(channel.alert_context or self._caches.default_context, []).append(channel)
         for context, members in by_context.items():
             try:
                 cache = self._caches.get(context)
             except PodbotError as exc:
                 log.warning("alerts for cluster %s: %s", context, exc.message)
                 continue
-            findings = self._diagnose(cache, sweep)
+            self._reconciler.rediagnose(cache, sweep)
             if not cache.synced():
                 continue
-            now = self._now()
             for channel in members:
-                scope = Scope(context, channel.alert_namespaces)
-                self._reconcile(channel, alert_groups(context, findings, scope), now, sweep)
-
-    def _diagnose(self, cache: WatchCache, sweep: bool) -> list[Finding]:
-        table = self._findings.setdefault(cache.context, {})
-        changed = cache.drain_changed()
-        keys = set(table) | changed if sweep else changed
-        if sweep:
-            keys |= {p.key for p in cache.pods() if not is_quiet(p)}
-        if keys:
-            now = self._now()
-            credentials = cache.credentials()
-            for key, pod in cache.pods_by_key(keys).items():
-                if pod is None or is_quiet(pod):
-                    table.pop(key, None)
-                    continue
-                found = diagnose(pod, cache.notes_for(*key), credentials, now)
-                if found:
-                    table[key] = found
-                else:
-                    table.pop(key, None)
-        return [f for found in table.values() for f in found]
-
-    def _reconcile(
-        self, channel: ChannelSettings, groups: dict[str, AlertGroup], now: datetime, sweep: bool
-    ) -> None:
-        cid = channel.channel_id
-        locale = self._settings.locale_for(cid)
-        for gid, group in groups.items():
-            if not sweep and self._seen.get((cid, gid)) == group.pods:
-                continue
-            title = alert_title(group, locale)
-            observed = self._store.alerts.observe(cid, gid, now, count=group.pods, title=title)
-            self._seen[(cid, gid)] = group.pods
-            alert = observed.alert
-            if observed.must_post:
-                ts = self._post(cid, render_alert(group, locale))
-                if ts:
-                    self._store.alerts.set_message(alert.id, ts)
-                    self._reported[alert.id] = group.pods
-                    metrics.ALERTS.labels(event="posted").inc()
-                continue
-            reported = self._reported.setdefault(alert.id, group.pods)  # after a restart: no update
-            if (
-                alert.message_ts
-                and group.pods != reported
-                and self._store.alerts.claim_thread_update(alert.id, now, self.update_interval)
-            ):
-                update = render_alert_update(group.pods, alert.peak_count, locale)
-                if self._post(cid, update, thread_ts=alert.message_ts):
-                    self._reported[alert.id] = group.pods
-                    metrics.ALERTS.labels(event="updated").inc()
-        for alert in self._store.alerts.open_alerts(cid):
-            if alert.group_key in groups:
-                continue
-            resolved = self._store.alerts.resolve(cid, alert.group_key, now)
-            self._seen.pop((cid, alert.group_key), None)
-            self._reported.pop(alert.id, None)
-            if resolved is not None and resolved.message_ts:
-                duration = (now - resolved.first_seen).total_seconds()
-                rendered = render_alert_resolved(resolved.title, duration, locale)
-                try:
-                    self._client.chat_update(
-                        channel=cid, ts=resolved.message_ts, text=rendered.text, blocks=rendered.blocks
-                    )
-                    metrics.ALERTS.labels(event="resolved").inc()
-                except SlackApiError as exc:
-                    log.warning(
-                        "could not mark alert %s resolved: %s", resolved.id, exc.response.get("error")
-                    )
-
-    def _post(self, channel: str, rendered: Rendered, *, thread_ts: str | None = None) -> str | None:
-        try:
-            response = self._client.chat_postMessage(
-                channel=channel, text=rendered.text, blocks=rendered.blocks, thread_ts=thread_ts
-            )
-        except SlackApiError as exc:
-            log.warning("could not post an alert to %s: %s", channel, exc.response.get("error"))
-            return None
-        return str(response.get("ts") or "") or None
+                request = ReconcileAlerts(context, channel.alert_namespaces, sweep=sweep)
+                # As the person who turned the alerts on: the gate checks the channel's policy.
+                owner = Origin(channel.team_id, channel.channel_id, channel.updated_by, Entry.SCHEDULE)
+                answer = self._pipeline.handle(request, owner)
+                if answer.error is not None:
+                    log.warning("alerts for %s skipped: %s", channel.channel_id, answer.error.message)

@@ -1,10 +1,9 @@
-"""Scheduled digests and real-time alerts: the leader-only work behind ``start()`` / ``stop()``.
+"""Scheduled digests (leader only): APScheduler fires, each due digest goes through the pipeline.
 
-``install(runtime)`` builds the ``DigestService``, registers the channel verbs (``subscribe``,
-``subscriptions``, ``unsubscribe``, ``alerts``; they work on every replica: they only touch the
-database) and starts the leader-only work: the watch caches, the APScheduler scheduler
-(podbot.jobs.scheduler) and the alert fan-out (podbot.jobs.alerts). Leader election calls ``start()``
-when it wins the lease and ``stop()`` when it loses it.
+    DigestScheduler (APScheduler on the bot's clock, jobs in the database)
+      -> Digests.run_digest(S, T): PostDigest(S, T) as the subscriber, through the pipeline (the gate
+         checks the subscriber's channel and namespaces again, every time)
+      -> DigestPoster.post: claim (S, T) -> compose from the warm cache -> post -> mark posted
 
 Posting a digest, exactly once (``store.claims``): the scheduled run time T of subscription S is
 claimed in the database before anything is posted; a second scheduler firing the same (S, T)
@@ -30,36 +29,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.interval import IntervalTrigger
-from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
 
 from podbot import metrics
+from podbot.app.gate import Grant
+from podbot.app.pipeline import Pipeline
+from podbot.app.ports import Messenger
 from podbot.core.digests import Scope, find_problems, health_digest, pull_digest
-from podbot.core.errors import ClusterUnavailable
-from podbot.core.model import DigestKind
+from podbot.core.errors import ClusterUnavailable, DeliveryFailed
+from podbot.core.model import DigestKind, Entry, Origin, PostDigest
 from podbot.core.records import Subscription
+from podbot.core.results import Posted
 from podbot.core.settings import Settings
-from podbot.jobs.alerts import AlertFanout
-from podbot.jobs.leadership import LeaderTask
 from podbot.jobs.scheduler import ClockExecutor, ClockScheduler, trigger_for
-from podbot.k8s.client import Clusters
 from podbot.k8s.watch import ClusterCaches
 from podbot.render.blocks import Rendered
 from podbot.render.digests import render_health, render_pulls
-from podbot.store.store import Store
-
-if TYPE_CHECKING:
-    from podbot.server.runtime import Runtime
+from podbot.store.ports import ClaimStore, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -69,113 +63,103 @@ METADATA_EVENT = "podbot_digest"
 MISSED = "missed"
 LATE_AFTER = timedelta(minutes=1)
 
+Runner = Callable[[int, datetime], object]  # (subscription id, scheduled time)
+
 
 def scheduled_digest(subscription_id: int) -> None:
     """The job function stored in the job store; ``ClockExecutor`` runs digest jobs itself."""
-    raise RuntimeError(f"digest job {subscription_id} must run through the DigestService's executor")
+    raise RuntimeError(f"digest job {subscription_id} must run through the digest scheduler's executor")
 
 
-def replica_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+class DigestScheduler:
+    """The APScheduler instance (leader only) and its jobs: one per active subscription.
 
+    It is ``app.ports.DigestSchedule`` for the subscription verbs: ``sync`` and ``next_run`` work on
+    every replica (a no-op / the trigger's answer where the scheduler does not run)."""
 
-class DigestService:
     def __init__(
         self,
-        *,
         settings: Settings,
-        store: Store,
-        clusters: Clusters,
-        client: Any,  # slack_sdk.WebClient
+        subscriptions: SubscriptionStore,
+        engine: Engine,
+        *,
         now: Callable[[], datetime],
-        owner: str | None = None,
         poll_seconds: float = 5.0,
-        sweep_seconds: float = 30.0,
         maintenance_seconds: int = 60,
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.clusters = clusters
-        self.client = client
-        self.now = now
-        self.owner = owner or replica_id()
+        self._settings = settings
+        self._subscriptions = subscriptions
+        self._engine = engine
+        self._now = now
         self._poll_seconds = poll_seconds
         self._maintenance_seconds = maintenance_seconds
-        self.stale_after = timedelta(seconds=settings.digests.claim_stale_seconds)
-        self.retry_window = timedelta(seconds=settings.digests.retry_window_seconds)
-        self.caches = ClusterCaches(clusters, now=now, namespaces=settings.digests.watch_namespaces)
-        self.alerts = AlertFanout(
-            settings=settings,
-            store=store,
-            client=client,
-            caches=self.caches,
-            now=now,
-            sweep_seconds=sweep_seconds,
-        )
         self._scheduler: ClockScheduler | None = None
 
-    # --- leader-only work ----------------------------------------------------------------------
     @property
     def running(self) -> bool:
         return self._scheduler is not None
 
-    def start(self) -> None:
-        """Start watching, scheduling and alerting (on the leader)."""
+    def start(self, run: Runner, maintain: Callable[[], None]) -> None:
+        """Start firing: each due (subscription, time) goes to ``run``; ``maintain`` every minute."""
         if self._scheduler is not None:
             return
-        self.caches.start()
+
+        def run_job(job: Any, run_time: datetime) -> None:
+            if job.id.startswith(JOB_PREFIX):
+                run(int(job.args[0]), run_time)
+            else:
+                job.func(*job.args, **job.kwargs)
+
         scheduler = ClockScheduler(
-            self.now,
+            self._now,
             poll_seconds=self._poll_seconds,
-            jobstores={"default": SQLAlchemyJobStore(engine=self.store.engine), "local": MemoryJobStore()},
-            executors={"default": ClockExecutor(self.now, self._run_job)},
+            jobstores={"default": SQLAlchemyJobStore(engine=self._engine), "local": MemoryJobStore()},
+            executors={"default": ClockExecutor(self._now, run_job)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": self.settings.digests.misfire_grace_seconds,
+                "misfire_grace_time": self._settings.digests.misfire_grace_seconds,
             },
         )
         scheduler.start()
         self._scheduler = scheduler
-        now = self.now()
+        now = self._now()
         every = IntervalTrigger(seconds=self._maintenance_seconds, start_date=now, timezone=UTC)
         scheduler.add_job(
-            self.maintain,
+            maintain,
             trigger=every,
             id=MAINTENANCE_JOB,
             jobstore="local",
             next_run_time=every.get_next_fire_time(None, now),
             misfire_grace_time=None,
         )
-        self.sync_jobs()
-        self.alerts.start()
-        log.info("digests and alerts started (replica %s)", self.owner)
+        self.sync()
 
     def stop(self) -> None:
-        """Stop everything ``start`` started; in-flight posts finish first."""
+        """Stop firing; digests being posted finish first."""
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=True)
-        self.alerts.stop()
-        self.caches.stop()
 
     def wakeup(self) -> None:
         """Look at the clock again now (after ``sim.advance`` in tests and the demo)."""
         if self._scheduler is not None:
             self._scheduler.wakeup()
-        self.alerts.wakeup()
 
-    # --- jobs ----------------------------------------------------------------------------------
-    def sync_jobs(self) -> None:
+    def get_jobs(self) -> list[Any]:
+        """The scheduled digest jobs (empty where the scheduler does not run)."""
+        return self._scheduler.get_jobs(jobstore="default") if self._scheduler is not None else []
+
+    def sync(self) -> None:
         """One job per active subscription (others may have been made on another replica)."""
         scheduler = self._scheduler
         if scheduler is None:
             return
-        active = {f"{JOB_PREFIX}{s.id}": s for s in self.store.subscriptions.active()}
+        active = {f"{JOB_PREFIX}{s.id}": s for s in self._subscriptions.active()}
         for job in scheduler.get_jobs(jobstore="default"):
             if job.id.startswith(JOB_PREFIX) and job.id not in active:
-                self._remove_job(job.id)
-        now = self.now()
+                self.remove(job.id)
+        now = self._now()
         for job_id, sub in active.items():
             if scheduler.get_job(job_id, jobstore="default") is not None:
                 continue
@@ -195,93 +179,85 @@ class DigestService:
                     next_run_time=first,
                 )
 
-    def _remove_job(self, job_id: str) -> None:
+    def remove(self, job_id: str) -> None:
         if self._scheduler is None:
             return
         with contextlib.suppress(JobLookupError):
             self._scheduler.remove_job(job_id, jobstore="default")
 
-    def next_run(self, sub: Subscription) -> datetime | None:
+    def next_run(self, subscription: Subscription) -> datetime | None:
         """When the subscription's next digest is due (from the scheduler, else its trigger)."""
         if self._scheduler is not None:
-            job = self._scheduler.get_job(f"{JOB_PREFIX}{sub.id}", jobstore="default")
+            job = self._scheduler.get_job(f"{JOB_PREFIX}{subscription.id}", jobstore="default")
             if job is not None and job.next_run_time is not None:
                 return job.next_run_time  # type: ignore[no-any-return]
-        return trigger_for(sub.schedule, sub.created_at).get_next_fire_time(None, self.now())  # type: ignore[no-any-return]
+        trigger = trigger_for(subscription.schedule, subscription.created_at)
+        return trigger.get_next_fire_time(None, self._now())  # type: ignore[no-any-return]
 
-    def _run_job(self, job: Any, run_time: datetime) -> None:
-        if job.id.startswith(JOB_PREFIX):
-            self.run_digest(int(job.args[0]), run_time)
-        else:
-            job.func(*job.args, **job.kwargs)
 
-    def maintain(self) -> None:
-        """Every minute on the leader: pick up new subscriptions, retry released or stale claims."""
-        self.sync_jobs()
-        now = self.now()
-        for claim in self.store.claims.reclaimable(now, self.stale_after):
-            sub = self.store.subscriptions.get(claim.subscription_id)
-            if sub is None or not sub.active or now - claim.scheduled_time > self.retry_window:
-                taken = self.store.claims.claim_post(
-                    claim.subscription_id, claim.scheduled_time, self.owner, now, self.stale_after
-                )
-                if taken is not None:
-                    self.store.claims.mark_posted(taken, MISSED, now=now)
-                    metrics.DIGESTS.labels(kind="any", outcome="missed").inc()
-                    log.warning(
-                        "digest %s due %s was never posted and is too old (or unsubscribed) to post now: "
-                        "recorded as missed",
-                        claim.subscription_id,
-                        claim.scheduled_time,
-                    )
-                continue
-            try:
-                self.run_digest(claim.subscription_id, claim.scheduled_time)
-            except Exception:
-                log.exception("retrying digest %s due %s failed", claim.subscription_id, claim.scheduled_time)
+class DigestPoster:
+    """The pipeline's handler of ``PostDigest``: claim, compose, post, mark — exactly once."""
 
-    # --- one digest ----------------------------------------------------------------------------
-    def run_digest(self, subscription_id: int, scheduled: datetime) -> str | None:
-        """Post subscription ``subscription_id``'s digest due at ``scheduled``, unless another
-        scheduler has (or is doing it). Returns the message ts when this call posted it."""
-        sub = self.store.subscriptions.get(subscription_id)
+    def __init__(
+        self,
+        settings: Settings,
+        subscriptions: SubscriptionStore,
+        claims: ClaimStore,
+        caches: ClusterCaches,
+        messenger: Messenger,
+        *,
+        owner: str,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._settings = settings
+        self._subscriptions = subscriptions
+        self._claims = claims
+        self._caches = caches
+        self._messenger = messenger
+        self.owner = owner
+        self._now = now
+        self.stale_after = timedelta(seconds=settings.digests.claim_stale_seconds)
+
+    def post(self, request: PostDigest, grant: Grant) -> Posted:
+        """Post the digest due at ``request.scheduled`` unless another scheduler has (or is doing it)."""
+        sub = self._subscriptions.get(request.subscription_id)
         if sub is None or not sub.active:
-            self._remove_job(f"{JOB_PREFIX}{subscription_id}")
-            return None
-        now = self.now()
-        claim = self.store.claims.claim_post(sub.id, scheduled, self.owner, now, self.stale_after)
+            return Posted()
+        scheduled = request.scheduled
+        claim = self._claims.claim_post(sub.id, scheduled, self.owner, self._now(), self.stale_after)
         if claim is None:
             metrics.DIGESTS.labels(kind=sub.kind.value, outcome="skipped").inc()
-            return None
+            return Posted()
         try:
             if claim.attempt > 1:
                 found = self._already_posted(sub, scheduled)
                 if found:
-                    self.store.claims.mark_posted(claim, found, now=self.now())
-                    return None
-            rendered, marks = self.compose(sub, scheduled)
+                    self._claims.mark_posted(claim, found, now=self._now())
+                    return Posted(found)
+            scope = Scope(grant.cluster.context, grant.namespaces)
+            rendered, marks = self.compose(sub, scheduled, scope, grant.locale)
             ts = self._post(sub, scheduled, rendered)
         except Exception:
-            self.store.claims.release(claim)
+            self._claims.release(claim)
             metrics.DIGESTS.labels(kind=sub.kind.value, outcome="failed").inc()
             raise
-        if not self.store.claims.mark_posted(claim, ts, now=self.now(), fingerprints=marks):
+        if not self._claims.mark_posted(claim, ts, now=self._now(), fingerprints=marks):
             log.warning("digest %s due %s: the claim was taken over while posting", sub.id, scheduled)
         metrics.DIGESTS.labels(kind=sub.kind.value, outcome="posted").inc()
-        return ts
+        return Posted(ts)
 
-    def compose(self, sub: Subscription, scheduled: datetime) -> tuple[Rendered, list[str]]:
-        """The digest message of ``sub`` from the warm cache, and the marks to remember."""
-        cache = self.caches.get(sub.context)
+    def compose(
+        self, sub: Subscription, scheduled: datetime, scope: Scope, locale: str
+    ) -> tuple[Rendered, list[str]]:
+        """The digest message of ``sub`` from the warm cache over ``scope``, and the marks to remember."""
+        cache = self._caches.get(scope.context)
         if not cache.wait_synced(timeout=30):
             raise ClusterUnavailable(f"the watch cache of cluster {cache.context!r} has not synced yet")
-        now = self.now()
-        scope = Scope(cache.context, sub.namespaces)
+        now = self._now()
         pods = cache.pods()
         findings = find_problems(
             pods, lambda key: cache.notes_for(*key), cache.credentials(), now, scope=scope
         )
-        locale = self.settings.locale_for(sub.channel_id)
         late_for = scheduled if now - scheduled > LATE_AFTER else None
         previous_at = sub.last_digest_at
         if sub.kind is DigestKind.HEALTH:
@@ -293,10 +269,8 @@ class DigestService:
                 previous=sub.last_fingerprints,
                 previous_at=previous_at,
             )
-            return (
-                render_health(health, locale, top=self.settings.digests.top_offenders, late_for=late_for),
-                health.marks,
-            )
+            top = self._settings.digests.top_offenders
+            return render_health(health, locale, top=top, late_for=late_for), health.marks
         pulls = pull_digest(
             findings, scope=scope, now=scheduled, previous=sub.last_fingerprints, previous_at=previous_at
         )
@@ -307,34 +281,22 @@ class DigestService:
             "event_type": METADATA_EVENT,
             "event_payload": {"subscription_id": sub.id, "scheduled_time": scheduled.isoformat()},
         }
-        response = self.client.chat_postMessage(
-            channel=sub.channel_id, text=rendered.text, blocks=rendered.blocks, metadata=metadata
-        )
-        ts = str(response["ts"])
+        ts = self._messenger.post(sub.channel_id, rendered, metadata=metadata)
         if rendered.upload is not None:
-            upload = rendered.upload
             try:
-                self.client.files_upload_v2(
-                    channel=sub.channel_id,
-                    thread_ts=ts,
-                    content=upload.content,
-                    filename=upload.filename,
-                    title=upload.title,
-                )
-            except SlackApiError as exc:  # the digest itself is posted; the file is a bonus
-                log.warning("could not attach %s: %s", upload.filename, exc.response.get("error"))
+                self._messenger.upload(sub.channel_id, rendered.upload, thread_ts=ts)
+            except DeliveryFailed as exc:  # the digest itself is posted; the file is a bonus
+                log.warning("could not attach %s: %s", rendered.upload.filename, exc.code)
         return ts
 
     def _already_posted(self, sub: Subscription, scheduled: datetime) -> str | None:
         """The ts of this (S, T) digest if an earlier attempt posted it before it could say so."""
         try:
-            response = self.client.conversations_history(
-                channel=sub.channel_id, limit=200, include_all_metadata=True
-            )
-        except SlackApiError as exc:
-            log.warning("cannot check %s for an earlier post: %s", sub.channel_id, exc.response.get("error"))
+            messages = self._messenger.recent(sub.channel_id, 200)
+        except DeliveryFailed as exc:
+            log.warning("cannot check %s for an earlier post: %s", sub.channel_id, exc.code)
             return None
-        for message in response.get("messages") or ():
+        for message in messages:
             meta = message.get("metadata") or {}
             payload = meta.get("event_payload") or {}
             if (
@@ -346,18 +308,86 @@ class DigestService:
         return None
 
 
-def install(runtime: Runtime) -> DigestService:
-    """Build the digest service and register its channel verbs on every replica; its watchers,
-    scheduler and alert fan-out are leader-only work, started and stopped by leadership."""
-    from podbot.app.subscriptions import ChannelVerbs  # noqa: PLC0415 - it imports this module
+class Digests:
+    """The leader-only digest work: watch caches and the scheduler; every due digest is a
+    ``PostDigest`` request made as its subscriber, through the pipeline."""
 
-    service = DigestService(
-        settings=runtime.settings,
-        store=runtime.store,
-        clusters=runtime.clusters,
-        client=runtime.client,
-        now=runtime.now,
-    )
-    ChannelVerbs(service, runtime.bot).register()
-    runtime.leader_tasks.append(LeaderTask("digests", service.start, service.stop))
-    return service
+    def __init__(
+        self,
+        settings: Settings,
+        scheduler: DigestScheduler,
+        poster: DigestPoster,
+        pipeline: Pipeline,
+        subscriptions: SubscriptionStore,
+        claims: ClaimStore,
+        caches: ClusterCaches,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._scheduler = scheduler
+        self._poster = poster
+        self._pipeline = pipeline
+        self._subscriptions = subscriptions
+        self._claims = claims
+        self.caches = caches
+        self._now = now
+        self.retry_window = timedelta(seconds=settings.digests.retry_window_seconds)
+
+    @property
+    def scheduler(self) -> DigestScheduler:
+        return self._scheduler
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler.running
+
+    def start(self) -> None:
+        self.caches.start()
+        self._scheduler.start(self.run_digest, self.maintain)
+        log.info("digests started (replica %s)", self._poster.owner)
+
+    def stop(self) -> None:
+        self._scheduler.stop()
+        self.caches.stop()
+
+    def wakeup(self) -> None:
+        self._scheduler.wakeup()
+
+    def run_digest(self, subscription_id: int, scheduled: datetime) -> str | None:
+        """Post subscription ``subscription_id``'s digest due at ``scheduled`` through the pipeline,
+        as its subscriber. Returns the message ts when this call posted (or found) it."""
+        sub = self._subscriptions.get(subscription_id)
+        if sub is None or not sub.active:
+            self._scheduler.remove(f"{JOB_PREFIX}{subscription_id}")
+            return None
+        request = PostDigest(sub.id, scheduled, sub.kind, sub.context, sub.namespaces)
+        subscriber = Origin(sub.team_id, sub.channel_id, sub.created_by, Entry.SCHEDULE)
+        answer = self._pipeline.handle(request, subscriber)
+        if answer.error is not None or answer.error_id:
+            reason = answer.error.message if answer.error else f"internal error {answer.error_id}"
+            log.warning("digest %s due %s not posted: %s", sub.id, scheduled, reason)
+            return None
+        return answer.result.ts if isinstance(answer.result, Posted) else None
+
+    def maintain(self) -> None:
+        """Every minute on the leader: pick up new subscriptions, retry released or stale claims."""
+        self._scheduler.sync()
+        now = self._now()
+        stale_after = self._poster.stale_after
+        for claim in self._claims.reclaimable(now, stale_after):
+            sub = self._subscriptions.get(claim.subscription_id)
+            if sub is None or not sub.active or now - claim.scheduled_time > self.retry_window:
+                taken = self._claims.claim_post(
+                    claim.subscription_id, claim.scheduled_time, self._poster.owner, now, stale_after
+                )
+                if taken is not None:
+                    self._claims.mark_posted(taken, MISSED, now=now)
+                    metrics.DIGESTS.labels(kind="any", outcome="missed").inc()
+                    log.warning(
+                        "digest %s due %s was never posted and is too old (or unsubscribed) to post now: "
+                        "recorded as missed",
+                        claim.subscription_id,
+                        claim.scheduled_time,
+                    )
+                continue
+            self.run_digest(claim.subscription_id, claim.scheduled_time)

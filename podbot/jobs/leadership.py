@@ -1,14 +1,13 @@
 """Which replica runs the leader-only work, and the guard that keeps SQLite to one replica.
 
-    runtime.leader_tasks.append(LeaderTask("digests", scheduler.start, scheduler.stop))
-    runtime.leadership = install(runtime)   # in Runtime.__init__, once
-    runtime.leadership.start()              # when serving starts (every task is registered by then)
-    runtime.leadership.stop(timeout)        # SIGTERM: stop the tasks, then release the Lease
-    runtime.leadership.close()              # last: give the SQLite single-replica guard up
+    leadership = build_leadership(settings, store, clusters, tasks, now=...)   # the runtime, once
+    leadership.start()              # when serving starts
+    leadership.stop(timeout)        # SIGTERM: stop the tasks, then release the Lease
+    leadership.close()              # last: give the SQLite single-replica guard up
 
-Leader-only work is a list of ``LeaderTask`` (start/stop callables) on the Runtime: the digest
-scheduler, the watchers and the alert fan-out join it. With leader election on (the default in a
-cluster) the tasks start when this replica wins the Lease and stop the moment it loses it; with it
+Leader-only work is the list of ``LeaderTask`` (start/stop callables) the runtime builds: the
+digest scheduler with its watchers, and the alert fan-out. With leader election on (the default in
+a cluster) the tasks start when this replica wins the Lease and stop the moment it loses it; with it
 off, this process is the only replica and the tasks start with serving. Tasks start and stop on
 one worker thread, in order, so a slow ``start`` never delays a renewal.
 
@@ -31,17 +30,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from prometheus_client import Gauge
 
 from podbot import metrics
 from podbot.core.errors import ConfigError, PodbotError
+from podbot.core.settings import LeaderElectionSettings
+from podbot.k8s.api import Kube
 from podbot.k8s.election import LeaderElector, LeaseLock
-
-if TYPE_CHECKING:
-    from podbot.server.runtime import Runtime
-    from podbot.store.leases import Leases
+from podbot.store.leases import Leases
 
 log = logging.getLogger(__name__)
 
@@ -259,32 +256,39 @@ class Leadership:
             self.guard.close()
 
 
-def install(runtime: Runtime) -> Leadership:
-    """Wire leadership into ``runtime``: the SQLite guard now (refuse to start), the elector later."""
-    settings = runtime.settings.leader_election
-    identity = replica_identity(settings.identity)
+def build_leadership(
+    settings: LeaderElectionSettings,
+    identity: str,
+    tasks: list[LeaderTask],
+    *,
+    dialect: str,
+    leases: Leases,
+    kube: Callable[[], Kube],
+    now: Callable[[], datetime],
+) -> Leadership:
+    """Leadership for ``tasks``: the SQLite guard now (refuse to start), the elector later.
+
+    ``kube`` gives the default cluster, where the Lease lives (called only with election on)."""
     guard = None
-    if runtime.store.dialect == "sqlite":
-        guard = SingleReplicaGuard(
-            runtime.store.leases, identity, ttl=GUARD_TTL_SECONDS, renew_every=GUARD_RENEW_SECONDS
-        )
+    if dialect == "sqlite":
+        guard = SingleReplicaGuard(leases, identity, ttl=GUARD_TTL_SECONDS, renew_every=GUARD_RENEW_SECONDS)
         guard.acquire()
         guard.start()
     factory = None
     if settings.enabled:
-        kube = runtime.clusters.get()
-        namespace = settings.namespace or kube.default_namespace
+        cluster = kube()
+        namespace = settings.namespace or cluster.default_namespace
 
         def factory(begin: Callable[[], None], end: Callable[[], None]) -> LeaderElector:
             return LeaderElector(
-                LeaseLock(kube, namespace, settings.lease_name),
+                LeaseLock(cluster, namespace, settings.lease_name),
                 identity,
                 lease_duration=settings.lease_duration_seconds,
                 renew_deadline=settings.renew_deadline_seconds,
                 retry_period=settings.retry_period_seconds,
-                now=runtime.now,
+                now=now,
                 on_started_leading=begin,
                 on_stopped_leading=end,
             )
 
-    return Leadership(runtime.leader_tasks, identity, elector_factory=factory, guard=guard)
+    return Leadership(tasks, identity, elector_factory=factory, guard=guard)

@@ -1,7 +1,7 @@
 """The shared Kubernetes action layer: one small function per request type, returning typed results.
 
 Slash commands, buttons and the scheduler all come through here. Each function takes the request
-(whose namespace the caller has already resolved, e.g. from channel defaults), the ``KubeClient``
+(whose namespace the caller has already resolved, e.g. from channel defaults), the ``Kube``
 of the target cluster and, when per-user identity is on, the ``Identity`` to impersonate.
 """
 
@@ -35,9 +35,9 @@ from podbot.core.model import (
 from podbot.core.pods.describe import event_rows, sort_events
 from podbot.core.pods.status import pod_status
 from podbot.core.pods.summary import note_from_event, remember, summarize
+from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
-    DeleteTarget,
     Logs,
     ObjectRef,
     PodDescription,
@@ -46,7 +46,7 @@ from podbot.core.results import (
     StaticPod,
     StaticPods,
 )
-from podbot.k8s.client import TABLE_ACCEPT, Identity, KubeClient, path_for
+from podbot.k8s.api import TABLE_ACCEPT, Identity, Kube, path_for
 
 JSON = dict[str, Any]
 
@@ -56,7 +56,7 @@ DEFAULT_STATIC_POD_PATH = "/etc/kubernetes/manifests"
 MAX_LOG_BYTES = 512 * 1024  # more than any chat message; the renderer uploads big logs as a file
 
 
-def namespace_of(where_namespace: str | None, kube: KubeClient) -> str:
+def namespace_of(where_namespace: str | None, kube: Kube) -> str:
     return where_namespace or kube.default_namespace
 
 
@@ -113,7 +113,7 @@ def build_run_pod(req: RunPod, namespace: str) -> JSON:
     return pod
 
 
-def run_pod(req: RunPod, kube: KubeClient, as_user: Identity | None = None) -> Changed:
+def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None) -> Changed:
     namespace = namespace_of(req.where.namespace, kube)
     pod = build_run_pod(req, namespace)
     if req.dry_run is DryRun.CLIENT:
@@ -151,9 +151,7 @@ PLURALS = {"Pod": "pods", "Secret": "secrets"}
 STRICT = ("fieldValidation", "Strict")
 
 
-def create_from_manifest(
-    req: CreateFromManifest, kube: KubeClient, as_user: Identity | None = None
-) -> Changed:
+def create_from_manifest(req: CreateFromManifest, kube: Kube, as_user: Identity | None = None) -> Changed:
     """Create every document, or none: all are dry-run on the server (strict fields) first."""
     if req.manifest is None:
         raise UsageError(t("actions.manifest_needed", None))
@@ -194,7 +192,7 @@ def create_from_manifest(
     return Changed("created", kube.context, tuple(created))
 
 
-def _target_namespace(manifest: Manifest, flag: str | None, kube: KubeClient) -> str:
+def _target_namespace(manifest: Manifest, flag: str | None, kube: Kube) -> str:
     if flag and manifest.namespace and manifest.namespace != flag:
         # kubectl's own refusal: the flag must not silently move an object elsewhere
         raise UsageError(t("actions.namespace_mismatch", None, document=manifest.namespace, flag=flag))
@@ -209,7 +207,7 @@ def _in_document(error: Invalid, manifest: Manifest, count: int) -> Invalid:
 
 
 # --- get -----------------------------------------------------------------------------------------
-def get_pods(req: GetPods, kube: KubeClient, as_user: Identity | None = None) -> PodTable | RawOutput:
+def get_pods(req: GetPods, kube: Kube, as_user: Identity | None = None) -> PodTable | RawOutput:
     namespace = None if req.all_namespaces else namespace_of(req.where.namespace, kube)
     query: list[tuple[str, str | int | bool]] = []
     if req.label_selector:
@@ -227,7 +225,7 @@ def get_pods(req: GetPods, kube: KubeClient, as_user: Identity | None = None) ->
 
 def _fetch(
     req: GetPods,
-    kube: KubeClient,
+    kube: Kube,
     namespace: str | None,
     collection: str,
     query: list[Any],
@@ -263,7 +261,7 @@ def _format(objects: list[JSON], output: OutputFormat, by_name: bool) -> str:
 
 def _table(
     req: GetPods,
-    kube: KubeClient,
+    kube: Kube,
     namespace: str | None,
     collection: str,
     query: list[Any],
@@ -321,7 +319,7 @@ CRASH_LOG_LINES = 10
 
 
 def describe_pod(
-    req: DescribePod, kube: KubeClient, now: datetime, as_user: Identity | None = None
+    req: DescribePod, kube: Kube, now: datetime, as_user: Identity | None = None
 ) -> PodDescription:
     """The pod, its events and podbot's diagnosis of what is wrong and how to fix it."""
     namespace = namespace_of(req.where.namespace, kube)
@@ -351,7 +349,7 @@ def describe_pod(
     return PodDescription(kube.context, pod, event_rows(events, now), tuple(findings))
 
 
-def _credentials(kube: KubeClient, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
+def _credentials(kube: Kube, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
     """Which registry secrets exist (hosts only): without read access, diagnosis says "unknown"."""
     try:
         secrets, _ = kube.list_all(path_for("v1", "secrets", namespace), as_user=as_user)
@@ -360,7 +358,7 @@ def _credentials(kube: KubeClient, namespace: str, as_user: Identity | None) -> 
     return RegistryCredentialIndex.from_secrets(namespace, secrets)
 
 
-def _crash_logs(kube: KubeClient, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
+def _crash_logs(kube: Kube, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
     """The last lines of the previous run of each crash-looping container."""
     meta = pod.get("metadata") or {}
     status = pod.get("status") or {}
@@ -386,7 +384,7 @@ def _crash_logs(kube: KubeClient, pod: JSON, as_user: Identity | None) -> dict[s
 
 
 # --- logs ----------------------------------------------------------------------------------------
-def pod_logs(req: PodLogs, kube: KubeClient, as_user: Identity | None = None) -> Logs:
+def pod_logs(req: PodLogs, kube: Kube, as_user: Identity | None = None) -> Logs:
     namespace = namespace_of(req.where.namespace, kube)
     pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
     spec = pod.get("spec") or {}
@@ -414,7 +412,7 @@ def pod_logs(req: PodLogs, kube: KubeClient, as_user: Identity | None = None) ->
 
 
 # --- delete --------------------------------------------------------------------------------------
-def plan_delete_pod(req: DeletePod, kube: KubeClient, as_user: Identity | None = None) -> DeleteTarget:
+def plan_delete_pod(req: DeletePod, kube: Kube, as_user: Identity | None = None) -> DeleteTarget:
     """Look the pod up and pin it (uid) for approval; mirror pods are refused with the reason."""
     namespace = namespace_of(req.where.namespace, kube)
     pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
@@ -447,7 +445,7 @@ def plan_delete_pod(req: DeletePod, kube: KubeClient, as_user: Identity | None =
     )
 
 
-def plan_delete_secret(req: DeleteSecret, kube: KubeClient, as_user: Identity | None = None) -> DeleteTarget:
+def plan_delete_secret(req: DeleteSecret, kube: Kube, as_user: Identity | None = None) -> DeleteTarget:
     namespace = namespace_of(req.where.namespace, kube)
     secret = kube.get(path_for("v1", "secrets", namespace, req.name), as_user=as_user)
     meta = secret.get("metadata") or {}
@@ -462,7 +460,7 @@ def plan_delete_secret(req: DeleteSecret, kube: KubeClient, as_user: Identity | 
     )
 
 
-def delete_target(target: DeleteTarget, kube: KubeClient, as_user: Identity | None = None) -> Changed:
+def delete_target(target: DeleteTarget, kube: Kube, as_user: Identity | None = None) -> Changed:
     """Delete exactly the object that was approved: a same-named replacement fails the uid precondition."""
     plural = "pods" if target.kind == "Pod" else "secrets"
     options: JSON = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": target.uid}}
@@ -486,9 +484,7 @@ def dockerconfigjson(server: str, username: str, password: str, email: str | Non
     return json.dumps({"auths": {server: entry}}, separators=(",", ":"))
 
 
-def create_registry_secret(
-    req: CreateRegistrySecret, kube: KubeClient, as_user: Identity | None = None
-) -> Changed:
+def create_registry_secret(req: CreateRegistrySecret, kube: Kube, as_user: Identity | None = None) -> Changed:
     if req.password is None or not req.password:
         raise UsageError(t("actions.password_required", None, name=req.name))
     namespace = namespace_of(req.where.namespace, kube)
@@ -525,7 +521,7 @@ def _manifest_hint(pod: JSON) -> str:
     return t("actions.manifest_in_dir", None, name=base, node=node, path=DEFAULT_STATIC_POD_PATH)
 
 
-def list_static_pods(req: ListStaticPods, kube: KubeClient, as_user: Identity | None = None) -> StaticPods:
+def list_static_pods(req: ListStaticPods, kube: Kube, as_user: Identity | None = None) -> StaticPods:
     namespace = (
         None if req.all_namespaces and not req.where.namespace else namespace_of(req.where.namespace, kube)
     )

@@ -18,10 +18,9 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import urllib3
 from kubernetes import client as k8s_client
@@ -42,46 +41,15 @@ from podbot.core.errors import (
     NotPermitted,
     PodbotError,
 )
+from podbot.k8s.api import JSON, Identity, Query
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
-Query = Sequence[tuple[str, str | int | bool]]
-
-TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 USER_AGENT = "podbot/0.1"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A Kubernetes identity to impersonate (``Impersonate-User`` / ``Impersonate-Group``)."""
-
-    user: str
-    groups: tuple[str, ...] = ()
 
 
 class Gone(PodbotError):
     """410: a watch or continue token is too old; the caller must list again."""
-
-
-def path_for(
-    api_version: str,
-    plural: str,
-    namespace: str | None = None,
-    name: str | None = None,
-    subresource: str | None = None,
-) -> str:
-    """The REST path of a resource: ``/api/v1/namespaces/ns/pods/name/log``."""
-    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    parts = [base]
-    if namespace is not None:
-        parts.append(f"namespaces/{quote(namespace, safe='')}")
-    parts.append(plural)
-    if name is not None:
-        parts.append(quote(name, safe=""))
-    if subresource is not None:
-        parts.append(subresource)
-    return "/".join(parts)
 
 
 def error_from_status(code: int, body: bytes, context: str) -> PodbotError:
@@ -124,7 +92,7 @@ def error_from_status(code: int, body: bytes, context: str) -> PodbotError:
 
 
 class KubeClient:
-    """One cluster (one kubeconfig context), spoken to in raw JSON."""
+    """One cluster (one kubeconfig context), spoken to in raw JSON: the ``api.Kube`` port over HTTP."""
 
     def __init__(
         self,

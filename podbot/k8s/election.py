@@ -22,7 +22,7 @@ successful renewal (client-go counts from the start of a retry round, which is l
 replica that lost the Lease becomes a candidate again instead of exiting — every replica keeps
 answering Slack, only the leader-only work moves.
 
-This module talks to the API server only through ``KubeClient``.
+This module talks to the API server only through ``Kube``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podbot.core.errors import NotFound, PodbotError
-from podbot.k8s.client import KubeClient, path_for
+from podbot.k8s.api import Kube, path_for
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class LeaseRecord:
 class LeaseLock:
     """Get / create / update of one Lease; updates carry the resourceVersion last seen (or written)."""
 
-    def __init__(self, kube: KubeClient, namespace: str, name: str) -> None:
+    def __init__(self, kube: Kube, namespace: str, name: str) -> None:
         self.kube = kube
         self.namespace = namespace
         self.name = name

@@ -46,7 +46,8 @@ from podbot.core.diagnosis.credentials import (
 )
 from podbot.core.errors import PodbotError
 from podbot.core.pods.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
-from podbot.k8s.client import Clusters, Gone, KubeClient, WatchCancel, path_for
+from podbot.k8s.api import path_for
+from podbot.k8s.client import Clusters, Gone, KubeClient, WatchCancel
 
 log = logging.getLogger(__name__)
 

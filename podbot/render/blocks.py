@@ -8,25 +8,25 @@ section, ~13k chars of blocks in all) the ``Rendered`` message carries a short s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from podbot.core.diagnosis.findings import Finding, Fix, Severity, describe_finding
 from podbot.core.i18n import t
 from podbot.core.pods.describe import describe_text
 from podbot.core.pods.status import pod_status
+from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
-    DeleteTarget,
     HelpText,
     Logs,
     Notice,
     PodDescription,
     PodTable,
     RawOutput,
-    Result,
     StaticPods,
 )
 
@@ -82,6 +82,20 @@ class Rendered:
 def mrkdwn_escape(text: str) -> str:
     """Escape the three characters Slack requires escaped in mrkdwn text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# Slack's own mention syntax in podbot's catalog messages (a user, a user group, a channel) stays
+# live; anything else that looks like markup (e.g. <!channel> in an API error) is shown as text.
+_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|!subteam\^[A-Z0-9]+|#C[A-Z0-9]+)>")
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """``mrkdwn_escape``, except for user, user-group and channel mentions."""
+    pieces, last = [], 0
+    for match in _MENTION.finditer(text):
+        pieces += [mrkdwn_escape(text[last : match.start()]), match.group(0)]
+        last = match.end()
+    return "".join([*pieces, mrkdwn_escape(text[last:])])
 
 
 def section(text: str) -> Block:
@@ -247,7 +261,7 @@ def render_notice(notice: Notice, locale: str | None = None) -> Rendered:
 
 def render_error(message: str, locale: str | None = None) -> Rendered:
     """A PodbotError's message (already a sentence for the user)."""
-    text = ":warning: " + mrkdwn_escape(message)
+    text = ":warning: " + escape_keeping_mentions(message)
     chunks = _split(text, MAX_SECTION_TEXT)
     return Rendered(text=_plain(chunks[0]), blocks=[section(c) for c in chunks[:5]])
 
@@ -361,27 +375,3 @@ def _split(text: str, limit: int) -> list[str]:
     if current or not pieces:
         pieces.append(current)
     return [p.rstrip("\n") for p in pieces]
-
-
-def render(result: Result, locale: str | None = None, *, now: datetime | None = None) -> Rendered:
-    """Any action result as a Slack message."""
-    if isinstance(result, PodTable):
-        return render_pod_table(result, locale)
-    if isinstance(result, RawOutput):
-        return render_raw(result, locale)
-    if isinstance(result, Changed):
-        return render_changed(result, locale)
-    if isinstance(result, Logs):
-        return render_logs(result, locale)
-    if isinstance(result, StaticPods):
-        return render_static_pods(result, locale)
-    if isinstance(result, HelpText):
-        return render_help(result, locale)
-    if isinstance(result, Notice):
-        return render_notice(result, locale)
-    if isinstance(result, PodDescription):
-        return render_description(result, locale, now=now or datetime.now(UTC))
-    if isinstance(result, DeleteTarget):
-        text = render_delete_target_summary(result, locale)
-        return Rendered(text=_plain(text), blocks=[section(text)])
-    raise TypeError(f"no renderer for {type(result).__name__}")

@@ -13,7 +13,10 @@ from datetime import datetime
 from podbot.core.diagnosis.findings import Finding, FindingKind, Severity, describe_finding
 from podbot.core.digests import AlertGroup, Changes, HealthDigest, ImageFailure, Mark, PullDigest, Scope
 from podbot.core.i18n import t
+from podbot.core.model import DigestKind
 from podbot.core.pods.status import human_duration
+from podbot.core.records import Schedule
+from podbot.core.results import AlertsChanged, SubscriptionChanged, SubscriptionList
 from podbot.render.blocks import (
     MAX_SECTION_TEXT,
     Block,
@@ -395,3 +398,87 @@ def render_alert_resolved(title: str, duration_seconds: float, locale: str | Non
 
 def _plain(text: str) -> str:
     return text.replace("*", "")[:3000]
+
+
+# --- subscription and alert settings answers ------------------------------------------------------
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def kind_text(kind: DigestKind, locale: str | None) -> str:
+    return t("digests.kind_health" if kind is DigestKind.HEALTH else "digests.kind_image_pulls", locale)
+
+
+def interval_text(seconds: int) -> str:
+    """``--every`` as the user would write it: 2h, 1h30m, 1d, 45m, 90s."""
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def schedule_text(schedule: Schedule, locale: str | None) -> str:
+    if schedule.every_seconds is not None:
+        return t("digests.schedule_every", locale, duration=interval_text(schedule.every_seconds))
+    return t("digests.schedule_cron", locale, cron=schedule.cron, timezone=schedule.timezone)
+
+
+def _short(text: str) -> Rendered:
+    return Rendered(text=text.replace("*", "")[:3000], blocks=[section(text)])
+
+
+def render_subscription_changed(changed: SubscriptionChanged, locale: str | None) -> Rendered:
+    sub = changed.subscription
+    if changed.stopped:
+        return _short(
+            t(
+                "digests.unsubscribed",
+                locale,
+                id=sub.id,
+                kind=kind_text(sub.kind, locale),
+                schedule=schedule_text(sub.schedule, locale),
+            )
+        )
+    scope = Scope(sub.context or "", sub.namespaces)
+    return _short(
+        t(
+            "digests.subscribed",
+            locale,
+            kind=kind_text(sub.kind, locale),
+            id=sub.id,
+            schedule=schedule_text(sub.schedule, locale),
+            scope=scope_text(scope, locale),
+            context=scope.context,
+            next=_when(changed.next_run),
+        )
+    )
+
+
+def render_subscription_list(listing: SubscriptionList, locale: str | None) -> Rendered:
+    if not listing.subscriptions:
+        return _short(t("digests.no_subscriptions", locale))
+    lines = [t("digests.subscriptions_header", locale)]
+    for sub, next_run in listing.subscriptions:
+        lines.append(
+            t(
+                "digests.subscription_line",
+                locale,
+                id=sub.id,
+                kind=kind_text(sub.kind, locale),
+                schedule=schedule_text(sub.schedule, locale),
+                scope=scope_text(Scope(sub.context or "", sub.namespaces), locale),
+                context=sub.context or listing.default_context or "-",
+                next=_when(next_run),
+                user=sub.created_by,
+            )
+        )
+    return _short("\n".join(lines)[:2900])
+
+
+def render_alerts_changed(changed: AlertsChanged, locale: str | None) -> Rendered:
+    if not changed.enabled:
+        return _short(t("digests.alerts_off", locale))
+    scope = Scope(changed.context, changed.namespaces)
+    return _short(t("digests.alerts_on", locale, scope=scope_text(scope, locale), context=changed.context))

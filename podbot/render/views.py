@@ -24,7 +24,7 @@ View = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class Origin:
+class DialogState:
     """Where the modal was opened from: the answer goes back to this channel and user."""
 
     channel_id: str
@@ -46,7 +46,7 @@ class Origin:
         )
 
     @classmethod
-    def from_metadata(cls, text: str) -> Origin:
+    def from_metadata(cls, text: str) -> DialogState:
         raw = json.loads(text or "{}")
         return cls(
             channel_id=str(raw.get("c", "")),
@@ -94,7 +94,7 @@ def _input(
     return block
 
 
-def create_modal(origin: Origin, locale: str | None) -> View:
+def create_modal(state: DialogState, locale: str | None) -> View:
     """Paste a Pod / registry Secret manifest (or attach it as a file)."""
     return {
         "type": "modal",
@@ -102,7 +102,7 @@ def create_modal(origin: Origin, locale: str | None) -> View:
         "title": _title(t("views.create_title", locale)),
         "submit": _title(t("views.create_submit", locale)),
         "close": _title(t("views.cancel", locale)),
-        "private_metadata": origin.to_metadata(),
+        "private_metadata": state.to_metadata(),
         "blocks": [
             _input(
                 MANIFEST_BLOCK,
@@ -131,7 +131,7 @@ def create_modal(origin: Origin, locale: str | None) -> View:
 
 @dataclass(frozen=True)
 class CreateSubmission:
-    origin: Origin
+    state: DialogState
     text: str  # pasted manifest, "" when a file was attached instead
     file_urls: tuple[str, ...]  # url_private of attached files (downloaded with the bot token)
 
@@ -142,7 +142,7 @@ def read_create(view: View) -> CreateSubmission:
     files = ((values.get(FILE_BLOCK) or {}).get(FILE_ACTION) or {}).get("files") or []
     urls = tuple(str(f.get("url_private_download") or f.get("url_private") or "") for f in files)
     return CreateSubmission(
-        Origin.from_metadata(view.get("private_metadata", "")), text, tuple(u for u in urls if u)
+        DialogState.from_metadata(view.get("private_metadata", "")), text, tuple(u for u in urls if u)
     )
 
 
@@ -150,7 +150,7 @@ SECRET_FIELDS = ("name", "server", "username", "password", "email")
 
 
 def secret_modal(
-    origin: Origin,
+    state: DialogState,
     locale: str | None,
     *,
     name: str = "",
@@ -164,7 +164,7 @@ def secret_modal(
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": t("views.secret_intro", locale, namespace=origin.namespace or "default"),
+                "text": t("views.secret_intro", locale, namespace=state.namespace or "default"),
             },
         },
         _input("name", "name", t("views.secret_name", locale), initial=name),
@@ -190,27 +190,27 @@ def secret_modal(
         "title": _title(t("views.secret_title", locale)),
         "submit": _title(t("views.secret_submit", locale)),
         "close": _title(t("views.cancel", locale)),
-        "private_metadata": origin.to_metadata(),
+        "private_metadata": state.to_metadata(),
         "blocks": blocks,
     }
 
 
-def read_secret(view: View) -> tuple[Origin, dict[str, str]]:
+def read_secret(view: View) -> tuple[DialogState, dict[str, str]]:
     """The submitted secret fields (strings, possibly empty) and where the modal came from."""
     values = (view.get("state") or {}).get("values") or {}
     fields = {
         key: str(((values.get(key) or {}).get(key) or {}).get("value") or "").strip() for key in SECRET_FIELDS
     }
-    return Origin.from_metadata(view.get("private_metadata", "")), fields
+    return DialogState.from_metadata(view.get("private_metadata", "")), fields
 
 
-def secret_request(origin: Origin, fields: dict[str, str]) -> CreateRegistrySecret:
+def secret_request(state: DialogState, fields: dict[str, str]) -> CreateRegistrySecret:
     return CreateRegistrySecret(
         name=fields["name"],
         server=fields["server"],
         username=fields["username"],
         password=Secret(fields["password"]),
         email=fields["email"] or None,
-        where=Where(context=origin.context, namespace=origin.namespace),
-        dry_run=DryRun.SERVER if origin.dry_run else DryRun.NONE,
+        where=Where(context=state.context, namespace=state.namespace),
+        dry_run=DryRun.SERVER if state.dry_run else DryRun.NONE,
     )

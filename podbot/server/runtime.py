@@ -1,4 +1,13 @@
-"""Assembles a running podbot from ``Settings``: clusters, Slack client, pipeline, app, servers.
+"""The composition root: the one place that builds podbot's components and wires them together.
+
+Each component gets what it needs through its constructor, in dependency order, and nothing
+reaches into another afterwards:
+
+    store, clusters, Slack client  ->  messenger, people, identities, audit trail
+    -> the flows (approvals, subscriptions, digests poster, alert reconciler: the handlers)
+    -> gate + pipeline (handlers by request type)
+    -> what submits requests: the bolt listeners, the approval sweeper, the digest runner, the
+       alert fan-out  ->  leadership over the leader-only tasks  ->  the HTTP server
 
 ``podbot serve`` and ``podbot demo`` both build a ``Runtime``; only where the settings point
 differs (a real cluster and Slack, or the simulator and the local emulator).
@@ -9,22 +18,31 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from podbot.app import approvals
-from podbot.app.pipeline import AuditSink, Podbot
+from podbot.app.approvals import SWEEP_SECONDS, ApprovalFlow, ApprovalSweeper
+from podbot.app.audit import AuditTrail, AuditView
+from podbot.app.gate import Gate
+from podbot.app.identity import SlackIdentities
+from podbot.app.operations import KubeOperations
+from podbot.app.pipeline import Handler, Pipeline
+from podbot.app.subscriptions import ChannelVerbs
 from podbot.core.errors import PodbotError
+from podbot.core.model import PostDigest, ReconcileAlerts, ShowAudit
 from podbot.core.settings import Settings
-from podbot.jobs.digests import install as install_digests
-from podbot.jobs.leadership import LeaderTask
-from podbot.jobs.leadership import install as install_leadership
+from podbot.jobs.alerts import AlertChannels, AlertFanout, AlertReconciler
+from podbot.jobs.digests import DigestPoster, Digests, DigestScheduler
+from podbot.jobs.leadership import Leadership, LeaderTask, build_leadership, replica_identity
 from podbot.k8s.client import Clusters
+from podbot.k8s.watch import ClusterCaches
 from podbot.server.web import PodbotWsgi, WebServer
-from podbot.slack.app import SlackBot, build_app
+from podbot.slack.app import Listeners, build_app
+from podbot.slack.delivery import Replies, SlackMessenger
 from podbot.slack.directory import Directory
 from podbot.slack.web_client import make_web_client
 from podbot.slack.work import WorkPool
@@ -44,16 +62,16 @@ class Runtime:
         *,
         now: Callable[[], datetime] = utc_now,
         token_verification: bool = True,
-        audit: AuditSink | None = None,
+        sweep_seconds: float = SWEEP_SECONDS,
+        extra_leader_tasks: Sequence[LeaderTask] = (),
     ) -> None:
         self.settings = settings
         self.now = now
         # The database first: an unreachable database or a schema newer than this podbot must stop
         # start-up with a clear message before anything talks to Slack.
-        self.store = Store.open(settings.database_url)
-        revision = self.store.migrate()
-        log.info("database %s at schema revision %s", self.store.url, revision)
-        self.clusters = Clusters(
+        self.store = store = Store.open(settings.database_url)
+        store.migrate()
+        self.clusters = clusters = Clusters(
             settings.kube.kubeconfig,
             in_cluster=settings.kube.in_cluster,
             default_context=settings.kube.default_context,
@@ -61,36 +79,96 @@ class Runtime:
         )
         self.client = make_web_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
         self.directory = Directory(self.client)
+        self.messenger = messenger = SlackMessenger(self.client)
+        audit = AuditTrail(store.audit, now)
+
+        # The handlers: the flows behind each kind of request.
+        self.approvals = ApprovalFlow(settings, store.approvals, messenger, self.directory, audit, now=now)
+        self.scheduler = DigestScheduler(settings, store.subscriptions, store.engine, now=now)
+        self.alert_channels = AlertChannels(store.channels)
+        verbs = ChannelVerbs(
+            store.subscriptions,
+            store.channels,
+            self.scheduler,
+            self.alert_channels,
+            default_context=clusters.default_context,
+            now=now,
+        )
+        self.caches = caches = ClusterCaches(clusters, now=now, namespaces=settings.digests.watch_namespaces)
+        identity = replica_identity(settings.leader_election.identity)  # unique per process
+        self.poster = poster = DigestPoster(
+            settings,
+            store.subscriptions,
+            store.claims,
+            caches,
+            messenger,
+            owner=identity,
+            now=now,
+        )
+        reconciler = AlertReconciler(settings, store.alerts, messenger, now=now)
+        handlers: dict[type, Handler] = {
+            **KubeOperations(now).handlers(),
+            **self.approvals.handlers(),
+            **verbs.handlers(),
+            ShowAudit: AuditView(store.audit, self.directory, now).show,
+            PostDigest: poster.post,
+            ReconcileAlerts: reconciler.reconcile,
+        }
+
+        # The one road: every entry path below submits typed requests here.
+        gate = Gate(settings, clusters, SlackIdentities(settings, self.directory), store.approvals)
+        self.pipeline = pipeline = Pipeline(settings, gate, handlers, audit)
+
         self.pool = WorkPool(settings.workers)
-        self.bot = Podbot(settings, self.clusters, now=now, audit=audit or self.store.audit)
-        self.slack = SlackBot(self.bot, self.pool, self.client, settings.slack.bot_token.reveal())
+        replies = Replies(messenger, self.pool, pipeline.locale, now)
+        self._listeners = Listeners(pipeline, replies, self.client, settings.slack.bot_token.reveal())
+        self.sweeper = ApprovalSweeper(self.approvals, pipeline, sweep_seconds)
+        self.digests = Digests(
+            settings, self.scheduler, poster, pipeline, store.subscriptions, store.claims, caches, now=now
+        )
+        self.alerts = AlertFanout(self.alert_channels, reconciler, pipeline, caches)
+        # Leader-only work; the watch caches start with the digests (the alerts read them too).
+        tasks = [
+            LeaderTask("digests", self.digests.start, self.digests.stop),
+            LeaderTask("alerts", self.alerts.start, self.alerts.stop),
+            *extra_leader_tasks,
+        ]
+        self.leadership: Leadership = build_leadership(
+            settings.leader_election,
+            identity,
+            tasks,
+            dialect=store.dialect,
+            leases=store.leases,
+            kube=clusters.get,
+            now=now,
+        )
         self._token_verification = token_verification
-        self._app: Any = None
+        self._app: App | None = None
         self.web: WebServer | None = None
         self._socket: Any = None
         self._draining = threading.Event()
-        self.leader_tasks: list[LeaderTask] = []
-        """Leader-only work (scheduler, watchers, alert fan-out): runs on the elected replica only.
-        Components append a ``LeaderTask(name, start, stop)`` from their install();
-        see podbot.jobs.leadership."""
-        # The components, each wired by one install(): they register handlers, listeners and tasks.
-        self.approvals = approvals.install(self)  # deletes behind approvals, audit view, per-user identity
-        self.digests = install_digests(
-            self
-        )  # subscriptions and alerts; watchers and scheduler as leader tasks
-        self.leadership = install_leadership(self)  # runs the leader tasks here only while this replica leads
+        # Every replica sweeps approvals (the store's compare-and-set makes each step happen once);
+        # its first sweep, right away, catches what expired while podbot was down.
+        self.sweeper.start()
 
     @property
-    def app(self) -> Any:
-        """The bolt App (built on first use, after every registrar was added)."""
+    def app(self) -> App:
+        """The bolt App (built on first use)."""
         if self._app is None:
             self._app = build_app(
-                self.slack,
+                self._listeners,
+                self.client,
                 signing_secret=self.settings.slack.signing_secret.reveal(),
                 token_verification=self._token_verification,
                 listener_threads=max(4, self.settings.workers // 2),
             )
         return self._app
+
+    def wakeup(self) -> None:
+        """Look at the clock again now (after ``sim.advance`` in tests and the demo)."""
+        self.digests.wakeup()
+        self.alerts.wakeup()
+        self.sweeper.wake()
 
     def readiness(self) -> dict[str, str]:
         """What /readyz reports: the default cluster's API and the database answer."""
@@ -134,7 +212,7 @@ class Runtime:
             return max(0.1, min(at_most, deadline - time.monotonic()))
 
         self._draining.set()
-        self.approvals.stop()
+        self.sweeper.stop()
         if self._socket is not None:
             self._socket.close()
         self.leadership.stop(timeout=left(timeout / 2))

@@ -30,6 +30,9 @@ class SlackUser:
 
 
 class Directory:
+    """``app.ports.People`` over the Slack Web API (users.info, usergroups.users.list, users.list,
+    conversations.info), each answer cached for ``ttl_seconds``."""
+
     def __init__(
         self, client: WebClient, ttl_seconds: float = 60.0, monotonic: Callable[[], float] = time.monotonic
     ) -> None:
@@ -39,6 +42,7 @@ class Directory:
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
         self._by_name: tuple[float, dict[str, str]] | None = None
+        self._channels: dict[str, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     def _fresh(self, stamp: float) -> bool:
@@ -67,6 +71,28 @@ class Directory:
         with self._lock:
             self._users[user_id] = (self._monotonic(), user)
         return user
+
+    def email_of(self, user_id: str) -> str:
+        return self.user(user_id).email
+
+    def channel_name(self, channel_id: str) -> str:
+        """The channel's name (conversations.info); "" when Slack cannot say (asked again next time)."""
+        with self._lock:
+            cached = self._channels.get(channel_id)
+            if cached and self._fresh(cached[0]):
+                return cached[1]
+        try:
+            response = self._client.conversations_info(channel=channel_id)
+        except SlackApiError as exc:
+            metrics.SLACK_ERRORS.labels(
+                method="conversations.info", error=str(exc.response.get("error"))
+            ).inc()
+            log.warning("conversations.info failed for %s: %s", channel_id, exc.response.get("error"))
+            return ""
+        name = str((response.get("channel") or {}).get("name") or "")
+        with self._lock:
+            self._channels[channel_id] = (self._monotonic(), name)
+        return name
 
     def group_members(self, group_id: str) -> frozenset[str]:
         """Members of a Slack user group; empty (and logged) if Slack cannot say."""

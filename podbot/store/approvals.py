@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping, and_, select, update
 
-from podbot.core.records import Approval, ApprovalState, Requester, utc
-from podbot.core.results import DeleteTarget
+from podbot.core.records import Approval, ApprovalState, DeleteTarget, Requester, utc
 from podbot.store.database import Database
 from podbot.store.schema import approvals
 

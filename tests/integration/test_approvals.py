@@ -153,8 +153,8 @@ def test_non_approver_is_refused_privately_and_audited(h: Harness) -> None:
     refused = h.runtime.store.audit.query(AuditQuery(action=AuditAction.REFUSED_CLICK, user_id=carol))
     assert {e.outcome for e in refused if e.approval_id == approval.id} == {"not_an_approver"}
     assert {e.detail for e in refused if e.approval_id == approval.id} == {
-        "approved refused",
-        "denied refused",
+        "approve click refused",
+        "deny click refused",
     }
 
 
@@ -253,7 +253,7 @@ def test_expiry_edits_the_message_and_later_clicks_change_nothing(h: Harness) ->
     approval = approval_of(h, request)
     h.sim.advance(3601)  # the bot's clock is the simulator's
     mark = h.slack.mark()
-    h.runtime.approvals.sweeper.wake()
+    h.runtime.sweeper.wake()
     expired = h.slack.wait_for(
         lambda m: m.ts == request.ts and "Expired" in m.rendered, after=mark, timeout=10
     )

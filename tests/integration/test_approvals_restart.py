@@ -74,7 +74,7 @@ def test_an_approval_a_crash_left_half_done_is_finished_by_the_sweeper(h: Harnes
     h.sim.advance(timedelta(minutes=3).total_seconds())
     mark = h.slack.mark()
     with counting_deletes(h.sim) as deletes:
-        h.runtime.approvals.sweeper.wake()
+        h.runtime.sweeper.wake()
         edited = h.slack.wait_for(
             lambda m: m.ts == request.ts and "deleted" in m.rendered, after=mark, timeout=10
         )

@@ -1,5 +1,6 @@
-"""Exactly-once digests: two schedulers (two DigestServices, two database pools) against one
-PostgreSQL schema, one simulated cluster, one Slack workspace, the same subscription."""
+"""Exactly-once digests: two replicas (two Runtimes, two database pools, both running their
+scheduler) against one PostgreSQL schema, one simulated cluster, one Slack workspace, the same
+subscription."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import pytest
 
 from podbot.core.model import DigestKind
 from podbot.core.records import Schedule
-from podbot.jobs.digests import METADATA_EVENT, MISSED, DigestService
-from podbot.k8s.client import Clusters
+from podbot.jobs.digests import METADATA_EVENT, MISSED
 from podbot.localslack import LocalSlack, Message, Workspace
 from podbot.server.config import load_settings
+from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
 from podbot.slack.web_client import make_web_client
 from podbot.store import Store, Subscription
@@ -31,13 +32,13 @@ class Pair:
     sim: SimCluster
     slack: LocalSlack
     store: Store  # the test's own connection to the shared database
-    services: list[DigestService]
+    replicas: list[Runtime]
     sub: Subscription
 
     def advance(self, seconds: float) -> None:
         self.sim.advance(seconds)
-        for service in self.services:
-            service.wakeup()
+        for replica in self.replicas:
+            replica.wakeup()
 
     def digests(self) -> list[Message]:
         return [
@@ -51,28 +52,20 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         schema = stack.enter_context(postgres_schema())
         sim = stack.enter_context(SimCluster(speed=0))
         slack = stack.enter_context(LocalSlack(Workspace.demo()))
-        env = {**slack.bot_settings().env(), "KUBECONFIG": str(sim.kubeconfig_path)}
-        settings = load_settings(env)
+        env = {
+            **slack.bot_settings().env(),
+            "KUBECONFIG": str(sim.kubeconfig_path),
+            "DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
+        }
         store = Store.open(POSTGRES_URL, schema=schema)
         stack.callback(store.close)
         store.migrate()
-        services = []
+        replicas = []
         for name in ("replica-a", "replica-b"):
-            replica_store = Store.open(POSTGRES_URL, schema=schema)
-            clusters = Clusters(str(sim.kubeconfig_path))
-            service = DigestService(
-                settings=settings,
-                store=replica_store,
-                clusters=clusters,
-                client=make_web_client(slack.bot_token, slack.api_url),
-                now=sim.clock.now,
-                owner=name,
-                poll_seconds=0.5,
-            )
-            stack.callback(replica_store.close)
-            stack.callback(clusters.close)
-            stack.callback(service.stop)
-            services.append(service)
+            # No leader election: each replica runs its own scheduler, so both fire every digest.
+            replica = Runtime(load_settings({**env, "POD_NAME": name}), now=sim.clock.now)
+            stack.callback(replica.stop, 5)
+            replicas.append(replica)
         sub = store.subscriptions.create(
             team_id="T1",
             channel_id=slack.workspace.channel("ops").id,
@@ -81,9 +74,9 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
             created_by="U1",
             now=sim.clock.now(),
         )
-        for service in services:
-            service.start()
-        yield Pair(sim, slack, store, services, sub)
+        for replica in replicas:
+            replica.leadership.start()
+        yield Pair(sim, slack, store, replicas, sub)
 
 
 def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
@@ -109,11 +102,11 @@ def test_two_schedulers_post_each_scheduled_digest_once(pair: Pair) -> None:
         claim = pair.store.claims.get(pair.sub.id, due)
         assert claim is not None and claim.attempt == 1
         owners.add(claim.owner)
-    assert owners <= {"replica-a", "replica-b"}
+    assert {owner.split("_")[0] for owner in owners} <= {"replica-a", "replica-b"}
     # Both schedulers share the job in the database: one job row, advanced past the last run.
-    jobs = [service._scheduler.get_job("digest-1") for service in pair.services]  # type: ignore[union-attr]
-    assert all(job is not None for job in jobs)
-    assert {job.next_run_time for job in jobs} == {pair.sub.created_at + 4 * HOUR}
+    jobs = [[j for j in r.scheduler.get_jobs() if j.id == "digest-1"] for r in pair.replicas]
+    assert all(len(found) == 1 for found in jobs)
+    assert {found[0].next_run_time for found in jobs} == {pair.sub.created_at + 4 * HOUR}
 
 
 def test_a_crash_between_claim_and_post_is_retried_once_after_the_claim_goes_stale(pair: Pair) -> None:
@@ -129,7 +122,9 @@ def test_a_crash_between_claim_and_post_is_retried_once_after_the_claim_goes_sta
     (digest,) = pair.digests()
     assert "Posted late" in digest.rendered
     claim = pair.store.claims.get(pair.sub.id, due)
-    assert claim is not None and claim.attempt == 2 and claim.owner in ("replica-a", "replica-b")
+    assert (
+        claim is not None and claim.attempt == 2 and claim.owner.split("_")[0] in ("replica-a", "replica-b")
+    )
     assert claim.message_ts == digest.ts
 
 
@@ -166,7 +161,9 @@ def test_a_stale_claim_older_than_the_retry_window_is_recorded_as_missed(pair: P
 
 def test_both_schedulers_firing_the_same_run_time_at_once_post_it_once(pair: Pair) -> None:
     due = pair.sub.created_at + 5 * HOUR  # a time no job has fired yet: only these calls race
-    results = race([lambda s=service: s.run_digest(pair.sub.id, due) for service in pair.services] * 2)
+    results = race(
+        [lambda r=replica: r.digests.run_digest(pair.sub.id, due) for replica in pair.replicas] * 2
+    )
     winners = [ts for ts in results if ts is not None]
     assert len(winners) == 1
     eventually(lambda: posted(pair, due))

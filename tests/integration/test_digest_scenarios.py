@@ -1,7 +1,7 @@
 """Digests and alerts end to end: podbot.sim + podbot.localslack + the real app, on simulated time.
 
 The simulator runs at speed 0: time moves only with ``sim.advance``; after each jump the test calls
-``runtime.digests.wakeup()`` so the scheduler and the alert fan-out look at the clock at once.
+``runtime.wakeup()`` so the scheduler and the alert fan-out look at the clock at once.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ IMAGE = "10.0.0.130:5000/nginx:latest"
 def advance_to(h: Harness, when: datetime) -> None:
     """Jump simulated time to ``when`` and let the digest service look at the clock."""
     h.sim.advance(max(0.0, (when - h.sim.clock.now()).total_seconds()))
-    h.runtime.digests.wakeup()
+    h.runtime.wakeup()
 
 
 def advance(h: Harness, seconds: float) -> None:
     h.sim.advance(seconds)
-    h.runtime.digests.wakeup()
+    h.runtime.wakeup()
 
 
 def bot_messages(h: Harness, channel: str = "ops", *, top_level: bool = True) -> list[Message]:
@@ -78,12 +78,12 @@ def test_subscription_commands_list_and_stop_digests(tmp_path: Path) -> None:
         assert listed.is_ephemeral
         assert "#1 pod-health digest, on `0 9 * * mon,tue,wed,thu,fri` (UTC)" in listed.rendered
         assert "#2 image-pull digest, every 2h" in listed.rendered
-        jobs = {job.id for job in h.runtime.digests._scheduler.get_jobs()}  # type: ignore[union-attr]
+        jobs = {job.id for job in h.runtime.scheduler.get_jobs()}
         assert {"digest-1", "digest-2"} <= jobs
         stopped = h.command("unsubscribe 1")
         assert "Stopped digest #1" in stopped.rendered
         assert "#1" not in h.command("subscriptions").rendered
-        assert "digest-1" not in {job.id for job in h.runtime.digests._scheduler.get_jobs()}  # type: ignore[union-attr]
+        assert "digest-1" not in {job.id for job in h.runtime.scheduler.get_jobs()}
         missing = h.command("unsubscribe 1")
         assert missing.is_ephemeral and "no active digest #1" in missing.rendered
         other_channel = h.command("unsubscribe 2", channel="dev")
@@ -181,7 +181,7 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
         h.sim.store.create("secrets", stamp_new(registry_secret(), h.sim.clock))
         advance(h, 300)
         eventually(lambda: seed_pod_status(h) == "Running" and seed_pod_status(h, "nginx-2") == "Running")
-        h.runtime.digests.wakeup()
+        h.runtime.wakeup()
 
         def resolved() -> bool:
             current = next(m for m in h.slack.messages("ops") if m.ts == alert.ts)
@@ -213,12 +213,12 @@ def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
         mark = h.slack.mark()
         for i in range(500):
             h.sim.store.create("pods", stamp_new(failing_pod(f"worker-{i:03d}"), h.sim.clock))
-        h.runtime.digests.wakeup()
+        h.runtime.wakeup()
         alert = h.slack.wait_for_message(channel="ops", contains="image pull failure", after=mark, timeout=20)
-        cache = h.runtime.digests.caches.get(None)
+        cache = h.runtime.caches.get(None)
         eventually(lambda: sum(1 for p in cache.pods() if p.namespace == "batch") == 500)
         for _ in range(3):
-            h.runtime.digests.wakeup()
+            h.runtime.wakeup()
             time.sleep(0.3)
         alerts = [m for m in h.slack.messages_since(mark) if m.is_bot and "image pull failure" in m.rendered]
         assert [m.ts for m in alerts if not m.is_reply] == [alert.ts]

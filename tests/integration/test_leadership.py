@@ -87,7 +87,7 @@ def test_a_task_registered_before_start_joins(tmp_path: Path) -> None:
     rec = Recorder()
     tasks: list[LeaderTask] = []
     leadership = Leadership(tasks, "solo")
-    tasks.append(rec.task("digests"))  # what issue 6's install does: append to runtime.leader_tasks
+    tasks.append(rec.task("digests"))  # a task added to the list before start() joins
     leadership.start()
     leadership.stop(timeout=5)
     assert rec.calls == ["start digests", "stop digests"]
@@ -245,8 +245,7 @@ def test_runtime_leads_runs_tasks_drains_and_releases_on_stop(
             "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
             "POD_NAME": "podbot-7d9c-abcde",
         }
-        runtime = Runtime(load_settings(env, str(config)))
-        runtime.leader_tasks.append(rec.task("digests"))
+        runtime = Runtime(load_settings(env, str(config)), extra_leader_tasks=[rec.task("digests")])
         assert runtime.leadership.identity.startswith("podbot-7d9c-abcde_")
         web = runtime.serve_http("127.0.0.1", 0)
         slack.use_http(f"{web.url}/slack/events")

@@ -17,9 +17,15 @@ import pytest
 import yaml
 
 from podbot import metrics
-from podbot.app.pipeline import Asker, Podbot
+from podbot.app.audit import AuditTrail, LogAudit
+from podbot.app.gate import Gate
+from podbot.app.identity import SlackIdentities
+from podbot.app.operations import KubeOperations
+from podbot.app.pipeline import Pipeline
+from podbot.core.model import Origin
 from podbot.server.config import load_settings
 from podbot.sim.meta import stamp_new
+from podbot.slack.delivery import render_answer
 from tests.support.harness import Harness, podbot_harness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,6 +192,9 @@ def test_manifest_command_prints_a_slack_app_manifest() -> None:
 class ExplodingClusters:
     """A stand-in for the Kubernetes client edge that fails the way a bug would."""
 
+    default_context = "sim"
+    contexts = ("sim",)
+
     def get(self, context: str | None = None) -> object:
         raise RuntimeError("boom: a bug, not a user error")
 
@@ -193,8 +202,13 @@ class ExplodingClusters:
 def test_a_bug_gets_an_apology_with_an_error_id_and_a_logged_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bot = Podbot(load_settings({}), ExplodingClusters(), now=lambda: datetime.now(UTC))  # type: ignore[arg-type]
-    reply = bot.handle_text("get pods", Asker("T1", "C1", "U1"))
-    match = re.search(r"error id ([0-9A-F]{8})", reply.rendered.text)
-    assert match and "boom" not in reply.rendered.text and "Traceback" not in reply.rendered.text
+    settings = load_settings({})
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    gate = Gate(settings, ExplodingClusters(), SlackIdentities(settings, None), None)  # type: ignore[arg-type]
+    pipeline = Pipeline(settings, gate, KubeOperations(now).handlers(), AuditTrail(LogAudit(), now))
+    answer = pipeline.handle_text("get pods", Origin("T1", "C1", "U1"))
+    rendered = render_answer(answer, now())
+    assert rendered is not None
+    match = re.search(r"error id ([0-9A-F]{8})", rendered.text)
+    assert match and "boom" not in rendered.text and "Traceback" not in rendered.text
     assert any(match.group(1) in r.getMessage() and r.exc_info for r in caplog.records)

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from podbot.core.errors import ConfigError
 from podbot.core.model import DigestKind
-from podbot.core.results import DeleteTarget
+from podbot.core.records import DeleteTarget
 from podbot.store import (
     ApprovalState,
     AuditAction,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from podbot.app.identity import SlackIdentities
-from podbot.app.pipeline import Asker, outcome_of
+from podbot.app.pipeline import outcome_of
 from podbot.core.errors import Conflict, Forbidden, Invalid, NotFound, NotPermitted, PodbotError
+from podbot.core.model import Origin
 from podbot.core.policy import Approvers, check_verb, explain_forbidden, namespace_visible
-from podbot.core.records import Approval, ApprovalState, AuditAction, AuditEvent, Requester
-from podbot.core.results import DeleteTarget
+from podbot.core.records import Approval, ApprovalState, AuditAction, AuditEvent, DeleteTarget, Requester
 from podbot.core.settings import ChannelPolicy, IdentitySettings, Settings
 from podbot.render.approvals import (
     APPROVE_ACTION,
@@ -27,7 +27,6 @@ from podbot.render.approvals import (
 from podbot.render.audit import audit_line, audit_list
 from podbot.render.blocks import fits
 from podbot.server.config import load_settings
-from podbot.slack.directory import SlackUser
 
 T0 = datetime(2026, 5, 9, 9, 0, tzinfo=UTC)
 TARGET = DeleteTarget(
@@ -268,8 +267,8 @@ class FakeDirectory:
         self.emails = emails
         self.groups = groups
 
-    def user(self, user_id: str) -> SlackUser:
-        return SlackUser(user_id, user_id, self.emails.get(user_id, ""))
+    def email_of(self, user_id: str) -> str:
+        return self.emails.get(user_id, "")
 
     def groups_of(self, user_id: str, candidates: tuple[str, ...]) -> frozenset[str]:
         return frozenset(g for g in candidates if user_id in self.groups.get(g, set()))
@@ -298,7 +297,7 @@ DIRECTORY = FakeDirectory(
 )
 def test_identity_mapping(settings: IdentitySettings, user: str, expected: object) -> None:
     resolver = SlackIdentities(Settings(identity=settings), DIRECTORY)  # type: ignore[arg-type]
-    asker = Asker("T1", "C1", user)
+    asker = Origin("T1", "C1", user)
     if isinstance(expected, str):
         with pytest.raises(NotPermitted, match=expected.replace("(", r"\(").replace(")", r"\)")):
             resolver.identity(asker)

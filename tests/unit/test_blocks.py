@@ -3,9 +3,9 @@
 import pytest
 
 from podbot.core.model import OutputFormat
+from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
-    DeleteTarget,
     HelpText,
     Logs,
     ObjectRef,
@@ -14,7 +14,14 @@ from podbot.core.results import (
     StaticPod,
     StaticPods,
 )
-from podbot.render.blocks import align, render, render_error, render_internal_error, status_emoji
+from podbot.render.blocks import (
+    align,
+    render_delete_target_summary,
+    render_error,
+    render_internal_error,
+    status_emoji,
+)
+from podbot.render.messages import render
 from tests.support.blockkit import assert_valid_message
 
 COLUMNS = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
@@ -84,9 +91,13 @@ def test_raw_output_and_static_pods_and_help_and_errors() -> None:
         StaticPods("sim", (StaticPod("kube-system", "etcd-node01", "node01", "file", "Running", "x"),)),
         StaticPods("sim", ()),
         HelpText("usage: /pod get pods\n" * 400),
-        DeleteTarget("sim", "Pod", "default", "web-1", "uid-1", owner_kind="ReplicaSet", owner_name="web"),
     ):
         assert_valid_message(render(result))
+    target = DeleteTarget(
+        "sim", "Pod", "default", "web-1", "uid-1", owner_kind="ReplicaSet", owner_name="web"
+    )
+    summary = render_delete_target_summary(target)
+    assert "web-1" in summary and "uid-1" in summary and "ReplicaSet" in summary
     assert_valid_message(render_error('pods "x" not found'))
     internal = render_internal_error("E-1234", "zh_CN")
     assert "E-1234" in internal.text and "抱歉" in internal.text

@@ -8,7 +8,8 @@ from podbot.core.diagnosis.rules import diagnose
 from podbot.core.pods.describe import describe_text, event_rows
 from podbot.core.pods.summary import note_from_event, remember, summarize
 from podbot.core.results import PodDescription
-from podbot.render.blocks import FIX_SECRET_ACTION, render
+from podbot.render.blocks import FIX_SECRET_ACTION
+from podbot.render.messages import render
 from tests.support.blockkit import assert_valid_message
 from tests.support.builders import cstatus, event, pod, waiting
 from tests.support.seed import SEED_PULL_ERROR

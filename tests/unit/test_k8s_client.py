@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from podbot.core.errors import AlreadyExists, ClusterUnavailable, Conflict, Invalid, NotFound, NotPermitted
-from podbot.k8s.client import Clusters, Gone, Identity, error_from_status, path_for
+from podbot.k8s.api import Identity, path_for
+from podbot.k8s.client import Clusters, Gone, error_from_status
 
 SEEN: list[dict[str, Any]] = []
 

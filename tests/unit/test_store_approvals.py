@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from podbot.core.results import DeleteTarget
+from podbot.core.records import DeleteTarget
 from podbot.store import ApprovalState, Requester, Store
 from tests.support.stores import DB_KINDS, T0, Target, make_target, open_store, race
 
