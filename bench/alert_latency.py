@@ -29,7 +29,7 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 
 
 def failing_since(sim: SimCluster, stamps: dict[str, float], stop: threading.Event) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.meta import SimApiError, stamp_new
+from podbot.sim.objects.meta import SimApiError, stamp_new
 from tests.support.simkube import KubeEnv, nginx_pod
 
 JSON = dict[str, Any]

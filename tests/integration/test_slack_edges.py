@@ -19,7 +19,7 @@ import yaml
 from podbot import metrics
 from podbot.app.pipeline import Asker, Podbot
 from podbot.server.config import load_settings
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 from tests.support.harness import Harness, podbot_harness
 
 ROOT = Path(__file__).resolve().parents[2]
