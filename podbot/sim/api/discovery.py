@@ -23,6 +23,10 @@ _SUBRESOURCE_VERBS = {
     "log": ["get"],
     "scale": ["get", "patch", "update"],
     "finalize": ["update"],
+    "exec": ["create", "get"],
+    "attach": ["create", "get"],
+    "portforward": ["create", "get"],
+    "ephemeralcontainers": ["get", "patch", "update"],
 }
 
 

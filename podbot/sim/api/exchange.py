@@ -29,7 +29,7 @@ class RequestInfo:
 
 def json_response(status: int, body: Any, headers: Headers | None = None) -> Response:
     return Response(
-        status, json.dumps(body, separators=(",", ":")).encode(), "application/json", headers or []
+        status, json.dumps(body, separators=(",", ":")).encode() + b"\n", "application/json", headers or []
     )
 
 

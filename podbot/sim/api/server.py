@@ -78,6 +78,14 @@ JSON = dict[str, Any]
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 MAX_REQUEST_BODY = 3 * 1024 * 1024  # the API server's maxRequestBodyBytes
 VERBS_BY_METHOD = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+# Pod subresources that need a container runtime: served with a clear "not supported" error after
+# authentication and authorization (so `kubectl auth can-i` and the answer agree).
+STREAMING = {
+    "exec": "exec into a container",
+    "attach": "attach to a container",
+    "portforward": "forward a port",
+    "ephemeralcontainers": "add an ephemeral container (kubectl debug)",
+}
 
 
 class ApiServer:
@@ -250,6 +258,9 @@ class ApiServer:
             raise status_method_not_allowed()
         if rt.storage == "namespaces" and name:
             namespace = name
+        if sub in STREAMING and method in ("GET", "POST") and name:
+            # Both the WebSocket (GET) and the SPDY (POST) upgrade need "create", as in 1.32.
+            return RequestInfo("create", rt, namespace, name, sub, False)
         base_verb = verb if not sub else ("get" if verb in ("get", "list") else verb)
         allowed = set(rt.verbs) | ({"get", "update", "patch"} if sub else set())
         if base_verb not in allowed:
@@ -343,6 +354,12 @@ class ApiServer:
             return review(req, info, user, self.rest, self.authorizer)
         if info.subresource == "log":
             return pod_logs(req, info, self.rest, self.logs)
+        if info.subresource in STREAMING:
+            self.rest.get(rt, info.namespace, info.name)  # a missing pod is still NotFound
+            raise status_bad_request(
+                f"podbot.sim cannot {STREAMING[info.subresource]}: it simulates containers but runs no "
+                f"processes, so pods/{info.subresource} is not supported (kubectl logs shows the output)"
+            )
         if info.subresource == "scale":
             return scale(req, info, self.rest, self._dry_run(req))
         dry_run = self._dry_run(req)
@@ -383,6 +400,7 @@ class ApiServer:
             return self._render_obj(req, rt, patched, 200, warnings)
         if info.verb == "delete":
             options = self._delete_options(req)
+            dry_run = self._delete_dry_run(options, dry_run)
             obj, finished = self.rest.delete(rt, namespace, info.name, options, dry_run=dry_run)
             if finished and not rt.return_deleted:
                 details = {"name": info.name, "kind": rt.plural, "uid": obj["metadata"].get("uid", "")}
@@ -392,6 +410,7 @@ class ApiServer:
             return self._render_obj(req, rt, obj, 200, [])
         if info.verb == "deletecollection":
             options = self._delete_options(req)
+            dry_run = self._delete_dry_run(options, dry_run)
             selection = listing.parse_selection(rt, req.param("labelSelector"), req.param("fieldSelector"))
             items, rv, _ = self.store.list(
                 rt.storage, namespace if rt.namespaced else None, selection.predicate()
@@ -419,6 +438,15 @@ class ApiServer:
             error = not_supported("dryRun", values, ("All",))
             raise status_invalid(self._options_kind(req), "", [error], "meta.k8s.io")
         return bool(values)
+
+    @staticmethod
+    def _delete_dry_run(options: JSON, from_query: bool) -> bool:
+        """DeleteOptions.dryRun, where kubectl puts it (the body), or the query parameter."""
+        values = options.get("dryRun") or []
+        if not isinstance(values, list) or any(value != "All" for value in values):
+            error = not_supported("dryRun", values, ("All",))
+            raise status_invalid("DeleteOptions", "", [error], "meta.k8s.io")
+        return from_query or bool(values)
 
     def _field_validation(self, req: Request) -> str:
         value = req.param("fieldValidation")
@@ -449,7 +477,7 @@ class ApiServer:
     def _render_one(self, req: Request, rt: ResourceType, raw: bytes, status: int) -> Response:
         output = listing.negotiate(req.headers.get("Accept"))
         if output.form == "json":
-            return Response(status, raw, "application/json")
+            return Response(status, raw + b"\n", "application/json")  # encoding/json's Encoder ends with one
         return self._render_obj(req, rt, json.loads(raw), status, [])
 
     def _render_obj(
@@ -513,7 +541,10 @@ class ApiServer:
         )
         list_rv = snapshot_rv if snapshot_rv is not None else rv
         next_token = listing.encode_continue(list_rv, last) if last is not None else None
-        meta = listing.list_meta(list_rv, next_token)
+        remaining = None
+        if last is not None and selection.empty:  # with a selector the count is unknown, as upstream
+            remaining = self.store.count_after(rt.storage, namespace, last)
+        meta = listing.list_meta(list_rv, next_token, remaining)
         if output.form == "table":
             include = listing.table_options(req.param("includeObject"))
             with listing.gc_paused():
@@ -529,11 +560,11 @@ class ApiServer:
         if output.form == "metadata":
             with listing.gc_paused():
                 body = listing.metadata_list_body(items, meta, output.version)
-            return Response(200, body, "application/json")
+            return Response(200, body + b"\n", "application/json")
         if output.form == "yaml":
             body = json.loads(listing.list_body(rt, items, meta))
             return Response(200, yaml.safe_dump(body, sort_keys=False).encode(), "application/yaml")
-        return Response(200, listing.list_body(rt, items, meta), "application/json")
+        return Response(200, listing.list_body(rt, items, meta) + b"\n", "application/json")
 
     def _watch(self, req: Request, info: RequestInfo, expire: bool) -> StreamResponse:
         rt = info.rt

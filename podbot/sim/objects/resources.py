@@ -50,7 +50,7 @@ class ResourceType:
     subresources: tuple[str, ...] = ()
     hooks: Hooks = field(default_factory=Hooks)
     virtual: bool = False  # create-only reviews (SubjectAccessReview): never stored
-    return_deleted: bool = False  # DELETE answers with the object, not a Status (pods, SAs)
+    return_deleted: bool = False  # DELETE answers with the object, not a Status (pods, SAs, services)
 
     @property
     def storage(self) -> str:
@@ -234,7 +234,9 @@ def builtin_resources() -> list[ResourceType]:
             generic_field_error=False,
             indexer=pod_fields,
             table=table.pod_table,
-            subresources=("status", "log"),
+            # exec/attach/portforward/ephemeralcontainers are listed, as upstream lists them, and
+            # answered with an error that names them unsupported (api.server.STREAMING).
+            subresources=("status", "log", "exec", "attach", "portforward", "ephemeralcontainers"),
             return_deleted=True,
             hooks=Hooks(
                 validate=admission.validate_pod,
@@ -282,6 +284,7 @@ def builtin_resources() -> list[ResourceType]:
             short_names=("svc",),
             categories=("all",),
             table=table.service_table,
+            return_deleted=True,
             subresources=("status",),
             hooks=Hooks(
                 default=admission.default_service,

@@ -52,6 +52,8 @@ PATCH_TYPES = (
     "application/apply-patch+yaml",
 )
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+# NamespaceLifecycle's immortal namespaces: deleting one is Forbidden.
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 SERVER_MANAGED = (
     "uid",
     "resourceVersion",
@@ -467,6 +469,8 @@ class Rest:
                 rt.group,
             )
         if rt.storage == "namespaces":
+            if name in IMMORTAL_NAMESPACES:  # the NamespaceLifecycle admission plugin, dry run or not
+                raise status_forbidden("namespaces", name, "this namespace may not be deleted")
             return self._delete_namespace(obj, current, dry_run=dry_run), False
         grace = self._grace_period(rt, obj, options)
         if grace > 0 or meta.get("finalizers"):

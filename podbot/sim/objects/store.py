@@ -303,6 +303,13 @@ class ObjectStore:
                 raise NotFoundError(name)
             return stored
 
+    def count_after(self, resource: str, namespace: str | None, last: tuple[str, str]) -> int:
+        """How many objects (of ``namespace``, or all) sort after ``last``: remainingItemCount."""
+        with self._lock:
+            keys = self._kind(resource).sorted_keys()
+            hi = len(keys) if namespace is None else bisect.bisect_left(keys, (namespace + "\x00", ""))
+            return max(0, hi - bisect.bisect_right(keys, last))
+
     def list(
         self,
         resource: str,
