@@ -13,6 +13,7 @@ written by the script) is approximated, never executed: nothing here touches the
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import shlex
 from collections.abc import Mapping
@@ -62,6 +63,8 @@ class _State:
     forever: bool = False
     loop: RunLoop | None = None
     traps_term: bool = False
+    term_exit: int | None = None  # the exit status a TERM trap's handler ends the shell with
+    longest_wait: float = 0.0  # the longest foreground command: a trap runs only once it returns
 
 
 class _Exit(Exception):
@@ -84,15 +87,29 @@ def run_script(script: str, env: Mapping[str, str], *, shell: str = "sh", namesp
         return Run(entries=(LogEntry(0.0, message, True),), exit_after=0.01, exit_code=2, reason="Error")
     with contextlib.suppress(_Exit):
         _execute(program, state)
+    # sh as PID 1 ignores an untrapped TERM; a trapped one runs its handler only when the foreground
+    # command returns (worst case: the longest sleep), and only a handler that exits stops the
+    # shell. Anything else is SIGKILLed at the end of the grace period, as on a real node.
+    stops = state.traps_term and state.term_exit is not None and math.isfinite(state.longest_wait)
+    stop_after = max(state.longest_wait, 0.2) if stops else 0.2
+    stop_code = state.term_exit or 0
     if state.forever or state.loop is not None:
-        return Run(entries=tuple(state.lines), loop=state.loop, handles_sigterm=state.traps_term)
+        return Run(
+            entries=tuple(state.lines),
+            loop=state.loop,
+            handles_sigterm=stops,
+            stop_after=stop_after,
+            stop_exit_code=stop_code,
+        )
     code = state.status
     return Run(
         entries=tuple(state.lines),
         exit_after=max(state.t, 0.01),
         exit_code=code,
         reason="Completed" if code == 0 else "Error",
-        handles_sigterm=state.traps_term,
+        handles_sigterm=stops,
+        stop_after=stop_after,
+        stop_exit_code=stop_code,
     )
 
 
@@ -162,6 +179,7 @@ def _run_loop(node: LoopNode, state: _State) -> None:
         state.t += probe.t
         state.status, state.exited = probe.status, True
         raise
+    state.longest_wait = max(state.longest_wait, probe.longest_wait)
     if probe.forever or probe.loop is not None:
         state.lines.extend(LogEntry(state.t + e.offset, e.text, e.stderr) for e in probe.lines)
         state.loop = probe.loop and RunLoop(state.t + probe.loop.start, probe.loop.period, probe.loop.lines)
@@ -169,6 +187,8 @@ def _run_loop(node: LoopNode, state: _State) -> None:
         return
     period = max(probe.t, 0.01)
     state.traps_term = state.traps_term or probe.traps_term
+    if probe.term_exit is not None:
+        state.term_exit = probe.term_exit
     state.loop = RunLoop(state.t, period, tuple(probe.lines))
 
 
@@ -316,6 +336,7 @@ def _run_simple(node: Simple, state: _State) -> None:
         for arg in args or ["0"]:
             if arg in ("infinity", "inf"):
                 state.forever = True
+                state.longest_wait = math.inf
                 return
             match = re.fullmatch(r"([0-9]*\.?[0-9]+)([smhd]?)", arg)
             if match is None:
@@ -324,6 +345,7 @@ def _run_simple(node: Simple, state: _State) -> None:
                 return
             total += float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
         state.t += total
+        state.longest_wait = max(state.longest_wait, total)
     elif name == "exit":
         state.status = int(args[0]) % 256 if args and args[0].lstrip("-").isdigit() else state.status
         state.exited = True
@@ -348,6 +370,7 @@ def _run_simple(node: Simple, state: _State) -> None:
     elif name == "tail":
         if "-f" in args or "-F" in args:
             state.forever = True
+            state.longest_wait = math.inf
     elif name == "yes":
         state.loop = RunLoop(state.t, 0.01, (LogEntry(0.0, " ".join(args) or "y"),))
     elif name == "cat":
@@ -373,8 +396,10 @@ def _run_simple(node: Simple, state: _State) -> None:
     elif name == "ls":
         say("bin   dev   etc   home  lib   lib64 proc  root  sys   tmp   usr   var")
     elif name == "trap":
-        if any(sig in ("TERM", "SIGTERM", "15", "INT", "SIGINT") for sig in args[1:]):
+        if args and any(sig in ("TERM", "SIGTERM", "15") for sig in args[1:]):
             state.traps_term = True
+            leaves = re.search(r"(?:^|[;&|\s])exit(?:\s+(\d+))?", args[0])
+            state.term_exit = None if leaves is None else int(leaves.group(1) or 0) % 256
     elif name == "export":
         for arg in args:
             key, sep, value = arg.partition("=")

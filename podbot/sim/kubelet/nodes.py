@@ -59,6 +59,10 @@ def node_conditions(now: float, since: float) -> list[JSON]:
     ]
 
 
+# kubeadm init taints its node so that only pods tolerating it (its static pods, CoreDNS) run there.
+CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+
+
 def build_node(name: str, index: int, now: float, *, control_plane: bool, images: list[JSON]) -> JSON:
     labels = {
         "beta.kubernetes.io/arch": "amd64",
@@ -84,7 +88,11 @@ def build_node(name: str, index: int, now: float, *, control_plane: bool, images
                 "volumes.kubernetes.io/controller-managed-attach-detach": "true",
             },
         },
-        "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
+        "spec": {
+            "podCIDR": cidr,
+            "podCIDRs": [cidr],
+            **({"taints": [dict(CONTROL_PLANE_TAINT)]} if control_plane else {}),
+        },
         "status": {
             "addresses": [{"address": ip, "type": "InternalIP"}, {"address": name, "type": "Hostname"}],
             "allocatable": {

@@ -16,8 +16,9 @@ nodes are full); give them another schedulerName to keep them untouched.
 Cluster layout: node *i* (0-based, in the order given) has InternalIP 10.0.0.(130+i) -- the seed
 notes' master, which also hosts their private registry, is 10.0.0.130 -- and pod CIDR
 10.244.i.0/24; 2 CPUs, ~3.8 GiB and 110 pods allocatable; kubelet v1.32.4 on containerd 1.7.
-The first node carries the control-plane role label (and kubeadm's static pods, unless disabled)
-but not the control-plane NoSchedule taint, so ordinary pods spread over every node.
+The first node carries the control-plane role label, kubeadm's static pods (unless disabled) and
+kubeadm's ``node-role.kubernetes.io/control-plane:NoSchedule`` taint, so ordinary pods land on the
+other nodes (and a one-node cluster leaves them Pending, FailedScheduling, as kubeadm's would).
 """
 
 from __future__ import annotations
