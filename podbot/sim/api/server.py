@@ -364,6 +364,7 @@ class ApiServer:
             return scale(req, info, self.rest, self._dry_run(req))
         dry_run = self._dry_run(req)
         field_validation = self._field_validation(req)
+        manager = self._field_manager(req)
         namespace = info.namespace if rt.namespaced else ""
         if info.verb == "get":
             stored = self.rest.get(rt, namespace, info.name)
@@ -376,14 +377,20 @@ class ApiServer:
             obj, warnings = self.rest.decode(
                 rt, req.body, req.headers.get("Content-Type") or "", field_validation
             )
-            created = self.rest.create(rt, namespace, obj, dry_run=dry_run)
+            created = self.rest.create(rt, namespace, obj, dry_run=dry_run, manager=manager)
             return self._render_obj(req, rt, created, 201, warnings)
         if info.verb == "update":
             obj, warnings = self.rest.decode(
                 rt, req.body, req.headers.get("Content-Type") or "", field_validation
             )
             updated = self.rest.update(
-                rt, namespace, info.name, obj, dry_run=dry_run, subresource=info.subresource
+                rt,
+                namespace,
+                info.name,
+                obj,
+                dry_run=dry_run,
+                subresource=info.subresource,
+                manager=manager,
             )
             return self._render_obj(req, rt, updated, 200, warnings)
         if info.verb == "patch":
@@ -396,6 +403,10 @@ class ApiServer:
                 dry_run=dry_run,
                 subresource=info.subresource,
                 field_validation=field_validation,
+                manager=req.param("fieldManager")
+                if "apply-patch" in (req.headers.get("Content-Type") or "")
+                else manager,
+                force=flag(req.param("force")),
             )
             return self._render_obj(req, rt, patched, 200, warnings)
         if info.verb == "delete":
@@ -447,6 +458,11 @@ class ApiServer:
             error = not_supported("dryRun", values, ("All",))
             raise status_invalid("DeleteOptions", "", [error], "meta.k8s.io")
         return from_query or bool(values)
+
+    @staticmethod
+    def _field_manager(req: Request) -> str:
+        """fieldManager, or (for updates) the User-Agent up to its first "/", as upstream."""
+        return (req.param("fieldManager") or (req.headers.get("User-Agent") or "").split("/")[0])[:128]
 
     def _field_validation(self, req: Request) -> str:
         value = req.param("fieldValidation")

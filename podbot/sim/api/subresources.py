@@ -136,7 +136,10 @@ def scale(req: Request, info: RequestInfo, rest: Rest, dry_run: bool) -> Respons
                 "autoscaling",
             )
         obj["spec"]["replicas"] = replicas
-        obj = rest.update(rt, info.namespace, info.name, obj, dry_run=dry_run)
+        manager = (req.param("fieldManager") or (req.headers.get("User-Agent") or "").split("/")[0])[:128]
+        obj = rest.update(
+            rt, info.namespace, info.name, obj, dry_run=dry_run, subresource="scale", manager=manager
+        )
     return json_response(200, scale_view(rt, obj))
 
 

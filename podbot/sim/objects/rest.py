@@ -21,10 +21,11 @@ from typing import Any
 import yaml
 
 from podbot.sim.clock import SimClock
-from podbot.sim.objects import admission, protobuf
+from podbot.sim.objects import admission, fields, protobuf
 from podbot.sim.objects import patch as patches
 from podbot.sim.objects.apierrors import (
     MODIFIED_CONFLICT,
+    ErrorType,
     FieldError,
     status_already_exists,
     status_bad_request,
@@ -155,7 +156,17 @@ class Rest:
         return obj, warnings
 
     # --- create --------------------------------------------------------------------------------
-    def create(self, rt: ResourceType, namespace: str, obj: JSON, *, dry_run: bool = False) -> JSON:
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        obj: JSON,
+        *,
+        dry_run: bool = False,
+        manager: str = "",
+        applied: JSON | None = None,
+    ) -> JSON:
+        """Create ``obj``; ``applied`` is the configuration when the create is a server-side apply."""
         meta = obj.setdefault("metadata", {})
         if rt.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
@@ -182,6 +193,15 @@ class Rest:
         if errors:
             raise status_invalid(rt.kind, meta.get("name") or "", errors, rt.group)
         stamp_new(obj, self.clock)
+        now = self.clock.timestamp()
+        with_status = "status" not in rt.subresources  # reset fields are nobody's (PrepareForCreate)
+        if applied is not None:
+            paths = fields.field_set(applied, rt.model, with_status=False)
+            meta["managedFields"] = [fields.entry(manager, "Apply", rt.api_version, now, paths)]
+        elif manager:
+            meta["managedFields"] = fields.on_create(
+                obj, rt.model, manager, rt.api_version, now, with_status=with_status
+            )
         if dry_run:
             if self._exists(rt, namespace, meta["name"]):
                 raise status_already_exists(rt.plural, meta["name"], rt.group)
@@ -277,6 +297,7 @@ class Rest:
         *,
         dry_run: bool = False,
         subresource: str = "",
+        manager: str = "",
     ) -> JSON:
         ns = namespace if rt.namespaced else ""
         meta = obj.setdefault("metadata", {})
@@ -294,7 +315,9 @@ class Rest:
             if expected and expected != str(current.rv):
                 raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
             try:
-                return self._commit_update(rt, current, obj, dry_run=dry_run, subresource=subresource)
+                return self._commit_update(
+                    rt, current, obj, dry_run=dry_run, subresource=subresource, manager=manager
+                )
             except _Retry:
                 continue  # written meanwhile: an unconditional update simply goes again
         raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
@@ -310,22 +333,50 @@ class Rest:
         dry_run: bool = False,
         subresource: str = "",
         field_validation: str = "Strict",
+        manager: str = "",
+        force: bool = False,
     ) -> tuple[JSON, list[str]]:
         media = content_type.split(";", maxsplit=1)[0].strip().lower()
         if media not in PATCH_TYPES:
             raise status_unsupported_media_type(media, PATCH_TYPES)
+        is_apply = media == "application/apply-patch+yaml"
+        if is_apply and not manager:
+            error = FieldError(ErrorType.REQUIRED, "fieldManager", detail="is required for apply patch")
+            raise status_invalid("PatchOptions", "", [error], "meta.k8s.io")
         ns = namespace if rt.namespaced else ""
         for _ in range(10):
             try:
                 current = self.get(rt, ns, name)
             except SimApiError:
-                if media == "application/apply-patch+yaml" and not subresource:
+                if is_apply and not subresource:
                     obj, warnings = self.decode(rt, body, media, field_validation)
                     obj["metadata"].setdefault("name", name)
-                    return self.create(rt, namespace, obj, dry_run=dry_run), warnings
+                    applied = copy.deepcopy(obj)
+                    created = self.create(
+                        rt, namespace, obj, dry_run=dry_run, manager=manager, applied=applied
+                    )
+                    return created, warnings
                 raise
             original = current.load()
-            patched = self._apply_patch(rt, media, original, body)
+            managed: list[JSON] | None = None
+            if is_apply:
+                applied, _ = self.decode(rt, body, media, field_validation)
+                try:
+                    patched, managed = fields.apply(
+                        original,
+                        applied,
+                        original["metadata"].get("managedFields") or [],
+                        rt.model,
+                        manager,
+                        rt.api_version,
+                        self.clock.timestamp(),
+                        force=force,
+                    )
+                except fields.ApplyConflicts as e:
+                    details = {"causes": fields.conflict_causes(e.conflicts)}
+                    raise SimApiError(409, "Conflict", str(e), details) from None
+            else:
+                patched = self._apply_patch(rt, media, original, body)
             if not isinstance(patched, dict):
                 raise status_bad_request("the patch did not produce an object")
             as_bytes = json.dumps(patched).encode()
@@ -335,7 +386,13 @@ class Rest:
                 raise status_conflict(rt.plural, name, MODIFIED_CONFLICT, rt.group)
             try:
                 return self._commit_update(
-                    rt, current, patched, dry_run=dry_run, subresource=subresource
+                    rt,
+                    current,
+                    patched,
+                    dry_run=dry_run,
+                    subresource=subresource,
+                    manager=manager,
+                    managed=managed,
                 ), warnings
             except _Retry:
                 continue
@@ -362,7 +419,15 @@ class Rest:
             raise SimApiError(422, "Invalid", str(e)) from None
 
     def _commit_update(
-        self, rt: ResourceType, current: Stored, obj: JSON, *, dry_run: bool, subresource: str
+        self,
+        rt: ResourceType,
+        current: Stored,
+        obj: JSON,
+        *,
+        dry_run: bool,
+        subresource: str,
+        manager: str = "",
+        managed: list[JSON] | None = None,
     ) -> JSON:
         old = current.load()
         new = copy.deepcopy(obj)
@@ -412,6 +477,21 @@ class Rest:
             )
             if new.get("spec") != old.get("spec"):
                 meta["generation"] = int(old_meta.get("generation") or 1) + 1
+        if managed is None and manager:
+            managed = fields.on_update(
+                old_meta.get("managedFields") or [],
+                old,
+                new,
+                rt.model,
+                manager,
+                rt.api_version,
+                self.clock.timestamp(),
+                subresource,
+            )
+        if managed is not None:
+            new["metadata"]["managedFields"] = managed
+        elif old_meta.get("managedFields"):
+            new["metadata"]["managedFields"] = old_meta["managedFields"]
         errors = object_meta_update_errors(meta, old_meta)
         if rt.hooks.validate_update is not None and subresource != "status":
             errors += rt.hooks.validate_update(new, old)
