@@ -29,7 +29,7 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 
 
 def failing_since(sim: SimCluster, stamps: dict[str, float], stop: threading.Event) -> None:
@@ -64,7 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     state = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     workspace = Workspace.demo()
-    nodes = [f"node{n:02d}" for n in range(1, 7)]  # 6 x 110 pods: room for the whole burst
+    nodes = [f"node{n:02d}" for n in range(1, 8)]  # node01 is the tainted control plane; 6 x 110 pods of room
     with SimCluster(speed=1, nodes=nodes) as sim, LocalSlack(workspace) as slack:
         env = {
             **slack.bot_settings().env(),

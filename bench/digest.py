@@ -61,11 +61,11 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.render.digests import render_health
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
-from podbot.sim.apiserver import ApiServer
+from podbot.sim.api.server import ApiServer
 from podbot.sim.clock import SimClock
-from podbot.sim.kubeconfig import write_kubeconfig
-from podbot.sim.meta import stamp_new
-from podbot.sim.store import ObjectStore
+from podbot.sim.objects.meta import stamp_new
+from podbot.sim.objects.store import ObjectStore
+from podbot.sim.wire.kubeconfig import write_kubeconfig
 
 FAILURES = ("pull_auth", "pull_missing", "crash", "oom", "init", "unschedulable", "evicted")
 

@@ -26,7 +26,7 @@ from podbot.k8s import actions
 from podbot.k8s.client import Clusters
 from podbot.render.messages import render
 from podbot.sim.cluster import SimCluster
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 
 NAMESPACE = "bench"
 

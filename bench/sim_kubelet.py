@@ -24,12 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.sim_list import make_pod
 from podbot.sim.clock import SimClock
-from podbot.sim.kubelet import KubeletPool
-from podbot.sim.meta import stamp_new
-from podbot.sim.podspec import default_pod
-from podbot.sim.registry import RegistryTable
-from podbot.sim.resources import builtin_resources
-from podbot.sim.store import ObjectStore
+from podbot.sim.images.registry import RegistryTable
+from podbot.sim.kubelet.pool import KubeletPool
+from podbot.sim.objects.meta import stamp_new
+from podbot.sim.objects.podspec import default_pod
+from podbot.sim.objects.resources import builtin_resources
+from podbot.sim.objects.store import ObjectStore
 
 
 def main() -> int:

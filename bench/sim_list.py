@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import urllib3
 
-from podbot.sim.apiserver import ApiServer
+from podbot.sim.api.server import ApiServer
 from podbot.sim.clock import SimClock
-from podbot.sim.kubeconfig import write_kubeconfig
-from podbot.sim.meta import stamp_new
-from podbot.sim.store import ObjectStore
+from podbot.sim.objects.meta import stamp_new
+from podbot.sim.objects.store import ObjectStore
+from podbot.sim.wire.kubeconfig import write_kubeconfig
 
 TOKEN = "bench-admin-token"
 

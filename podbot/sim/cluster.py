@@ -22,14 +22,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from podbot.sim.apiserver import ApiServer
+from podbot.sim.api.faults import Faults
+from podbot.sim.api.server import ApiServer
+from podbot.sim.auth.rbac import Policy
 from podbot.sim.clock import SimClock
-from podbot.sim.faults import Faults
-from podbot.sim.kubeconfig import write_kubeconfig
-from podbot.sim.kubelet import KubeletPool
-from podbot.sim.rbac import Policy
-from podbot.sim.registry import RegistryTable
-from podbot.sim.store import ObjectStore
+from podbot.sim.images.registry import RegistryTable
+from podbot.sim.kubelet.pool import KubeletPool
+from podbot.sim.objects.store import ObjectStore
+from podbot.sim.wire.kubeconfig import write_kubeconfig
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `podbot --help` does not load the simulator.
+    from podbot.sim.auth.rbac import PolicyError  # noqa: PLC0415
     from podbot.sim.cluster import SimCluster  # noqa: PLC0415
-    from podbot.sim.rbac import PolicyError  # noqa: PLC0415
 
     nodes = [n.strip() for n in str(args.nodes).split(",") if n.strip()]
     if not nodes:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     registry = None
     try:
         if args.registry is not None:
-            from podbot.sim.registry import RegistryTable  # noqa: PLC0415
+            from podbot.sim.images.registry import RegistryTable  # noqa: PLC0415
 
             registry = RegistryTable.load(args.registry)
         cluster = SimCluster(
@@ -89,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
         print("Try:")
         print(f"  export KUBECONFIG={cluster.kubeconfig_path}")
         print("  kubectl get pods -A")
-        print("Move simulated time or inject faults with the same credentials (see podbot/sim/faults.py):")
+        print(
+            "Move simulated time or inject faults with the same credentials (see podbot/sim/api/faults.py):"
+        )
         print("  echo '{}' | kubectl create --raw '/_sim/advance?seconds=60' -f -")
         print(
             """  echo '{"action":"fail","status":503,"count":2}' | kubectl create --raw /_sim/faults -f -"""

@@ -94,7 +94,14 @@ def test_openapi_v3_advertises_server_side_field_validation(api: Api) -> None:
         ("GET", "/apis/nope/v1/things", 404, "the server could not find the requested resource"),
         (
             "GET",
-            "/api/v1/namespaces/default/pods/x/exec",
+            "/api/v1/namespaces/default/pods/x/proxy",
+            404,
+            "the server could not find the requested resource",
+        ),
+        ("GET", "/api/v1/namespaces/default/pods/x/exec", 404, 'pods "x" not found'),
+        (
+            "GET",
+            "/api/v1/namespaces/default/pods/x/exec/more",
             404,
             "the server could not find the requested resource",
         ),

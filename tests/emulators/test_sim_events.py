@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from podbot.sim.clock import SimClock
-from podbot.sim.events import EventExpiry, EventRecorder, SeriesRecorder
-from podbot.sim.store import ObjectStore
+from podbot.sim.kubelet.events import EventExpiry, EventRecorder, SeriesRecorder
+from podbot.sim.objects.store import ObjectStore
 from tests.support.simkube import register_resources
 
 JSON = dict[str, Any]

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.images import BEHAVIOURS, RunContext, default_env, plan
-from podbot.sim.run import Run, render
-from podbot.sim.shell import run_script
+from podbot.sim.behaviours.catalog import BEHAVIOURS, RunContext, default_env, plan
+from podbot.sim.behaviours.run import Run, render
+from podbot.sim.behaviours.shell import run_script
 
 START = 1_740_819_600.0  # 2025-03-01T09:00:00Z
 

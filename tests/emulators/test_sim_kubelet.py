@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.meta import SimApiError, stamp_new
+from podbot.sim.objects.meta import SimApiError, stamp_new
 from tests.support.simkube import KubeEnv, nginx_pod
 
 JSON = dict[str, Any]
@@ -512,8 +512,9 @@ def test_slow_start_is_unready_until_its_readiness_probe_passes(env: KubeEnv) ->
 def test_unschedulable_pod_waits_and_is_placed_when_a_node_fits(env: KubeEnv) -> None:
     env.create_pod(nginx_pod("ssd", "nginx:1.25", nodeSelector={"disktype": "ssd"}))
     env.advance(1)
-    message = (
-        "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector. "
+    message = (  # node01 is kubeadm's tainted control plane, node02 lacks the label
+        "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had "
+        "untolerated taint {node-role.kubernetes.io/control-plane: }. "
         "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
     )
     condition = env.condition("ssd", "PodScheduled")

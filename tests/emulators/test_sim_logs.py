@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.apiserver import ApiServer
+from podbot.sim.api.server import ApiServer
 from podbot.sim.clock import SimClock
-from podbot.sim.meta import SimApiError
-from podbot.sim.store import ObjectStore
+from podbot.sim.objects.meta import SimApiError
+from podbot.sim.objects.store import ObjectStore
 from tests.support.sim import Api
 
 TOKEN = "logs-test-token"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.patch import PatchError, json_patch, merge_patch, strategic_merge
+from podbot.sim.objects.patch import PatchError, json_patch, merge_patch, strategic_merge
 
 POD: dict[str, Any] = {
     "metadata": {"name": "p", "labels": {"a": "1", "b": "2"}, "finalizers": ["x"]},

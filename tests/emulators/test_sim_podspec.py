@@ -1,4 +1,4 @@
-"""The API server's pod defaulting (podbot.sim.podspec), quantities and QoS classes."""
+"""The API server's pod defaulting (podbot.sim.objects.podspec), quantities and QoS classes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.meta import SimApiError
-from podbot.sim.podspec import default_pod, pod_requests, qos_class
-from podbot.sim.quantity import QuantityError, canonical
+from podbot.sim.objects.meta import SimApiError
+from podbot.sim.objects.podspec import default_pod, pod_requests, qos_class
+from podbot.sim.objects.quantity import QuantityError, canonical
 
 JSON = dict[str, Any]
 

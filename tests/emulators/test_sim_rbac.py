@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from podbot.sim.auth.rbac import Attributes, Authorizer, Policy, PolicyError, UserInfo
 from podbot.sim.cluster import SimCluster
-from podbot.sim.rbac import Attributes, Authorizer, Policy, PolicyError, UserInfo
 from tests.support.sim import Api
 
 POLICY = {

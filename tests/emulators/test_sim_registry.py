@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from podbot.sim.credentials import Credential, credentials_from_secret, docker_config_json, lookup
-from podbot.sim.reference import InvalidReference, parse_image_name_error, parse_reference
-from podbot.sim.registry import RateLimitLedger, RegistryTable, RegistryTableError
+from podbot.sim.images.credentials import Credential, credentials_from_secret, docker_config_json, lookup
+from podbot.sim.images.reference import InvalidReference, parse_image_name_error, parse_reference
+from podbot.sim.images.registry import RateLimitLedger, RegistryTable, RegistryTableError
 
 SEED_IMAGE = "10.0.0.130:5000/nginx:latest"
 SEED_MISSING = (

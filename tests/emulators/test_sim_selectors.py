@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from podbot.sim.selectors import (
+from podbot.sim.objects.selectors import (
     SelectorError,
     check_field_labels,
     parse_field_selector,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from podbot.sim.staticpods import check_loopback
+from podbot.sim.kubelet.staticpods import check_loopback
 from tests.support.simkube import KubeEnv
 
 JSON = dict[str, Any]

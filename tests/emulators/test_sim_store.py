@@ -1,6 +1,6 @@
 import pytest
 
-from podbot.sim.store import ConflictError, GoneError, NotFoundError, ObjectStore
+from podbot.sim.objects.store import ConflictError, GoneError, NotFoundError, ObjectStore
 
 
 def pod(ns: str, name: str, **labels: str) -> dict:

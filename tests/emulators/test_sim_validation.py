@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from podbot.sim import admission, validation
-from podbot.sim.apierrors import (
+from podbot.sim.objects import admission, validation
+from podbot.sim.objects.apierrors import (
     FieldError,
     aggregate,
     duplicate,

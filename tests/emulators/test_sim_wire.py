@@ -10,12 +10,13 @@ import threading
 
 import pytest
 
-from podbot.sim import listing, protobuf
-from podbot.sim.meta import SimApiError
-from podbot.sim.resources import ResourceRegistry, builtin_resources
-from podbot.sim.schema import decode_check, go_struct_name, go_type, loads_tracking_dups
-from podbot.sim.tls import self_signed
-from podbot.sim.transport import server_context
+from podbot.sim.api import listing
+from podbot.sim.objects import protobuf
+from podbot.sim.objects.meta import SimApiError
+from podbot.sim.objects.resources import ResourceRegistry, builtin_resources
+from podbot.sim.objects.schema import decode_check, go_struct_name, go_type, loads_tracking_dups
+from podbot.sim.wire.tls import self_signed
+from podbot.sim.wire.transport import server_context
 
 # Captured from kubectl 1.32 (`kubectl -v=9`): `create secret generic s9 --from-literal=a=b`
 SECRET_BODY = bytes.fromhex(

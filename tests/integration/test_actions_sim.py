@@ -17,7 +17,7 @@ from podbot.core.results import Changed, Logs, PodDescription, PodTable, RawOutp
 from podbot.k8s import actions
 from podbot.k8s.client import Clusters, KubeClient
 from podbot.sim.cluster import SimCluster
-from podbot.sim.store import NotFoundError
+from podbot.sim.objects.store import NotFoundError
 
 
 @pytest.fixture(scope="module")

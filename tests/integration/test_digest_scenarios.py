@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from podbot.localslack import Message
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 from tests.support.harness import Harness, podbot_harness
 from tests.support.seed import SEED_POD
 

@@ -15,7 +15,7 @@ import pytest
 
 from podbot.k8s.client import Clusters, KubeClient
 from podbot.localslack import Workspace
-from podbot.sim.kubeconfig import write_kubeconfig
+from podbot.sim.wire.kubeconfig import write_kubeconfig
 from podbot.store import ApprovalState, AuditAction, AuditQuery
 from tests.support.approvals import approval_of, click, current, pod_exists, private_answers, request_delete
 from tests.support.harness import Harness, podbot_harness

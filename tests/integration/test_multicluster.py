@@ -12,7 +12,7 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
-from podbot.sim.store import NotFoundError
+from podbot.sim.objects.store import NotFoundError
 
 
 def merge_kubeconfigs(named: dict[str, Path], target: Path) -> Path:

@@ -86,7 +86,7 @@ def test_secret_modal_refuses_missing_fields_inline(harness: Harness) -> None:
     result = harness.slack.submit_view("alice", values={"username": ""})
     # Slack itself refuses empty required inputs before the bot sees them
     assert result.client_errors and not result.closed
-    from podbot.sim.store import NotFoundError
+    from podbot.sim.objects.store import NotFoundError
 
     with pytest.raises(NotFoundError):
         harness.sim.store.get("secrets", "default", "other")

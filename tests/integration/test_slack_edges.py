@@ -24,7 +24,7 @@ from podbot.app.operations import KubeOperations
 from podbot.app.pipeline import Pipeline
 from podbot.core.model import Origin
 from podbot.server.config import load_settings
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 from podbot.slack.delivery import render_answer
 from tests.support.harness import Harness, podbot_harness
 

@@ -12,7 +12,7 @@ import pytest
 from podbot.k8s.client import Clusters
 from podbot.k8s.watch import Backoff, Resource, WatchCache
 from podbot.sim.cluster import SimCluster
-from podbot.sim.meta import stamp_new
+from podbot.sim.objects.meta import stamp_new
 from tests.support.builders import cstatus, event, pod, waiting
 
 FAST = Backoff(initial=0.05, maximum=0.4)

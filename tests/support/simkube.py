@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from podbot.sim.clock import SimClock, rfc3339
-from podbot.sim.credentials import docker_config_json
-from podbot.sim.kubelet import KubeletPool
-from podbot.sim.meta import stamp_new
-from podbot.sim.podspec import default_pod
-from podbot.sim.registry import RegistryTable
-from podbot.sim.store import NotFoundError, ObjectStore
+from podbot.sim.images.credentials import docker_config_json
+from podbot.sim.images.registry import RegistryTable
+from podbot.sim.kubelet.pool import KubeletPool
+from podbot.sim.objects.meta import stamp_new
+from podbot.sim.objects.podspec import default_pod
+from podbot.sim.objects.store import NotFoundError, ObjectStore
 
 JSON = dict[str, Any]
 START = datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)

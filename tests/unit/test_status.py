@@ -102,6 +102,38 @@ STATUS_CASES = [
         "1/2",
         "NotReady",
     ),
+    # counts follow the spec lists, not a by-name map (upstream iterates them; issue 13 item 6)
+    (
+        "two init containers with one name",
+        pod(
+            [waiting("PodInitializing")],
+            inits=[waiting("PodInitializing"), waiting("PodInitializing")],
+            init_specs=[{"name": "setup"}, {"name": "setup"}],
+            phase="Pending",
+        ),
+        "0/1",
+        "Init:0/2",
+    ),
+    (
+        "two sidecars with one name",
+        pod(
+            [running()],
+            inits=[running(started=True), running(started=True)],
+            init_specs=[
+                {"name": "proxy", "restartPolicy": "Always"},
+                {"name": "proxy", "restartPolicy": "Always"},
+            ],
+            conditions=[{"type": "Initialized", "status": "True"}],
+        ),
+        "3/3",
+        "Running",
+    ),
+    (
+        "two containers with empty names",
+        pod([running(name=""), running(name="")]),
+        "2/2",
+        "Running",
+    ),
     # init containers
     (
         "init waiting to start",

@@ -115,10 +115,11 @@ class PodColumns:
             if condition.get("type") == "PodScheduled" and condition.get("reason") == "SchedulingGated":
                 reason = "SchedulingGated"
 
-        init_specs = {c.get("name"): c for c in spec.get("initContainers") or ()}
-        total = len(spec.get("containers") or ()) + sum(
-            1 for c in init_specs.values() if _is_restartable_init(c)
-        )
+        # Counts come from the spec lists, as upstream's: two init containers with one name are two.
+        # The by-name map is only for "is this status a sidecar's" (upstream's map too: last wins).
+        init_list = spec.get("initContainers") or ()
+        init_specs = {c.get("name"): c for c in init_list}
+        total = len(spec.get("containers") or ()) + sum(1 for c in init_list if _is_restartable_init(c))
         ready = 0
         restarts = 0
         sidecar_restarts = 0
@@ -150,7 +151,7 @@ class PodColumns:
             elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
                 reason = "Init:" + waiting["reason"]
             else:
-                reason = f"Init:{index}/{len(init_specs)}"
+                reason = f"Init:{index}/{len(init_list)}"
             initializing = True
             break
 

@@ -1,0 +1,1 @@
+"""Images as the kubelet pulls them: registries, references, pull errors and pull credentials."""
