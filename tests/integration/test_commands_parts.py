@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import pathlib
 import re
 
 import pytest
@@ -424,38 +422,3 @@ def test_help_for_an_unknown_topic_suggests_one() -> None:
     with pytest.raises(UsageError) as caught:
         help_text("statik", "en")
     assert "Did you mean `static`?" in caught.value.message
-
-
-# --- purity ----------------------------------------------------------------------------------
-
-_FORBIDDEN = {
-    "kubernetes",
-    "slack_bolt",
-    "slack_sdk",
-    "sqlalchemy",
-    "socket",
-    "os",
-    "requests",
-    "urllib",
-    "http",
-}
-_ROOT = pathlib.Path(__file__).resolve().parents[2] / "podbot"
-_PURE = [
-    *sorted((_ROOT / "commands").glob("*.py")),
-    *(_ROOT / "core" / f for f in ("manifests.py", "kubeyaml.py", "names.py", "messages.py")),
-]
-
-
-@pytest.mark.parametrize("path", _PURE, ids=lambda p: p.name)
-def test_pure_modules_import_no_io_library(path: pathlib.Path) -> None:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            modules = [node.module or ""]
-        else:
-            continue
-        for module in modules:
-            assert module.split(".")[0] not in _FORBIDDEN, (path.name, module)
-            assert not module.startswith(("podbot.sim", "podbot.localslack")), (path.name, module)
