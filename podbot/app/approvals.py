@@ -13,6 +13,7 @@ decision and refusal is an audit record.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -24,7 +25,9 @@ from podbot.app.pipeline import Handler, Pipeline, outcome_of
 from podbot.app.ports import Messenger, People
 from podbot.core.errors import DeliveryFailed, Forbidden, NotFound, NotPermitted, PodbotError
 from podbot.core.i18n import t
+from podbot.core.manifests import load_manifests
 from podbot.core.model import (
+    CreateFromManifest,
     DecideApproval,
     Decision,
     DeletePod,
@@ -33,9 +36,11 @@ from podbot.core.model import (
     ListApprovals,
     Origin,
     ResumeApproval,
+    RunPod,
+    Where,
 )
 from podbot.core.policy import ApprovalVerdict, approvers_for, explain_forbidden, judge_approval
-from podbot.core.records import Approval, ApprovalState, AuditAction, DeleteTarget, Requester
+from podbot.core.records import Approval, ApprovalAction, ApprovalState, AuditAction, DeleteTarget, Requester
 from podbot.core.results import ApprovalDuplicate, ApprovalPosted, Changed, Notice, PendingApprovals, Posted
 from podbot.core.settings import Settings
 from podbot.k8s import actions
@@ -97,20 +102,59 @@ class ApprovalFlow:
             target = actions.plan_delete_secret(request, kube, identity)
         if not self._settings.approvals.needs_approval(target.namespace):
             return actions.delete_target(target, kube, identity)
+        return self._post_request(target, grant)
+
+    def request_create(
+        self, request: RunPod | CreateFromManifest, grant: Grant
+    ) -> ApprovalPosted | ApprovalDuplicate:
+        """A create that breaks the channel's Pod Security level: it waits for an approver."""
+        kube, locale = grant.cluster, grant.locale
+        default = request.where.namespace or kube.default_namespace
+        if isinstance(request, RunPod):
+            manifest = json.dumps(actions.build_run_pod(request, default), separators=(",", ":"))
+            kind, name, namespaces = "Pod", request.name, [default]
+        else:
+            assert request.manifest is not None  # a dialog opens first when it is None
+            documents = load_manifests(request.manifest, locale=locale)
+            if any(d.kind == "Secret" for d in documents):
+                raise NotPermitted(t("approvals.create_secret_refused", locale), reason="pod_security")
+            manifest, kind = request.manifest, documents[0].kind
+            name = documents[0].name or documents[0].generate_name or "?"
+            namespaces = sorted({d.namespace or default for d in documents})
+        if len(set(namespaces)) != 1:
+            raise NotPermitted(t("approvals.create_namespaces", locale, namespaces=", ".join(namespaces)))
+        target = DeleteTarget(kube.context, kind, namespaces[0], name, uid="")
+        violations = tuple((v.rule, v.detail) for v in grant.violations)
+        return self._post_request(target, grant, manifest=manifest, violations=violations)
+
+    def _post_request(
+        self,
+        target: DeleteTarget,
+        grant: Grant,
+        *,
+        manifest: str | None = None,
+        violations: tuple[tuple[str, str], ...] = (),
+    ) -> ApprovalPosted | ApprovalDuplicate:
+        """Store the request, then post its message with the buttons (closing it if Slack refuses)."""
+        action = ApprovalAction.CREATE if manifest is not None else ApprovalAction.DELETE
         approvers = approvers_for(self._settings.approvals, target.namespace)
         if approvers is None:
-            raise NotPermitted(t("approvals.no_approvers", grant.locale, namespace=target.namespace))
+            key = "approvals.no_approvers_create" if manifest is not None else "approvals.no_approvers"
+            raise NotPermitted(t(key, grant.locale, namespace=target.namespace))
         origin = grant.origin
         with self._creating:
             now = self._now()
             existing = self._approvals.pending_for(target, now)
-            if existing is not None:
+            if existing is not None and existing.action is action:
                 return ApprovalDuplicate(existing, self._permalink(existing))
             approval = self._approvals.create(
                 target,
                 Requester(origin.team_id, origin.channel_id, origin.user_id),
                 now=now,
                 expires_at=now + timedelta(seconds=self._settings.approvals.expiry_seconds),
+                action=action,
+                manifest=manifest,
+                violations=violations,
             )
         try:
             ts = self._messenger.post(origin.channel_id, self._message(approval, grant.locale))
@@ -150,7 +194,7 @@ class ApprovalFlow:
         self._record(AuditAction.APPROVE, decided, clicker, "approved")
         self._update(decided)
         if self._approvals.start(decided.id):
-            self._run_delete(decided, grant.cluster, grant.identity, grant.locale)
+            self._run_change(decided, grant.cluster, grant.identity, grant.locale)
         return Posted()
 
     def _check_decider(
@@ -206,7 +250,7 @@ class ApprovalFlow:
             # Repeating a delete is safe: the uid precondition makes a second one a 404 at worst.
             interrupted = approval.state is ApprovalState.EXECUTING
             detail = t("approvals.interrupted", grant.locale) if interrupted else ""
-            self._run_delete(approval, grant.cluster, grant.identity, grant.locale, detail)
+            self._run_change(approval, grant.cluster, grant.identity, grant.locale, detail)
         return Posted()
 
     def abandon(self, approval: Approval, error: PodbotError) -> None:
@@ -220,16 +264,26 @@ class ApprovalFlow:
         ):
             self._update(self._approvals.get(approval.id) or approval)
 
-    def _run_delete(
+    def _run_change(
         self, approval: Approval, kube: Kube, identity: Identity | None, locale: str, detail: str = ""
     ) -> None:
-        """executing -> done | failed, audited as the requester's delete, approved by the approver."""
+        """executing -> done | failed, audited as the requester's change, approved by the approver."""
         target = approval.target
-        state, outcome = ApprovalState.DONE, "deleted"
+        creating = approval.action is ApprovalAction.CREATE
+        state, outcome = ApprovalState.DONE, "created" if creating else "deleted"
         try:
-            actions.delete_target(target, kube, identity)
-        except NotFound:
-            outcome = "not_found"  # already gone: nothing left to do, so the request is done
+            if creating:
+                request = CreateFromManifest(
+                    manifest=approval.manifest, where=Where(target.context, target.namespace)
+                )
+                actions.create_from_manifest(request, kube, identity)
+            else:
+                actions.delete_target(target, kube, identity)
+        except NotFound as exc:
+            if creating:  # e.g. the namespace is gone
+                state, outcome, detail = ApprovalState.FAILED, "not_found", str(exc)
+            else:
+                outcome = "not_found"  # already gone: nothing left to do, so the request is done
         except PodbotError as exc:
             # conflict: replaced (the uid did not match); forbidden: the cluster's RBAC; ...
             # The outcome is shown to the whole channel: name the identity, not "you".
@@ -238,17 +292,20 @@ class ApprovalFlow:
             )
             state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), explained or str(exc)
         except Exception:  # a bug must still end the request and say so
-            log.exception("unexpected error deleting for approval %s", approval.id)
+            log.exception("unexpected error carrying out approval %s", approval.id)
             state, outcome = ApprovalState.FAILED, "error"
             detail = detail or "internal error"
         approved_by = f"approved by {approval.decided_by}" if approval.decided_by else ""
-        action = AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE
+        if creating:
+            action = AuditAction.CREATE
+        else:
+            action = AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE
         self._record(
             action,
             approval,
             _requester_origin(approval),
             outcome,
-            text=f"{_request_text(target)} (request #{approval.id})",
+            text=f"{_request_text(approval)} (request #{approval.id})",
             identity=identity,
             detail="; ".join(d for d in (approved_by, detail) if d),
         )
@@ -339,8 +396,9 @@ class ApprovalFlow:
         )
 
 
-def _request_text(target: DeleteTarget) -> str:
-    return f"delete {target.kind.lower()} {target.name} -n {target.namespace}"
+def _request_text(approval: Approval) -> str:
+    target = approval.target
+    return f"{approval.action.value} {target.kind.lower()} {target.name} -n {target.namespace}"
 
 
 def _requester_origin(approval: Approval) -> Origin:

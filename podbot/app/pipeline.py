@@ -41,6 +41,7 @@ from podbot.core.model import (
     DecideApproval,
     DeletePod,
     DeleteSecret,
+    DryRun,
     Origin,
     Request,
     ResumeApproval,
@@ -50,8 +51,9 @@ from podbot.core.model import (
     Where,
     needs_dialog,
 )
+from podbot.core.podsecurity import violations_text
 from podbot.core.policy import explain_forbidden
-from podbot.core.records import AuditAction
+from podbot.core.records import ApprovalAction, AuditAction
 from podbot.core.results import (
     AlertsChanged,
     ApprovalPosted,
@@ -60,7 +62,7 @@ from podbot.core.results import (
     Result,
     SubscriptionChanged,
 )
-from podbot.core.settings import Settings
+from podbot.core.settings import OnViolation, Settings
 from podbot.k8s.api import Identity
 
 log = logging.getLogger(__name__)
@@ -98,11 +100,15 @@ class Pipeline:
         gate: Gate,
         handlers: Mapping[type, Handler],
         audit: AuditTrail,
+        *,
+        hold: Handler,
     ) -> None:
+        """``hold`` takes a create the channel's Pod Security level holds for an approver."""
         self._settings = settings
         self._gate = gate
         self._handlers = dict(handlers)
         self._audit = audit
+        self._hold = hold
 
     def locale(self, origin: Origin) -> str:
         return self._gate.locale(origin)
@@ -174,7 +180,21 @@ class Pipeline:
         if needs_dialog(request):
             # Authorized before the dialog opens, and again when it is submitted.
             return DialogNeeded(cast(CreateFromManifest | CreateRegistrySecret, request))
-        return handler(request, grant)
+        previewing = getattr(request, "dry_run", DryRun.NONE) is not DryRun.NONE
+        if grant.violations and not previewing:
+            if grant.policy.on_violation is not OnViolation.APPROVE:
+                raise NotPermitted(
+                    violations_text(grant.violations, grant.policy.pod_security, grant.locale),
+                    reason="pod_security",
+                )
+            handler = self._hold  # it waits for an approver, like a delete
+        result = handler(request, grant)
+        if previewing and isinstance(result, Changed):
+            # The preview says which rule a real create would meet.
+            return dataclasses.replace(
+                result, violations=grant.violations, pod_security=grant.policy.pod_security
+            )
+        return result
 
     def _explain(self, error: PodbotError, grant: Grant | None, locale: str) -> PodbotError:
         """A cluster's 403 as a sentence naming who was refused what; any other error unchanged."""
@@ -212,8 +232,9 @@ class Pipeline:
                 )
         elif isinstance(result, ApprovalPosted):
             target = result.approval.target
+            held = result.approval.action is ApprovalAction.CREATE
             self._audit.record(
-                AuditAction.DELETE_REQUEST,
+                AuditAction.CREATE_REQUEST if held else AuditAction.DELETE_REQUEST,
                 origin,
                 "pending",
                 context=target.context,

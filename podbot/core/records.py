@@ -77,6 +77,11 @@ class Requester:
     user_id: str
 
 
+class ApprovalAction(StrEnum):
+    DELETE = "delete"  # delete exactly ``target`` (its uid is pinned)
+    CREATE = "create"  # create ``manifest``, which broke the channel's Pod Security level
+
+
 @dataclass(frozen=True)
 class Approval:
     id: int
@@ -92,6 +97,9 @@ class Approval:
     finished_at: datetime | None = None
     outcome: str = ""  # e.g. "deleted", "not_found", "conflict", "forbidden"
     detail: str = ""
+    action: ApprovalAction = ApprovalAction.DELETE
+    manifest: str | None = field(default=None, repr=False)  # what a held create will send
+    violations: tuple[tuple[str, str], ...] = ()  # (rule, detail): why a create was held
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -105,6 +113,7 @@ class AuditAction(StrEnum):
     SECRET_CREATE = "secret_create"  # noqa: S105 (an action name, not a password)
     SECRET_DELETE = "secret_delete"  # noqa: S105
     DELETE_REQUEST = "delete_request"
+    CREATE_REQUEST = "create_request"  # a create held for an approver (Pod Security)
     APPROVE = "approve"
     DENY = "deny"
     REFUSED_CLICK = "refused_click"

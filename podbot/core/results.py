@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from podbot.core.model import CreateFromManifest, CreateRegistrySecret, OutputFormat
+from podbot.core.podsecurity import PodSecurityLevel, Violation
 from podbot.core.policy import Approvers
 from podbot.core.records import Approval, AuditEvent, Subscription
 
@@ -35,6 +36,8 @@ class Changed:
     dry_run: bool = False
     notes: tuple[str, ...] = ()  # message keys (e.g. flags accepted without effect)
     preview: dict[str, Any] | None = None  # the object as built (client dry-run) or as the server returned it
+    pod_security: PodSecurityLevel | None = None  # a preview: the level a real create must meet...
+    violations: tuple[Violation, ...] = ()  # ...and what in it does not
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ and passed down explicitly. Secrets are held in ``model.Secret`` so they never p
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from podbot.core.i18n import normalize_locale
 from podbot.core.model import Secret
+from podbot.core.podsecurity import PodSecurityLevel
 
 NO_SECRET = Secret("")  # immutable, so one shared default is safe
 
@@ -68,6 +71,13 @@ class ApprovalSettings:
         return not any(fnmatch.fnmatchcase(namespace, p) for p in self.no_approval_namespaces)
 
 
+class OnViolation(StrEnum):
+    """What happens to a create that breaks the channel's Pod Security level."""
+
+    REFUSE = "refuse"
+    APPROVE = "approve"  # it waits for an approver, like a delete
+
+
 @dataclass(frozen=True)
 class ChannelPolicy:
     """What one channel (by ID or #name; "*" = every other channel) may touch."""
@@ -79,6 +89,17 @@ class ChannelPolicy:
     default_context: str | None = None
     default_namespace: str | None = None
     locale: str | None = None
+    pod_security: PodSecurityLevel = PodSecurityLevel.BASELINE
+    """The Pod Security Standard a created pod must meet (privileged | baseline | restricted)."""
+    on_violation: OnViolation = OnViolation.REFUSE
+    """A create that breaks it (or targets a protected namespace): refused, or held for an approver."""
+
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+READ_ONLY_VERBS = ("get", "describe", "logs", "static", "help")
+UNLISTED = ChannelPolicy(channel="", verbs=READ_ONLY_VERBS)
+"""A channel the configuration does not name (and no "*" entry): it may look, not touch."""
+PROTECTED_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease")
 
 
 @dataclass(frozen=True)
@@ -157,16 +178,23 @@ class Settings:
     locale: str = "en"
     """Default language of messages: en or zh_CN (per channel: channels[].locale)."""
     log_level: str = "INFO"
+    protected_namespaces: tuple[str, ...] = PROTECTED_NAMESPACES
+    """Namespaces a create from Slack never lands in unapproved (the cluster's own)."""
 
     def channel_policy(self, channel_id: str, channel_name: str = "") -> ChannelPolicy:
-        """The policy of a channel: by ID, then #name, then the "*" default, then allow-all."""
+        """The policy of a channel: by ID, then #name, then the "*" entry, else read-only."""
         by_key = {p.channel.lstrip("#"): p for p in self.channels}
         return (
             by_key.get(channel_id)
-            or by_key.get(channel_name.lstrip("#"))
+            or (by_key.get(channel_name.lstrip("#")) if channel_name else None)
             or by_key.get("*")
-            or ChannelPolicy()
+            or UNLISTED
         )
+
+    @property
+    def names_channels(self) -> bool:
+        """Whether any policy is keyed by #name (then a channel's name must be looked up)."""
+        return any(p.channel != "*" and not _CHANNEL_ID.match(p.channel) for p in self.channels)
 
     def locale_for(self, channel_id: str, channel_name: str = "") -> str:
         return normalize_locale(self.channel_policy(channel_id, channel_name).locale or self.locale)

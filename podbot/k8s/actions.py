@@ -546,3 +546,23 @@ def list_static_pods(req: ListStaticPods, kube: Kube, as_user: Identity | None =
             )
         )
     return StaticPods(kube.context, tuple(pods))
+
+
+# --- access reviews ------------------------------------------------------------------------------
+REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+def may(kube: Kube, identity: Identity, verb: str, resource: str, namespace: str | None) -> bool:
+    """Whether ``identity`` may ``verb`` ``resource`` in ``namespace`` (None: cluster-wide), as the
+    cluster's own authorizer says: a SelfSubjectAccessReview made as that identity (impersonated),
+    which every authenticated user may create, so podbot needs no extra permission for it."""
+    attributes: JSON = {"verb": verb, "resource": resource}
+    if namespace is not None:
+        attributes["namespace"] = namespace
+    review: JSON = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    answer = kube.request("POST", REVIEWS, body=review, as_user=identity)
+    return bool((answer.get("status") or {}).get("allowed"))

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from podbot.core.i18n import t
 from podbot.core.policy import Approvers
-from podbot.core.records import Approval, ApprovalState
+from podbot.core.records import Approval, ApprovalAction, ApprovalState
 from podbot.render.blocks import (
     Block,
     Rendered,
@@ -51,10 +51,15 @@ def _kind(approval: Approval) -> str:
     return approval.target.kind.lower()
 
 
+def _key(approval: Approval, key: str) -> str:
+    """The catalog key of ``key``'s wording for this request: deletes and held creates differ."""
+    return f"approvals.{key}_create" if approval.action is ApprovalAction.CREATE else f"approvals.{key}"
+
+
 def _header(approval: Approval, locale: str | None) -> str:
     target = approval.target
     return t(
-        "approvals.header",
+        _key(approval, "header"),
         locale,
         id=approval.id,
         kind=_kind(approval),
@@ -64,7 +69,23 @@ def _header(approval: Approval, locale: str | None) -> str:
 
 
 def _what(approval: Approval, locale: str | None) -> str:
-    """Exactly what will be deleted: cluster, namespace, name, uid, owner, node."""
+    """Exactly what will be deleted (cluster, namespace, name, uid, owner, node), or for a held
+    create: where, and each Pod Security rule it breaks."""
+    if approval.action is ApprovalAction.CREATE:
+        target = approval.target
+        lines = [t("approvals.create_target", locale, kind=_kind(approval), name=target.name,
+                   namespace=target.namespace, context=target.context)]  # fmt: skip
+        lines.append(t("podsecurity.held", locale))
+        lines += [
+            t(
+                "podsecurity.line",
+                locale,
+                rule=t(f"podsecurity.rule.{rule}", locale),
+                detail=mrkdwn_escape(detail),
+            )
+            for rule, detail in approval.violations
+        ]
+        return "\n".join(lines)
     text = render_delete_target_summary(approval.target, locale)
     if approval.target.node:
         text += "\n" + t("approvals.node", locale, node=approval.target.node)
@@ -82,13 +103,13 @@ def _confirm(approval: Approval, locale: str | None) -> Block:
     return {
         "title": {
             "type": "plain_text",
-            "text": t("approvals.confirm_title", locale, **params)[:MAX_CONFIRM_TITLE],
+            "text": t(_key(approval, "confirm_title"), locale, **params)[:MAX_CONFIRM_TITLE],
         },
         "text": {
             "type": "plain_text",
-            "text": t("approvals.confirm_text", locale, **params)[:MAX_CONFIRM_TEXT],
+            "text": t(_key(approval, "confirm_text"), locale, **params)[:MAX_CONFIRM_TEXT],
         },
-        "confirm": {"type": "plain_text", "text": t("approvals.confirm_yes", locale)},
+        "confirm": {"type": "plain_text", "text": t(_key(approval, "confirm_yes"), locale)},
         "deny": {"type": "plain_text", "text": t("approvals.confirm_no", locale)},
         "style": "danger",
     }
@@ -110,7 +131,7 @@ def request_message(
         t("approvals.expires", locale, when=when(approval.expires_at)),
         t("approvals.approvers", locale, who=approvers_text(approvers)),
     ]
-    notes = [t("approvals.pinned", locale, kind=_kind(approval), uid=target.uid)]
+    notes = [t(_key(approval, "pinned"), locale, kind=_kind(approval), uid=target.uid)]
     if runs_as_approver:
         notes.append(t("approvals.runs_as_approver", locale))
     value = str(approval.id)
@@ -144,13 +165,16 @@ def status_line(approval: Approval, locale: str | None) -> str:
     if state is ApprovalState.PENDING:
         return ""
     if state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
-        return t("approvals.status_approved", locale, **params)
+        return t(_key(approval, "status_approved"), locale, **params)
     if state is ApprovalState.DENIED:
         key = "status_withdrawn" if approval.decided_by == approval.requester.user_id else "status_denied"
-        return t(f"approvals.{key}", locale, **params)
+        return t(_key(approval, key), locale, **params)
     if state is ApprovalState.EXPIRED:
-        return t("approvals.status_expired", locale, when=when(approval.expires_at))
+        return t(_key(approval, "status_expired"), locale, when=when(approval.expires_at))
     detail = mrkdwn_escape(approval.detail or approval.outcome or "?")
+    if approval.action is ApprovalAction.CREATE:
+        key = "status_created" if approval.outcome == "created" else "status_error_create"
+        return t(f"approvals.{key}", locale, detail=detail, **params)
     key = {
         "deleted": "status_deleted",
         "not_found": "status_not_found",
@@ -188,7 +212,7 @@ def approval_message(
 def posted_notice(approval: Approval, locale: str | None, approvers: Approvers | None) -> Rendered:
     """The requester's private confirmation that the request is up and who will see it."""
     text = t(
-        "approvals.posted",
+        _key(approval, "posted"),
         locale,
         id=approval.id,
         who=approvers_text(approvers),

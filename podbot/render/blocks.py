@@ -18,6 +18,7 @@ from podbot.core.diagnosis.findings import Finding, Fix, Severity, describe_find
 from podbot.core.i18n import t
 from podbot.core.pods.describe import describe_text
 from podbot.core.pods.status import pod_status
+from podbot.core.podsecurity import violations_text
 from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
@@ -222,6 +223,14 @@ def render_changed(change: Changed, locale: str | None = None) -> Rendered:
     blocks = [section("\n".join(lines))]
     for note in change.notes:
         blocks.append(context(":information_source: " + t(note, locale)))
+    if change.pod_security is not None:
+        if change.violations:
+            verdict = violations_text(change.violations, change.pod_security, locale)
+            blocks.append(section(":shield: " + mrkdwn_escape(verdict)[:MAX_SECTION_TEXT]))
+        else:
+            blocks.append(
+                context(":shield: " + t("podsecurity.meets", locale, level=change.pod_security.value))
+            )
     return Rendered(text=_plain(lines[0] if lines else ""), blocks=blocks)
 
 

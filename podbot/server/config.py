@@ -10,15 +10,18 @@ Environment variables win over the YAML file for the settings they cover.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from podbot.core.errors import ConfigError
 from podbot.core.i18n import normalize_locale
 from podbot.core.model import Secret
+from podbot.core.podsecurity import PodSecurityLevel
 from podbot.core.settings import (
+    PROTECTED_NAMESPACES,
     ApprovalSettings,
     ApproverRule,
     ChannelPolicy,
@@ -26,6 +29,7 @@ from podbot.core.settings import (
     IdentitySettings,
     KubeSettings,
     LeaderElectionSettings,
+    OnViolation,
     Settings,
     SlackSettings,
 )
@@ -90,6 +94,20 @@ def _float(value: Any, name: str, problems: _Problems, default: float) -> float:
         problems.add(name, "must be greater than 0")
         return default
     return number
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(value: Any, name: str, problems: _Problems, default: E) -> E:
+    if value is None or value == "":
+        return default
+    kind = type(default)
+    try:
+        return kind(str(value).strip().lower())
+    except ValueError:
+        problems.add(name, f"must be one of {', '.join(m.value for m in kind)}, not {value!r}")
+        return default
 
 
 def _leader_election(
@@ -209,6 +227,15 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
                 default_context=raw.get("default_context"),
                 default_namespace=raw.get("default_namespace"),
                 locale=normalize_locale(str(locale)) if locale else None,
+                pod_security=_choice(
+                    raw.get("pod_security"),
+                    f"channels[{i}].pod_security",
+                    problems,
+                    PodSecurityLevel.BASELINE,
+                ),
+                on_violation=_choice(
+                    raw.get("on_violation"), f"channels[{i}].on_violation", problems, OnViolation.REFUSE
+                ),
             )
         )
 
@@ -264,6 +291,11 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
             env.get("PODBOT_WORKERS") or doc.get("workers"), "PODBOT_WORKERS", problems, Settings.workers, 1
         ),
         locale=normalize_locale(locale),
+        protected_namespaces=(
+            _strings(doc["protected_namespaces"], "protected_namespaces", problems)
+            if "protected_namespaces" in doc
+            else PROTECTED_NAMESPACES
+        ),
         log_level=str(env.get("PODBOT_LOG_LEVEL") or doc.get("log_level") or "INFO").upper(),
     )
     if problems.items:

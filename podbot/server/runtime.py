@@ -116,8 +116,11 @@ class Runtime:
         }
 
         # The one road: every entry path below submits typed requests here.
-        gate = Gate(settings, clusters, SlackIdentities(settings, self.directory), store.approvals)
-        self.pipeline = pipeline = Pipeline(settings, gate, handlers, audit)
+        identities = SlackIdentities(settings, self.directory)
+        gate = Gate(settings, clusters, identities, store.approvals, self.directory)
+        self.pipeline = pipeline = Pipeline(
+            settings, gate, handlers, audit, hold=self.approvals.request_create
+        )
 
         self.pool = WorkPool(settings.workers)
         replies = Replies(messenger, self.pool, pipeline.locale, now)

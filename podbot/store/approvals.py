@@ -7,12 +7,13 @@ wins; the other sees ``False`` and can read the approval to explain what happene
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import RowMapping, and_, select, update
 
-from podbot.core.records import Approval, ApprovalState, DeleteTarget, Requester, utc
+from podbot.core.records import Approval, ApprovalAction, ApprovalState, DeleteTarget, Requester, utc
 from podbot.store.database import Database
 from podbot.store.schema import approvals
 
@@ -47,6 +48,9 @@ def _approval(row: RowMapping) -> Approval:
         finished_at=row["finished_at"],
         outcome=row["outcome"],
         detail=row["detail"],
+        action=ApprovalAction(row["action"]),
+        manifest=row["manifest"],
+        violations=tuple((str(rule), str(detail)) for rule, detail in row["violations"] or ()),
     )
 
 
@@ -55,9 +59,18 @@ class Approvals:
         self._db = db
 
     def create(
-        self, target: DeleteTarget, requester: Requester, *, now: datetime, expires_at: datetime
+        self,
+        target: DeleteTarget,
+        requester: Requester,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        action: ApprovalAction = ApprovalAction.DELETE,
+        manifest: str | None = None,
+        violations: Sequence[tuple[str, str]] = (),
     ) -> Approval:
-        """A new pending request for deleting exactly ``target`` (its uid is pinned)."""
+        """A new pending request: deleting exactly ``target`` (its uid is pinned), or creating
+        ``manifest`` (held for breaking the channel's Pod Security level: ``violations``)."""
         if utc(expires_at, "expires_at") <= utc(now):
             raise ValueError("an approval must expire after it is created")
         values: dict[str, Any] = {
@@ -78,6 +91,9 @@ class Approvals:
             "node": target.node,
             "grace_period": target.grace_period,
             "reason": target.reason,
+            "action": action.value,
+            "manifest": manifest,
+            "violations": [list(v) for v in violations] if action is ApprovalAction.CREATE else None,
         }
         with self._db.write() as connection:
             row = connection.execute(approvals.insert().values(values).returning(approvals)).mappings().one()

@@ -16,6 +16,7 @@ from podbot.core.records import (
     Alert,
     AlertObservation,
     Approval,
+    ApprovalAction,
     ApprovalState,
     AuditEvent,
     AuditQuery,
@@ -30,7 +31,15 @@ from podbot.core.records import (
 
 class ApprovalStore(Protocol):
     def create(
-        self, target: DeleteTarget, requester: Requester, *, now: datetime, expires_at: datetime
+        self,
+        target: DeleteTarget,
+        requester: Requester,
+        *,
+        now: datetime,
+        expires_at: datetime,
+        action: ApprovalAction = ...,
+        manifest: str | None = None,
+        violations: Sequence[tuple[str, str]] = (),
     ) -> Approval: ...
     def get(self, approval_id: int) -> Approval | None: ...
     def set_message(self, approval_id: int, channel: str, ts: str) -> None: ...

@@ -106,6 +106,9 @@ approvals = Table(
     Column("finished_at", UtcDateTime, nullable=True),
     Column("outcome", String(32), nullable=False, server_default=""),
     Column("detail", Text, nullable=False, server_default=""),
+    Column("action", String(16), nullable=False, server_default="delete"),  # revision 0002
+    Column("manifest", Text, nullable=True),
+    Column("violations", Json, nullable=True),  # [[rule, detail], ...]; NULL for deletes
     CheckConstraint(
         "state IN ('pending', 'approved', 'denied', 'expired', 'executing', 'done', 'failed')", name="state"
     ),
