@@ -1,0 +1,172 @@
+"""podbot.localslack refuses what Slack refuses, seen through the real slack_sdk WebClient and bolt.
+
+Each test sends raw dicts (slack_sdk's models would drop an unknown key before it left the
+process) and checks both the answer and that nothing changed in the workspace.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook import WebhookClient
+
+from podbot.localslack import LocalSlack, Workspace
+from tests.support.localslack import ManualClock, bolt_app, serve_bolt
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def slack(clock: ManualClock) -> Iterator[LocalSlack]:
+    with LocalSlack(Workspace.demo(clock=clock)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def client(slack: LocalSlack) -> WebClient:
+    return WebClient(token=slack.bot_token, base_url=slack.api_url)
+
+
+def error_of(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
+    with pytest.raises(SlackApiError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+def ids(slack: LocalSlack) -> tuple[str, str]:
+    return slack.workspace.channel("ops").id, slack.workspace.user("alice").id
+
+
+# --- 10: unknown keys in blocks and elements -----------------------------------------------------
+
+APPROVE = {"type": "button", "text": {"type": "plain_text", "text": "Approve"}, "action_id": "approve"}
+TYPO = [{"type": "section", "text": {"type": "mrkdwn", "text": "Delete nginx?"}, "acessory": APPROVE}]
+TYPO_ERROR = "invalid additional property: acessory [json-pointer:/blocks/0]"
+INVALID_BLOCKS = {
+    "ok": False,
+    "error": "invalid_blocks",
+    "errors": [TYPO_ERROR],
+    "response_metadata": {"messages": [f"[ERROR] {TYPO_ERROR}"]},
+}
+
+
+def test_slack_sdk_models_would_hide_the_typo() -> None:
+    # Why the tests below send raw dicts: the library's model silently drops the unknown key.
+    parsed = Block.parse(TYPO[0])
+    assert parsed is not None and "acessory" not in parsed.to_dict()
+
+
+def test_chat_methods_refuse_an_unknown_block_key(slack: LocalSlack, client: WebClient) -> None:
+    ops, alice = ids(slack)
+    posted = client.chat_postMessage(channel=ops, text="original")
+    calls = {
+        "chat.postMessage": lambda: client.chat_postMessage(channel=ops, text="x", blocks=TYPO),
+        "chat.postEphemeral": lambda: client.chat_postEphemeral(
+            channel=ops, user=alice, text="x", blocks=TYPO
+        ),
+        "chat.update": lambda: client.chat_update(channel=ops, ts=posted["ts"], text="x", blocks=TYPO),
+    }
+    for method, call in calls.items():
+        assert error_of(call).response.data == INVALID_BLOCKS, method
+        assert "acessory" in str(slack.api_calls(method)[-1].args["blocks"])  # it did go over the wire
+    assert [(m.text, m.edited) for m in slack.messages("#ops", user="alice")] == [("original", False)]
+    # the same block without the typo is fine everywhere
+    fixed = [{**{k: v for k, v in TYPO[0].items() if k != "acessory"}, "accessory": APPROVE}]
+    assert client.chat_update(channel=ops, ts=posted["ts"], text="x", blocks=fixed)["ok"] is True
+
+
+def test_attachment_blocks_are_checked_too(slack: LocalSlack, client: WebClient) -> None:
+    ops, _ = ids(slack)
+    error = error_of(client.chat_postMessage, channel=ops, text="x", attachments=[{"blocks": TYPO}])
+    assert error.response["errors"] == [
+        "invalid additional property: acessory [json-pointer:/attachments/0/blocks/0]"
+    ]
+    assert slack.messages("#ops") == []
+
+
+def modal(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "modal", "title": {"type": "plain_text", "text": "Delete"}, "blocks": blocks}
+
+
+def test_views_methods_refuse_an_unknown_block_key(slack: LocalSlack, client: WebClient) -> None:
+    _, alice = ids(slack)
+    issue = slack.workspace.interactions.issue_trigger
+    opened = client.views_open(trigger_id=issue(alice), view=modal([{"type": "divider"}]))
+    expected = {
+        "ok": False,
+        "error": "invalid_arguments",
+        "response_metadata": {
+            "messages": [
+                "[ERROR] failed to match all allowed schemas [json-pointer:/view]",
+                "[ERROR] invalid additional property: acessory [json-pointer:/view/blocks/0]",
+            ]
+        },
+    }
+    calls = {
+        "views.open": lambda: client.views_open(trigger_id=issue(alice), view=modal(TYPO)),
+        "views.push": lambda: client.views_push(trigger_id=issue(alice), view=modal(TYPO)),
+        "views.update": lambda: client.views_update(view_id=opened["view"]["id"], view=modal(TYPO)),
+    }
+    for method, call in calls.items():
+        assert error_of(call).response.data == expected, method
+    view = slack.current_view("alice")
+    assert (
+        view is not None and view.id == opened["view"]["id"] and len(slack.workspace.modals.stack(alice)) == 1
+    )
+    assert [b["type"] for b in view.blocks] == ["divider"]
+
+
+def test_modal_limits_and_unknown_view_keys(slack: LocalSlack, client: WebClient) -> None:
+    _, alice = ids(slack)
+    trigger = slack.workspace.interactions.issue_trigger
+    view = modal([{"type": "divider"}]) | {
+        "private_metadata": "m" * 3001,
+        "sumbit": {"type": "plain_text", "text": "Go"},
+    }
+    messages = error_of(client.views_open, trigger_id=trigger(alice), view=view).response[
+        "response_metadata"
+    ]["messages"]
+    assert messages == [
+        "[ERROR] failed to match all allowed schemas [json-pointer:/view]",
+        "[ERROR] must be less than 3001 characters [json-pointer:/view/private_metadata]",
+        "[ERROR] invalid additional property: sumbit [json-pointer:/view]",
+    ]
+    assert slack.current_view("alice") is None
+
+
+@pytest.fixture
+def app(slack: LocalSlack) -> Iterator[App]:
+    bolt = bolt_app(slack)
+    with serve_bolt(bolt) as url:
+        slack.use_http(url)
+        yield bolt
+
+
+def test_response_url_and_ack_refuse_an_unknown_block_key(slack: LocalSlack, app: App) -> None:
+    urls: queue.Queue[str] = queue.Queue()
+
+    @app.command("/pod")
+    def handle(ack: Any, command: dict[str, Any], respond: Any) -> None:
+        if command["text"] == "ack":
+            ack(text="x", blocks=TYPO)  # bolt sends the ack body as given
+        else:
+            ack()
+            urls.put(command["response_url"])
+
+    result = slack.send_command("alice", "#ops", "/pod", "ack")
+    assert result.ack_error == "invalid_blocks"
+    slack.send_command("alice", "#ops", "/pod", "later")
+    refused = WebhookClient(urls.get(timeout=5)).send_dict({"text": "x", "blocks": TYPO})
+    assert refused.status_code == 400
+    assert TYPO_ERROR in refused.body
+    assert slack.messages("#ops", user="alice") == []
