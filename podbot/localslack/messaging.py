@@ -94,18 +94,26 @@ class Messaging:
         return Content(text, stored_blocks, stored_attachments)
 
     # --- channels ----------------------------------------------------------------------------
-    def channel_for_post(self, ref: str) -> Channel:
-        """Resolve ``channel`` for chat.postMessage: id, ``#name``, name, or a user id (DM)."""
+    def channel_for_post(self, ref: str, *, user_dm: bool = True) -> Channel:
+        """Resolve ``channel`` as chat.postMessage (and postEphemeral) document it: an ID, a
+        channel name (``ops`` or ``#ops``), or for postMessage a user ID (the DM with the app)."""
         if not ref:
             raise ApiError("channel_not_found")
         channel = self.ws.find_channel(ref)
-        if channel is None and ref[:1] in ("U", "W"):
-            user = self.ws.find_user(ref)
+        if channel is None and user_dm:
+            user = self.ws.user_by_id(ref)
             if user is not None and not user.is_bot:
                 return self.ws.im_channel(user.id)
         if channel is None:
             raise ApiError("channel_not_found")
         return self.check_bot_access(channel)
+
+    def channel_by_id(self, ref: str) -> Channel:
+        """Resolve ``channel`` where Slack takes a conversation ID only (``channel_not_found``)."""
+        channel = self.ws.channel_by_id(ref)
+        if channel is None:
+            raise ApiError("channel_not_found")
+        return channel
 
     def check_bot_access(self, channel: Channel) -> Channel:
         bot = self.ws.bot.id

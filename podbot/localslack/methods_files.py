@@ -52,7 +52,7 @@ def complete_upload(core: Core, req: ApiRequest) -> ApiResult:
     targets = [c for c in (req.str_arg("channels") or req.str_arg("channel_id")).split(",") if c]
     if req.str_arg("thread_ts") and len(targets) > 1:
         raise _invalid("thread_ts needs exactly one channel")
-    channels = [core.messaging.check_bot_access(_channel(core, ref)) for ref in targets]
+    channels = [core.messaging.check_bot_access(core.messaging.channel_by_id(ref)) for ref in targets]
     comment = req.str_arg("initial_comment")
     if len(comment) > core.limits.message_text:
         raise ApiError("msg_too_long")
@@ -75,13 +75,6 @@ def complete_upload(core: Core, req: ApiRequest) -> ApiResult:
             )
         data = [{"id": f.id, "title": f.title} for f in completed]
     return ApiResult({"files": data})
-
-
-def _channel(core: Core, ref: str) -> Any:
-    channel = core.workspace.find_channel(ref)
-    if channel is None:
-        raise ApiError("channel_not_found")
-    return channel
 
 
 def info(core: Core, req: ApiRequest) -> ApiResult:

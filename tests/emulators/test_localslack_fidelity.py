@@ -170,3 +170,69 @@ def test_response_url_and_ack_refuse_an_unknown_block_key(slack: LocalSlack, app
     assert refused.status_code == 400
     assert TYPO_ERROR in refused.body
     assert slack.messages("#ops", user="alice") == []
+
+
+# --- 12: names only where Slack documents them ---------------------------------------------------
+
+
+def test_post_methods_take_channel_names_as_documented(slack: LocalSlack, client: WebClient) -> None:
+    ops, alice = ids(slack)
+    for ref in (ops, "ops", "#ops"):
+        assert client.chat_postMessage(channel=ref, text=f"to {ref}")["channel"] == ops
+        assert client.chat_postEphemeral(channel=ref, user=alice, text=f"psst {ref}")["ok"] is True
+    dm = client.chat_postMessage(channel=alice, text="a user ID opens the DM with the app")["channel"]
+    assert slack.workspace.channel_by_id(dm) is not None and dm.startswith("D")
+    assert len(slack.messages("#ops")) == 3 and len(slack.messages("#ops", user="alice")) == 6
+
+
+def test_everything_else_takes_ids_only(slack: LocalSlack, client: WebClient) -> None:
+    ops, alice = ids(slack)
+    posted = client.chat_postMessage(channel=ops, text="original")
+    refused: dict[str, tuple[Any, dict[str, Any], str]] = {
+        "chat.postEphemeral user": (
+            client.chat_postEphemeral,
+            {"channel": ops, "user": "alice", "text": "x"},
+            "user_not_found",
+        ),
+        "chat.postEphemeral to a user": (
+            client.chat_postEphemeral,
+            {"channel": alice, "user": alice, "text": "x"},
+            "channel_not_found",
+        ),
+        "chat.update": (
+            client.chat_update,
+            {"channel": "#ops", "ts": posted["ts"], "text": "x"},
+            "channel_not_found",
+        ),
+        "chat.delete": (client.chat_delete, {"channel": "ops", "ts": posted["ts"]}, "channel_not_found"),
+        "chat.getPermalink": (
+            client.chat_getPermalink,
+            {"channel": "#ops", "message_ts": posted["ts"]},
+            "channel_not_found",
+        ),
+        "conversations.history": (client.conversations_history, {"channel": "#ops"}, "channel_not_found"),
+        "conversations.replies": (
+            client.conversations_replies,
+            {"channel": "ops", "ts": posted["ts"]},
+            "channel_not_found",
+        ),
+        "conversations.info": (client.conversations_info, {"channel": "ops"}, "channel_not_found"),
+        "conversations.members": (client.conversations_members, {"channel": "#ops"}, "channel_not_found"),
+        "conversations.open": (client.conversations_open, {"users": "alice"}, "user_not_found"),
+        "users.info": (client.users_info, {"user": "@alice"}, "user_not_found"),
+        "usergroups.users.list": (client.usergroups_users_list, {"usergroup": "sre"}, "no_such_subteam"),
+        "files.completeUploadExternal": (
+            client.files_upload_v2,
+            {"channel": "#ops", "content": "x", "filename": "x.txt"},
+            "channel_not_found",
+        ),
+    }
+    for what, (call, kwargs, code) in refused.items():
+        assert error_of(call, **kwargs).response["error"] == code, what
+    assert [(m.text, m.edited, m.files) for m in slack.messages("#ops", user="alice")] == [
+        ("original", False, ())
+    ]
+    # the same calls with IDs work
+    sre = slack.workspace.usergroup("sre").id
+    assert client.usergroups_users_list(usergroup=sre)["ok"] and client.users_info(user=alice)["ok"]
+    assert client.conversations_info(channel=ops)["channel"]["name"] == "ops"
