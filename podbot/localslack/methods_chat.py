@@ -158,9 +158,10 @@ def replies(core: Core, req: ApiRequest) -> ApiResult:
         parent = ws.history.get(channel.id, req.str_arg("ts", required=True))
         if parent is None or parent.ephemeral_to is not None:
             raise ApiError("thread_not_found")
-        root = parent.thread_ts or parent.ts
-        root_message = ws.history.get(channel.id, root) or parent
-        thread = [root_message, *ws.history.replies(channel.id, root)]
+        root = ws.history.get(channel.id, parent.thread_ts or parent.ts)
+        if root is None:  # an orphaned reply: its parent was deleted
+            raise ApiError("thread_not_found")
+        thread = [root, *ws.history.replies(channel.id, root.ts)]
         page, next_cursor = paginate(thread, req, default_limit=1000)
         messages = [ws.message_json(m) for m in page]
     return ApiResult(

@@ -61,11 +61,11 @@ def complete_upload(core: Core, req: ApiRequest) -> ApiResult:
             stored = ws.files.reserved(entry["id"])
             if stored is None or stored.content is None or stored.completed:
                 raise ApiError("file_not_found")
+        threads = [core.messaging.thread_parent(c, req.str_arg("thread_ts")) for c in channels]
         completed = [ws.files.complete(e["id"], str(e.get("title") or "")) for e in entries]
-        for channel in channels:
+        for channel, thread in zip(channels, threads, strict=True):
             for stored in completed:
                 ws.files.share(stored, channel.id)
-            thread = core.messaging.thread_parent(channel, req.str_arg("thread_ts"))
             core.messaging.post(
                 channel,
                 Content(comment, None, None),

@@ -236,3 +236,81 @@ def test_everything_else_takes_ids_only(slack: LocalSlack, client: WebClient) ->
     sre = slack.workspace.usergroup("sre").id
     assert client.usergroups_users_list(usergroup=sre)["ok"] and client.users_info(user=alice)["ok"]
     assert client.conversations_info(channel=ops)["channel"]["name"] == "ops"
+
+
+# --- 11: thread_ts -------------------------------------------------------------------------------
+
+
+def test_thread_ts_must_name_a_message_of_the_channel(slack: LocalSlack, client: WebClient) -> None:
+    ops, alice = ids(slack)
+    dev = slack.workspace.channel("dev").id
+    elsewhere = client.chat_postMessage(channel=dev, text="in #dev")["ts"]
+    ephemeral = client.chat_postEphemeral(channel=ops, user=alice, text="only alice")["message_ts"]
+    bad = [
+        "yesterday",
+        "1750000000",
+        "171200.deleted",
+        " 1750000000.000100",
+        "1.000001",
+        elsewhere,
+        ephemeral,
+    ]
+    for thread_ts in bad:
+        for call, kwargs in (
+            (client.chat_postMessage, {"channel": ops, "text": "reply"}),
+            (client.chat_postEphemeral, {"channel": ops, "user": alice, "text": "reply"}),
+            (client.files_upload_v2, {"channel": ops, "content": "x", "filename": "x.txt"}),
+        ):
+            assert error_of(call, thread_ts=thread_ts, **kwargs).response["error"] == "invalid_thread_ts", (
+                call,
+                thread_ts,
+            )
+    assert [m.text for m in slack.messages("#ops", user="alice")] == ["only alice"]
+
+
+def test_reply_to_a_deleted_message_is_orphaned(slack: LocalSlack, client: WebClient) -> None:
+    ops, _ = ids(slack)
+    parent = client.chat_postMessage(channel=ops, text="parent")["ts"]
+    first = client.chat_postMessage(channel=ops, text="first reply", thread_ts=parent)["ts"]
+    client.chat_delete(channel=ops, ts=parent)
+    late = client.chat_postMessage(channel=ops, text="late reply", thread_ts=parent)
+    assert late["ok"] is True and late["message"]["thread_ts"] == parent
+    deeper = client.chat_postMessage(channel=ops, text="reply to a reply", thread_ts=first)
+    assert deeper["message"]["thread_ts"] == parent  # joins the (orphaned) thread of its parent
+    assert client.conversations_history(channel=ops)["messages"] == []  # nothing at the top level
+    assert slack.messages("#ops", threads=False) == []
+    for ts in (parent, first, late["ts"]):
+        assert (
+            error_of(client.conversations_replies, channel=ops, ts=ts).response["error"] == "thread_not_found"
+        )
+
+
+@pytest.fixture
+def response_urls(slack: LocalSlack, app: App) -> queue.Queue[str]:
+    urls: queue.Queue[str] = queue.Queue()
+
+    @app.command("/pod")
+    def handle(ack: Any, command: dict[str, Any]) -> None:
+        ack()
+        urls.put(command["response_url"])
+
+    return urls
+
+
+def test_response_url_thread_ts(
+    slack: LocalSlack, client: WebClient, response_urls: queue.Queue[str]
+) -> None:
+    ops, _ = ids(slack)
+    parent = client.chat_postMessage(channel=ops, text="parent")["ts"]
+    slack.send_command("alice", "#ops", "/pod", "get pods")
+    hook = WebhookClient(response_urls.get(timeout=5))
+    refused = hook.send_dict({"text": "x", "response_type": "in_channel", "thread_ts": "not-a-ts"})
+    assert refused.status_code == 400 and "invalid_thread_ts" in refused.body
+    assert (
+        hook.send_dict(
+            {"text": "in the thread", "response_type": "in_channel", "thread_ts": parent}
+        ).status_code
+        == 200
+    )
+    [reply] = [m for m in slack.messages("#ops") if m.text == "in the thread"]
+    assert reply.thread_ts == parent
