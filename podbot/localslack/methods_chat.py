@@ -135,7 +135,8 @@ def history(core: Core, req: ApiRequest) -> ApiResult:
             and in_range(m.ts)
         ]
         top.reverse()  # newest first, as Slack returns them
-        page, next_cursor = paginate(top, req)
+        tier = core.history_tier
+        page, next_cursor = paginate(top, req, default_limit=tier.history_page, max_limit=tier.max_page)
         messages = [ws.message_json(m) for m in page]
     return ApiResult(
         {
@@ -162,7 +163,8 @@ def replies(core: Core, req: ApiRequest) -> ApiResult:
         if root is None:  # an orphaned reply: its parent was deleted
             raise ApiError("thread_not_found")
         thread = [root, *ws.history.replies(channel.id, root.ts)]
-        page, next_cursor = paginate(thread, req, default_limit=1000)
+        tier = core.history_tier
+        page, next_cursor = paginate(thread, req, default_limit=tier.replies_page, max_limit=tier.max_page)
         messages = [ws.message_json(m) for m in page]
     return ApiResult(
         {

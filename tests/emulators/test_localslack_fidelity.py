@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.webhook import WebhookClient
 
-from podbot.localslack import LocalSlack, Workspace
+from podbot.localslack import MARKETPLACE, NON_MARKETPLACE, LocalSlack, Workspace
 from tests.support.localslack import ManualClock, bolt_app, serve_bolt
 
 
@@ -268,7 +268,9 @@ def test_thread_ts_must_name_a_message_of_the_channel(slack: LocalSlack, client:
     assert [m.text for m in slack.messages("#ops", user="alice")] == ["only alice"]
 
 
-def test_reply_to_a_deleted_message_is_orphaned(slack: LocalSlack, client: WebClient) -> None:
+def test_reply_to_a_deleted_message_is_orphaned(
+    slack: LocalSlack, client: WebClient, clock: ManualClock
+) -> None:
     ops, _ = ids(slack)
     parent = client.chat_postMessage(channel=ops, text="parent")["ts"]
     first = client.chat_postMessage(channel=ops, text="first reply", thread_ts=parent)["ts"]
@@ -283,6 +285,7 @@ def test_reply_to_a_deleted_message_is_orphaned(slack: LocalSlack, client: WebCl
         assert (
             error_of(client.conversations_replies, channel=ops, ts=ts).response["error"] == "thread_not_found"
         )
+        clock.advance(60)  # conversations.replies: once a minute
 
 
 @pytest.fixture
@@ -314,3 +317,49 @@ def test_response_url_thread_ts(
     )
     [reply] = [m for m in slack.messages("#ops") if m.text == "in the thread"]
     assert reply.thread_ts == parent
+
+
+# --- 13: conversations.history / conversations.replies for apps outside the Marketplace ----------
+
+
+def test_history_is_strict_by_default(slack: LocalSlack, client: WebClient, clock: ManualClock) -> None:
+    ops, _ = ids(slack)
+    assert slack.history_tier == NON_MARKETPLACE
+    for n in range(20):
+        client.chat_postMessage(channel=ops, text=f"m{n}")
+    parent = client.chat_postMessage(channel=ops, text="thread")["ts"]
+    for n in range(20):
+        client.chat_postMessage(channel=ops, text=f"r{n}", thread_ts=parent)
+    first = client.conversations_history(channel=ops, limit=200)  # the limit is cut to 15, silently
+    assert len(first["messages"]) == 15 and first["has_more"] is True
+    thread = client.conversations_replies(channel=ops, ts=parent)  # its own window, its own 15
+    assert [m["text"] for m in thread["messages"]] == ["thread", *(f"r{n}" for n in range(14))]
+    limited = error_of(client.conversations_history, channel=ops)
+    assert (limited.response.status_code, limited.response["error"]) == (429, "ratelimited")
+    assert limited.response.headers["Retry-After"] == "60"
+    clock.advance(45)
+    assert (
+        error_of(client.conversations_replies, channel=ops, ts=parent).response.headers["Retry-After"] == "15"
+    )
+    clock.advance(15)
+    cursor = first["response_metadata"]["next_cursor"]
+    second = client.conversations_history(channel=ops, cursor=cursor)  # the default page is 15 too
+    assert [m["text"] for m in second["messages"]] == [f"m{n}" for n in range(5, -1, -1)]
+    assert second["has_more"] is False
+    assert [c.status for c in slack.api_calls("conversations.history")] == [200, 429, 200]
+
+
+def test_the_marketplace_tier_is_an_explicit_choice(clock: ManualClock) -> None:
+    with LocalSlack(Workspace.demo(clock=clock), history_tier=MARKETPLACE) as slack:
+        client = WebClient(token=slack.bot_token, base_url=slack.api_url)
+        ops, _ = ids(slack)
+        for n in range(120):
+            client.chat_postMessage(channel=ops, text=f"m{n}")
+        assert len(client.conversations_history(channel=ops)["messages"]) == 100
+        assert len(client.conversations_history(channel=ops, limit=200)["messages"]) == 120
+        for _ in range(48):
+            client.conversations_history(channel=ops, limit=1)
+        assert error_of(client.conversations_history, channel=ops).response.status_code == 429  # 51st
+        slack.history_tier = NON_MARKETPLACE  # a new window under the strict tier
+        assert len(client.conversations_history(channel=ops, limit=200)["messages"]) == 15
+        assert error_of(client.conversations_history, channel=ops).response.status_code == 429
