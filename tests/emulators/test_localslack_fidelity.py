@@ -189,6 +189,11 @@ def test_everything_else_takes_ids_only(slack: LocalSlack, client: WebClient) ->
     ops, alice = ids(slack)
     posted = client.chat_postMessage(channel=ops, text="original")
     refused: dict[str, tuple[Any, dict[str, Any], str]] = {
+        "chat.postMessage to @name": (
+            client.chat_postMessage,
+            {"channel": "@alice", "text": "x"},
+            "channel_not_found",
+        ),
         "chat.postEphemeral user": (
             client.chat_postEphemeral,
             {"channel": ops, "user": "alice", "text": "x"},
