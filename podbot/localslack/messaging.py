@@ -20,13 +20,13 @@ from typing import Any
 from podbot.localslack.blockkit import (
     Limits,
     blocks_text_length,
-    error_body,
     normalize_blocks,
     validate_blocks,
 )
 from podbot.localslack.directory import Channel
 from podbot.localslack.history import StoredMessage
 from podbot.localslack.interactions import ResponseUrl
+from podbot.localslack.schema import error_body
 from podbot.localslack.wire import ApiError
 from podbot.localslack.workspace import Workspace
 

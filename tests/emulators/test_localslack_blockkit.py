@@ -9,11 +9,11 @@ import pytest
 from podbot.localslack.blockkit import (
     Limits,
     blocks_text_length,
-    error_body,
     normalize_blocks,
     validate_blocks,
     validate_view,
 )
+from podbot.localslack.schema import error_body
 
 LIMITS = Limits()
 
