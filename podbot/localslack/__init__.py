@@ -17,10 +17,12 @@ from podbot.localslack.history import Message
 from podbot.localslack.modals import View
 from podbot.localslack.render import ButtonLabel, Names, render_blocks, render_message, render_view
 from podbot.localslack.server import ApiCall
-from podbot.localslack.traffic import Fault, Faults, RateLimits
+from podbot.localslack.traffic import MARKETPLACE, NON_MARKETPLACE, Fault, Faults, HistoryTier, RateLimits
 from podbot.localslack.workspace import Workspace
 
 __all__ = [
+    "MARKETPLACE",
+    "NON_MARKETPLACE",
     "ActionResult",
     "ApiCall",
     "BotReply",
@@ -31,6 +33,7 @@ __all__ = [
     "ConfirmationRequired",
     "Fault",
     "Faults",
+    "HistoryTier",
     "Limits",
     "LocalSlack",
     "Message",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from podbot.localslack.blockkit import Limits
 from podbot.localslack.messaging import Messaging
+from podbot.localslack.traffic import HistoryLimits, HistoryTier
 from podbot.localslack.wire import ApiRequest, ApiResult
 from podbot.localslack.workspace import Workspace
 
@@ -29,9 +30,14 @@ class Method:
 class Core:
     workspace: Workspace
     messaging: Messaging
+    history_limits: HistoryLimits
     socket_url: Callable[[], str] = field(
         default=lambda: ""
     )  # issues a Socket Mode URL (apps.connections.open)
+
+    @property
+    def history_tier(self) -> HistoryTier:
+        return self.history_limits.tier
 
     @property
     def limits(self) -> Limits:

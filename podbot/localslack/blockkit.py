@@ -1,29 +1,45 @@
 """Block Kit validation and normalization, the way Slack's servers apply them.
 
-Two passes, like Slack's own schema check: an explicit walker enforces the hard limits with
-Slack-style messages and JSON pointers (``must be less than 3001 characters
-[json-pointer:/blocks/0/text/text]``), then every block the walker accepted is parsed and
-validated by ``slack_sdk.models`` (the library's own schema knowledge). ``invalid_blocks``
-responses carry the messages in ``errors`` and, prefixed with ``[ERROR]``, in
-``response_metadata.messages``, as Slack does.
+Slack validates blocks against its Block Kit JSON schema, whose objects all have
+``additionalProperties: false``: a typo such as ``acessory`` is an error, not a no-op. Slack
+does not publish that schema (slackapi/slack-api-specs#18), so this module is an equivalent
+strict model written from the Block Kit reference: every block, element and composition object
+with its allowed keys, required keys and limits. It depends on no client library (slack_sdk's
+models drop unknown keys silently, so they cannot be the judge).
+
+Error texts and JSON pointers are those of Slack's validator (its open-source hack-json-schema
+library): ``invalid additional property: acessory [json-pointer:/blocks/0]``, ``must be less
+than 3001 characters [json-pointer:/blocks/0/text/text]`` preceded by ``failed to match all
+allowed schemas`` for the text object, ``unsupported type: x [json-pointer:/blocks/0/type]``.
+``invalid_blocks`` answers carry them in ``errors`` and, prefixed with ``[ERROR]``, in
+``response_metadata.messages``.
 
 ``normalize_blocks`` returns what Slack stores: every block gets a ``block_id`` and every
-interactive element an ``action_id`` (random, as Slack assigns them), so ``block_actions``
-payloads always carry both.
+interactive element an ``action_id`` (random, as Slack assigns them).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import secrets
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-from slack_sdk.models.views import View as SdkView
+from podbot.localslack.schema import (
+    Arr,
+    BlockError,
+    Bool,
+    Int,
+    Obj,
+    Spec,
+    Str,
+    Text,
+    Union,
+    Walker,
+)
 
 JsonDict = dict[str, Any]
 
@@ -47,16 +63,21 @@ class Limits:
     block_id: int = 255
     option_text: int = 75
     option_value: int = 150
+    option_description: int = 75
     options: int = 100
+    choice_options: int = 10  # checkboxes and radio buttons
+    overflow_options: int = 5
     placeholder: int = 150
     label: int = 2000
     hint: int = 2000
+    image_title: int = 2000
     confirm_title: int = 100
     confirm_text: int = 300
     confirm_button: int = 30
     alt_text: int = 2000
     markdown_block_text: int = 12000
     plain_text_input_length: int = 3000
+    file_input_files: int = 10
     modal_title: int = 24
     modal_button: int = 24
     private_metadata: int = 3000
@@ -70,358 +91,406 @@ class Limits:
     update_text: int = 4_000
 
 
+# Block types Slack has but this model does not describe: refused with a message that says so,
+# never silently accepted (podbot uses none of them).
+NOT_MODELLED_BLOCKS = frozenset({"rich_text", "table", "call", "context_actions"})
+NOT_MODELLED_ELEMENTS = frozenset({"rich_text_input", "icon_button", "feedback_buttons"})
+
+# --- cross-field rules ---------------------------------------------------------------------------
+
+
+def _unique_action_ids(walker: Walker, block: Mapping[str, Any], pointer: str) -> None:
+    seen: set[str] = set()
+    for i, element in enumerate(block.get("elements") or []):
+        action_id = element.get("action_id") if isinstance(element, Mapping) else None
+        if isinstance(action_id, str):
+            if action_id in seen:
+                walker.err(f"{pointer}/elements/{i}/action_id", "action_id must be unique in the block")
+            seen.add(action_id)
+
+
+def _submit_with_inputs(walker: Walker, view: Mapping[str, Any], pointer: str) -> None:
+    blocks = view.get("blocks")
+    has_inputs = isinstance(blocks, list) and any(
+        isinstance(b, Mapping) and b.get("type") == "input" for b in blocks
+    )
+    if has_inputs and "submit" not in view:
+        walker.err(pointer + "/submit", "submit is required when the view has input blocks")
+
+
+# --- the model -----------------------------------------------------------------------------------
+
+_STYLE = Str(enum=("primary", "danger"))
+_DATE = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
 @dataclass(frozen=True)
-class BlockError:
-    pointer: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.message} [json-pointer:{self.pointer}]"
+class _Model:
+    message_blocks: Arr
+    modal_blocks: Arr
+    view: Union
 
 
-def error_body(code: str, errors: Sequence[BlockError]) -> JsonDict:
-    """Slack's response for a schema failure: ``errors`` plus ``response_metadata.messages``."""
-    texts = [str(e) for e in errors]
-    return {
-        "ok": False,
-        "error": code,
-        "errors": texts,
-        "response_metadata": {"messages": [f"[ERROR] {t}" for t in texts]},
+@functools.cache
+def _model(lim: Limits) -> _Model:
+    """Slack's Block Kit schema for these limits (built once per ``Limits``)."""
+
+    def plain(limit: int) -> Text:
+        return Text(limit, ("plain_text",))
+
+    def any_text(limit: int) -> Text:
+        return Text(limit)
+
+    def option(text: Text, *, url: bool = False) -> Obj:
+        fields: dict[str, Spec] = {
+            "text": text,
+            "value": Str(max=lim.option_value),
+            "description": Text(lim.option_description, text.kinds),
+        }
+        if url:
+            fields["url"] = Str(max=lim.url)
+        return Obj(fields, required=("text", "value"))
+
+    action_id: dict[str, Spec] = {"action_id": Str(max=lim.action_id, min=1)}
+    confirm: dict[str, Spec] = {
+        "confirm": Obj(
+            {
+                "title": plain(lim.confirm_title),
+                "text": any_text(lim.confirm_text),
+                "confirm": plain(lim.confirm_button),
+                "deny": plain(lim.confirm_button),
+                "style": _STYLE,
+            },
+            required=("title", "text", "confirm", "deny"),
+        )
+    }
+    focus: dict[str, Spec] = {"focus_on_load": Bool()}
+    placeholder: dict[str, Spec] = {"placeholder": plain(lim.placeholder)}
+    dispatch: dict[str, Spec] = {
+        "dispatch_action_config": Obj(
+            {"trigger_actions_on": Arr(Str(enum=("on_enter_pressed", "on_character_entered")), min=1)}
+        )
+    }
+    slack_file = Obj({"url": Str(max=lim.url), "id": Str(min=1)}, any_of=("url", "id"))
+    conversation_filter = Obj(
+        {
+            "include": Arr(Str(enum=("im", "mpim", "private", "public")), min=1),
+            "exclude_external_shared_channels": Bool(),
+            "exclude_bot_users": Bool(),
+        }
+    )
+    menu_option = option(plain(lim.option_text))
+    choice_option = option(any_text(lim.option_text))
+    option_group = Obj(
+        {"label": plain(lim.option_text), "options": Arr(menu_option, min=1, max=lim.options)},
+        required=("label", "options"),
+    )
+    many = Arr(Str(min=1), min=1)
+    most = Int(min=1)
+
+    def select(extra: Mapping[str, Spec], *, any_of: tuple[str, ...] = ()) -> Obj:
+        return Obj({"type": Str(), **action_id, **confirm, **focus, **placeholder, **extra}, any_of=any_of)
+
+    static_choices: dict[str, Spec] = {
+        "options": Arr(menu_option, min=1, max=lim.options),
+        "option_groups": Arr(option_group, min=1, max=lim.options),
+    }
+    selects: dict[str, Obj] = {
+        "static_select": select(
+            {**static_choices, "initial_option": menu_option}, any_of=("options", "option_groups")
+        ),
+        "external_select": select({"initial_option": menu_option, "min_query_length": Int(min=0)}),
+        "users_select": select({"initial_user": Str(min=1)}),
+        "conversations_select": select(
+            {
+                "initial_conversation": Str(min=1),
+                "default_to_current_conversation": Bool(),
+                "response_url_enabled": Bool(),
+                "filter": conversation_filter,
+            }
+        ),
+        "channels_select": select({"initial_channel": Str(min=1), "response_url_enabled": Bool()}),
+        "multi_static_select": select(
+            {**static_choices, "initial_options": Arr(menu_option), "max_selected_items": most},
+            any_of=("options", "option_groups"),
+        ),
+        "multi_external_select": select(
+            {"initial_options": Arr(menu_option), "min_query_length": Int(min=0), "max_selected_items": most}
+        ),
+        "multi_users_select": select({"initial_users": many, "max_selected_items": most}),
+        "multi_conversations_select": select(
+            {
+                "initial_conversations": many,
+                "default_to_current_conversation": Bool(),
+                "max_selected_items": most,
+                "filter": conversation_filter,
+            }
+        ),
+        "multi_channels_select": select({"initial_channels": many, "max_selected_items": most}),
     }
 
+    def element(fields: Mapping[str, Spec], *, required: tuple[str, ...] = ()) -> Obj:
+        return Obj({"type": Str(), **action_id, **fields}, required=required)
 
-_BLOCK_TYPES = frozenset(
-    {
-        "section",
-        "divider",
-        "image",
-        "actions",
-        "context",
-        "input",
-        "file",
-        "header",
-        "video",
-        "rich_text",
-        "markdown",
-        "table",
-        "call",
+    button = element(
+        {
+            "text": plain(lim.button_text),
+            "url": Str(max=lim.url, min=1),
+            "value": Str(max=lim.button_value),
+            "style": _STYLE,
+            "accessibility_label": Str(max=lim.button_text, min=1),
+            **confirm,
+        },
+        required=("text",),
+    )
+    choices = Arr(choice_option, min=1, max=lim.choice_options)
+    checkboxes = element(
+        {"options": choices, "initial_options": Arr(choice_option), **confirm, **focus},
+        required=("options",),
+    )
+    radio_buttons = element(
+        {"options": choices, "initial_option": choice_option, **confirm, **focus}, required=("options",)
+    )
+    datepicker = element({"initial_date": Str(pattern=_DATE), **confirm, **focus, **placeholder})
+    datetimepicker = element({"initial_date_time": Int(min=0), **confirm, **focus})
+    timepicker = element(
+        {"initial_time": Str(pattern=_TIME), "timezone": Str(min=1), **confirm, **focus, **placeholder}
+    )
+    overflow = element(
+        {
+            "options": Arr(option(plain(lim.option_text), url=True), min=1, max=lim.overflow_options),
+            **confirm,
+        },
+        required=("options",),
+    )
+    image_element = Obj(
+        {
+            "type": Str(),
+            "image_url": Str(max=lim.url, min=1),
+            "slack_file": slack_file,
+            "alt_text": Str(max=lim.alt_text),
+        },
+        required=("alt_text",),
+        any_of=("image_url", "slack_file"),
+    )
+    workflow_button = element(
+        {
+            "text": plain(lim.button_text),
+            "workflow": Obj(
+                {
+                    "trigger": Obj(
+                        {
+                            "url": Str(max=lim.url, min=1),
+                            "customizable_input_parameters": Arr(
+                                Obj({"name": Str(min=1), "value": Str()}, required=("name", "value"))
+                            ),
+                        },
+                        required=("url",),
+                    )
+                },
+                required=("trigger",),
+            ),
+            "style": _STYLE,
+            "accessibility_label": Str(max=lim.button_text, min=1),
+        },
+        required=("text", "workflow"),
+    )
+    length = Int(min=0, max=lim.plain_text_input_length)
+    text_input = {"initial_value": Str(), **dispatch, **focus, **placeholder}
+    inputs: dict[str, Obj] = {
+        "plain_text_input": element(
+            {**text_input, "multiline": Bool(), "min_length": length, "max_length": length}
+        ),
+        "email_text_input": element(text_input),
+        "url_text_input": element(text_input),
+        "number_input": element(
+            {**text_input, "is_decimal_allowed": Bool(), "min_value": Str(), "max_value": Str()},
+            required=("is_decimal_allowed",),
+        ),
+        "file_input": element(
+            {"filetypes": Arr(Str(min=1)), "max_files": Int(min=1, max=lim.file_input_files)}
+        ),
     }
-)
-_SELECTS = frozenset(
-    {
-        "static_select",
-        "external_select",
-        "users_select",
-        "conversations_select",
-        "channels_select",
-        "multi_static_select",
-        "multi_external_select",
-        "multi_users_select",
-        "multi_conversations_select",
-        "multi_channels_select",
+    interactive: dict[str, Obj] = {
+        "button": button,
+        "checkboxes": checkboxes,
+        "radio_buttons": radio_buttons,
+        "datepicker": datepicker,
+        "timepicker": timepicker,
+        "overflow": overflow,
+        "workflow_button": workflow_button,
+        **selects,
     }
-)
-_ELEMENT_TYPES = _SELECTS | frozenset(
-    {
-        "button",
-        "overflow",
-        "datepicker",
-        "timepicker",
-        "datetimepicker",
-        "checkboxes",
-        "radio_buttons",
-        "plain_text_input",
-        "email_text_input",
-        "url_text_input",
-        "number_input",
-        "file_input",
-        "image",
-        "workflow_button",
-        "rich_text_input",
+    accessory = Union({**interactive, "image": image_element}, NOT_MODELLED_ELEMENTS)
+    action_elements = Union({**interactive, "datetimepicker": datetimepicker}, NOT_MODELLED_ELEMENTS)
+    input_element = Union(
+        {
+            **{k: v for k, v in interactive.items() if k not in ("button", "overflow", "workflow_button")},
+            "datetimepicker": datetimepicker,
+            **inputs,
+        },
+        NOT_MODELLED_ELEMENTS,
+    )
+    context_text = Str(max=lim.section_text, min=1)
+    context_elements = Union(
+        {
+            "image": image_element,
+            "plain_text": Obj({"type": Str(), "text": context_text, "emoji": Bool()}, required=("text",)),
+            "mrkdwn": Obj({"type": Str(), "text": context_text, "verbatim": Bool()}, required=("text",)),
+        }
+    )
+
+    def block(fields: Mapping[str, Spec], **kwargs: Any) -> Obj:
+        return Obj({"type": Str(), "block_id": Str(max=lim.block_id, min=1), **fields}, **kwargs)
+
+    blocks = Union(
+        {
+            "section": block(
+                {
+                    "text": any_text(lim.section_text),
+                    "fields": Arr(any_text(lim.field_text), min=1, max=lim.section_fields),
+                    "accessory": accessory,
+                    "expand": Bool(),
+                },
+                any_of=("text", "fields"),
+            ),
+            "divider": block({}),
+            "header": block({"text": plain(lim.header_text)}, required=("text",)),
+            "image": block(
+                {
+                    "image_url": Str(max=lim.url, min=1),
+                    "slack_file": slack_file,
+                    "alt_text": Str(max=lim.alt_text),
+                    "title": plain(lim.image_title),
+                },
+                required=("alt_text",),
+                any_of=("image_url", "slack_file"),
+            ),
+            "actions": block(
+                {"elements": Arr(action_elements, min=1, max=lim.actions_elements)},
+                required=("elements",),
+                check=_unique_action_ids,
+            ),
+            "context": block(
+                {"elements": Arr(context_elements, min=1, max=lim.context_elements)}, required=("elements",)
+            ),
+            "input": block(
+                {
+                    "label": plain(lim.label),
+                    "element": input_element,
+                    "dispatch_action": Bool(),
+                    "hint": plain(lim.hint),
+                    "optional": Bool(),
+                },
+                required=("label", "element"),
+            ),
+            "file": block(
+                {"external_id": Str(min=1), "source": Str(enum=("remote",))},
+                required=("external_id", "source"),
+            ),
+            "markdown": block({"text": Str(max=lim.markdown_block_text, min=1)}, required=("text",)),
+            "video": block(
+                {
+                    "alt_text": Str(min=1),
+                    "title": plain(200),
+                    "title_url": Str(min=1),
+                    "thumbnail_url": Str(min=1),
+                    "video_url": Str(min=1),
+                    "author_name": Str(max=50),
+                    "description": plain(200),
+                    "provider_icon_url": Str(min=1),
+                    "provider_name": Str(max=50),
+                },
+                required=("alt_text", "title", "thumbnail_url", "video_url"),
+            ),
+        },
+        NOT_MODELLED_BLOCKS,
+    )
+    message_blocks = Arr(blocks, max=lim.message_blocks)
+    modal_blocks = Arr(blocks, max=lim.modal_blocks)
+    view_common: dict[str, Spec] = {
+        "type": Str(),
+        "blocks": modal_blocks,
+        "private_metadata": Str(max=lim.private_metadata),
+        "callback_id": Str(max=lim.callback_id),
+        "external_id": Str(max=lim.external_id),
     }
-)
+    view = Union(
+        {
+            "modal": Obj(
+                {
+                    **view_common,
+                    "title": plain(lim.modal_title),
+                    "close": plain(lim.modal_button),
+                    "submit": plain(lim.modal_button),
+                    "clear_on_close": Bool(),
+                    "notify_on_close": Bool(),
+                    "submit_disabled": Bool(),
+                },
+                required=("title", "blocks"),
+                check=_submit_with_inputs,
+            ),
+            "home": Obj(view_common, required=("blocks",)),
+        }
+    )
+    return _Model(message_blocks, modal_blocks, view)
 
 
-def _too_long(limit: int) -> str:
-    return f"must be less than {limit + 1} characters"
-
-
-class _Walker:
-    def __init__(self, limits: Limits) -> None:
-        self.limits = limits
-        self.errors: list[BlockError] = []
-
-    def err(self, pointer: str, message: str) -> None:
-        self.errors.append(BlockError(pointer, message))
-
-    def string(self, value: Any, pointer: str, limit: int, *, required: bool = True) -> None:
-        if value is None:
-            if required:
-                self.err(pointer, "missing required field")
-            return
-        if not isinstance(value, str):
-            self.err(pointer, "must be a string")
-        elif len(value) > limit:
-            self.err(pointer, _too_long(limit))
-        elif required and not value:
-            self.err(pointer, "must be more than 0 characters")
-
-    def text(
-        self, obj: Any, pointer: str, limit: int, *, plain_only: bool = False, required: bool = True
-    ) -> None:
-        if obj is None:
-            if required:
-                self.err(pointer, "missing required field")
-            return
-        if not isinstance(obj, Mapping):
-            self.err(pointer, "must provide an object")
-            return
-        kind = obj.get("type")
-        allowed = ("plain_text",) if plain_only else ("plain_text", "mrkdwn")
-        if kind not in allowed:
-            self.err(pointer + "/type", "must be a valid enum value")
-        self.string(obj.get("text"), pointer + "/text", limit)
-
-    def ident(self, value: Any, pointer: str, limit: int) -> None:
-        if value is not None:
-            self.string(value, pointer, limit)
-
-    def confirm(self, obj: Any, pointer: str) -> None:
-        if obj is None:
-            return
-        if not isinstance(obj, Mapping):
-            self.err(pointer, "must provide an object")
-            return
-        lim = self.limits
-        self.text(obj.get("title"), pointer + "/title", lim.confirm_title, plain_only=True)
-        self.text(obj.get("text"), pointer + "/text", lim.confirm_text)
-        self.text(obj.get("confirm"), pointer + "/confirm", lim.confirm_button, plain_only=True)
-        self.text(obj.get("deny"), pointer + "/deny", lim.confirm_button, plain_only=True)
-
-    def options(
-        self, options: Any, pointer: str, *, min_count: int = 1, max_count: int | None = None
-    ) -> None:
-        if options is None:
-            return
-        if not isinstance(options, list):
-            self.err(pointer, "must provide an array")
-            return
-        most = max_count or self.limits.options
-        if not min_count <= len(options) <= most:
-            self.err(pointer, f"must have between {min_count} and {most} items")
-        for i, option in enumerate(options):
-            p = f"{pointer}/{i}"
-            if not isinstance(option, Mapping):
-                self.err(p, "must provide an object")
-                continue
-            self.text(option.get("text"), p + "/text", self.limits.option_text)
-            self.string(option.get("value"), p + "/value", self.limits.option_value)
-
-    def element(self, el: Any, pointer: str) -> None:
-        lim = self.limits
-        if not isinstance(el, Mapping):
-            self.err(pointer, "must provide an object")
-            return
-        kind = el.get("type")
-        if kind not in _ELEMENT_TYPES:
-            self.err(pointer + "/type", f"unsupported element type: {kind}")
-            return
-        self.ident(el.get("action_id"), pointer + "/action_id", lim.action_id)
-        self.confirm(el.get("confirm"), pointer + "/confirm")
-        if kind in ("button", "workflow_button"):
-            self.text(el.get("text"), pointer + "/text", lim.button_text, plain_only=True)
-            if el.get("value") is not None:
-                self.string(el.get("value"), pointer + "/value", lim.button_value)
-            if el.get("url") is not None:
-                self.string(el.get("url"), pointer + "/url", lim.url)
-            if el.get("style") is not None and el.get("style") not in ("primary", "danger"):
-                self.err(pointer + "/style", "must be a valid enum value")
-        elif kind == "image":
-            self.string(el.get("alt_text"), pointer + "/alt_text", lim.alt_text)
-        elif kind == "plain_text_input":
-            for key in ("max_length", "min_length"):
-                value = el.get(key)
-                if value is None:
-                    continue
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    self.err(f"{pointer}/{key}", "must be a non-negative integer")
-                elif value > lim.plain_text_input_length:
-                    self.err(f"{pointer}/{key}", f"must be less than {lim.plain_text_input_length + 1}")
-            if el.get("initial_value") is not None:
-                self.string(
-                    el.get("initial_value"),
-                    pointer + "/initial_value",
-                    lim.plain_text_input_length,
-                    required=False,
-                )
-        elif kind == "overflow":
-            self.options(el.get("options"), pointer + "/options", min_count=1, max_count=5)
-        elif kind in _SELECTS or kind in ("checkboxes", "radio_buttons"):
-            self.options(el.get("options"), pointer + "/options")
-        if el.get("placeholder") is not None:
-            self.text(el.get("placeholder"), pointer + "/placeholder", lim.placeholder, plain_only=True)
-
-    def elements(self, block: Mapping[str, Any], pointer: str, limit: int) -> list[Any]:
-        elements = block.get("elements")
-        if not isinstance(elements, list) or not elements:
-            self.err(pointer + "/elements", "must provide an array with at least 1 item")
-            return []
-        if len(elements) > limit:
-            self.err(pointer + "/elements", f"no more than {limit} items allowed")
-        return elements
-
-    def block(self, block: Any, pointer: str) -> None:
-        lim = self.limits
-        if not isinstance(block, Mapping):
-            self.err(pointer, "must provide an object")
-            return
-        kind = block.get("type")
-        if kind not in _BLOCK_TYPES:
-            self.err(pointer, "failed to match all allowed schemas")
-            self.err(pointer + "/type", f"unsupported block type: {kind}")
-            return
-        self.ident(block.get("block_id"), pointer + "/block_id", lim.block_id)
-        if kind == "section":
-            if block.get("text") is None and block.get("fields") is None:
-                self.err(pointer, "must provide text or fields")
-            if block.get("text") is not None:
-                self.text(block.get("text"), pointer + "/text", lim.section_text)
-            fields = block.get("fields")
-            if fields is not None:
-                if not isinstance(fields, list):
-                    self.err(pointer + "/fields", "must provide an array")
-                else:
-                    if len(fields) > lim.section_fields:
-                        self.err(pointer + "/fields", f"no more than {lim.section_fields} items allowed")
-                    for i, item in enumerate(fields):
-                        self.text(item, f"{pointer}/fields/{i}", lim.field_text)
-            if block.get("accessory") is not None:
-                self.element(block.get("accessory"), pointer + "/accessory")
-        elif kind == "header":
-            self.text(block.get("text"), pointer + "/text", lim.header_text, plain_only=True)
-        elif kind == "context":
-            for i, el in enumerate(self.elements(block, pointer, lim.context_elements)):
-                p = f"{pointer}/elements/{i}"
-                if isinstance(el, Mapping) and el.get("type") == "image":
-                    self.string(el.get("alt_text"), p + "/alt_text", lim.alt_text)
-                else:
-                    self.text(el, p, lim.section_text)
-        elif kind == "actions":
-            seen: set[str] = set()
-            for i, el in enumerate(self.elements(block, pointer, lim.actions_elements)):
-                self.element(el, f"{pointer}/elements/{i}")
-                action_id = el.get("action_id") if isinstance(el, Mapping) else None
-                if isinstance(action_id, str):
-                    if action_id in seen:
-                        self.err(f"{pointer}/elements/{i}/action_id", "action_id must be unique in the block")
-                    seen.add(action_id)
-        elif kind == "input":
-            self.text(block.get("label"), pointer + "/label", lim.label, plain_only=True)
-            if block.get("hint") is not None:
-                self.text(block.get("hint"), pointer + "/hint", lim.hint, plain_only=True)
-            self.element(block.get("element"), pointer + "/element")
-        elif kind == "image":
-            self.string(block.get("alt_text"), pointer + "/alt_text", lim.alt_text)
-            if block.get("image_url") is not None:
-                self.string(block.get("image_url"), pointer + "/image_url", lim.url)
-        elif kind == "markdown":
-            self.string(block.get("text"), pointer + "/text", lim.markdown_block_text)
-
-    def blocks(self, blocks: Any, pointer: str, limit: int) -> None:
-        if not isinstance(blocks, list):
-            self.err(pointer, "must provide an array")
-            return
-        if len(blocks) > limit:
-            self.err(pointer, f"no more than {limit} items allowed")
-        seen: set[str] = set()
-        for i, block in enumerate(blocks):
-            before = len(self.errors)
-            self.block(block, f"{pointer}/{i}")
-            block_id = block.get("block_id") if isinstance(block, Mapping) else None
-            if isinstance(block_id, str):
-                if block_id in seen:
-                    self.err(f"{pointer}/{i}/block_id", "block_id must be unique")
-                seen.add(block_id)
-            if len(self.errors) == before:
-                self.sdk_block(block, f"{pointer}/{i}")
-
-    def sdk_block(self, block: Mapping[str, Any], pointer: str) -> None:
-        """Let slack_sdk's models check what the walker does not know about."""
-        try:
-            parsed = Block.parse(dict(block))
-            if parsed is not None:
-                parsed.to_dict()
-        except SlackObjectFormationError as e:
-            self.err(pointer, str(e))
-        except (TypeError, ValueError, KeyError, AttributeError) as e:
-            self.err(pointer, f"invalid block: {e}")
+def _unique_block_ids(walker: Walker, blocks: Any, pointer: str) -> None:
+    if not isinstance(blocks, list):
+        return
+    seen: set[str] = set()
+    for i, block in enumerate(blocks):
+        block_id = block.get("block_id") if isinstance(block, Mapping) else None
+        if isinstance(block_id, str):
+            if block_id in seen:
+                walker.err(f"{pointer}/{i}/block_id", "block_id must be unique")
+            seen.add(block_id)
 
 
 def validate_blocks(
     blocks: Any, limits: Limits, *, modal: bool = False, pointer: str = "/blocks"
 ) -> list[BlockError]:
     """Schema and limit errors for a message's (or modal's) ``blocks``; empty when valid."""
-    walker = _Walker(limits)
-    walker.blocks(blocks, pointer, limits.modal_blocks if modal else limits.message_blocks)
+    model = _model(limits)
+    walker = Walker()
+    walker.check(blocks, model.modal_blocks if modal else model.message_blocks, pointer)
+    _unique_block_ids(walker, blocks, pointer)
     return walker.errors
 
 
 def validate_view(view: Any, limits: Limits) -> list[BlockError]:
-    """Errors for a ``view`` argument of views.open/update/push (modal or home)."""
-    walker = _Walker(limits)
-    if not isinstance(view, Mapping):
-        return [BlockError("/view", "must provide an object")]
-    kind = view.get("type")
-    if kind not in ("modal", "home"):
-        walker.err("/view/type", "must be a valid enum value")
-    if kind == "modal":
-        walker.text(view.get("title"), "/view/title", limits.modal_title, plain_only=True)
-        for key in ("submit", "close"):
-            if view.get(key) is not None:
-                walker.text(view.get(key), f"/view/{key}", limits.modal_button, plain_only=True)
-        has_inputs = any(
-            isinstance(b, Mapping) and b.get("type") == "input" for b in view.get("blocks") or []
-        )
-        if has_inputs and view.get("submit") is None:
-            walker.err("/view/submit", "submit is required when the view has input blocks")
-    for key, limit in (
-        ("private_metadata", limits.private_metadata),
-        ("callback_id", limits.callback_id),
-        ("external_id", limits.external_id),
-    ):
-        if view.get(key) is not None:
-            walker.string(view.get(key), f"/view/{key}", limit, required=False)
-    walker.blocks(view.get("blocks"), "/view/blocks", limits.modal_blocks)
-    if not walker.errors:
-        try:
-            SdkView(**{k: v for k, v in view.items() if k in _SDK_VIEW_KEYS}).to_dict()
-        except SlackObjectFormationError as e:
-            walker.err("/view", str(e))
-        except (TypeError, ValueError, KeyError, AttributeError) as e:
-            walker.err("/view", f"invalid view: {e}")
-    return walker.errors
+    """Errors for a ``view`` argument of views.open/update/push (modal or home).
+
+    Slack's view schema is an allOf, so any error comes after ``failed to match all allowed
+    schemas [json-pointer:/view]``.
+    """
+    walker = Walker()
+    walker.check(view, _model(limits).view, "/view")
+    if isinstance(view, Mapping):
+        _unique_block_ids(walker, view.get("blocks"), "/view/blocks")
+    if walker.errors:
+        return [BlockError("/view", "failed to match all allowed schemas"), *walker.errors]
+    return []
 
 
-_SDK_VIEW_KEYS = frozenset(
+# --- what Slack stores ---------------------------------------------------------------------------
+
+_TEXT_KEYS = frozenset(
     {
-        "type",
-        "id",
-        "callback_id",
-        "external_id",
-        "team_id",
-        "bot_id",
-        "app_id",
-        "root_view_id",
-        "previous_view_id",
+        "text",
+        "fields",
+        "elements",
+        "accessory",
+        "label",
+        "hint",
         "title",
-        "submit",
-        "close",
-        "blocks",
-        "private_metadata",
-        "state",
-        "hash",
-        "clear_on_close",
-        "notify_on_close",
+        "rows",
+        "placeholder",
+        "options",
+        "element",
+        "alt_text",
     }
 )
 
@@ -431,20 +500,7 @@ def _strings(value: Any) -> Iterator[str]:
         yield value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            if key in (
-                "text",
-                "fields",
-                "elements",
-                "accessory",
-                "label",
-                "hint",
-                "title",
-                "rows",
-                "placeholder",
-                "options",
-                "element",
-                "alt_text",
-            ):
+            if key in _TEXT_KEYS:
                 yield from _strings(item)
     elif isinstance(value, list):
         for item in value:

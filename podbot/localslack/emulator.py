@@ -31,7 +31,7 @@ from podbot.localslack.history import Message, StoredMessage
 from podbot.localslack.messaging import Messaging
 from podbot.localslack.modals import View
 from podbot.localslack.server import ApiCall, LocalSlackServer
-from podbot.localslack.traffic import Faults, RateLimits
+from podbot.localslack.traffic import NON_MARKETPLACE, Faults, HistoryLimits, HistoryTier, RateLimits
 from podbot.localslack.workspace import Workspace
 
 if TYPE_CHECKING:  # the websockets package is only needed once Socket Mode is used
@@ -96,6 +96,7 @@ class LocalSlack:
         limits: Limits | None = None,
         ack_timeout: float = 3.0,
         signing_clock: Callable[[], float] = time.time,
+        history_tier: HistoryTier = NON_MARKETPLACE,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -108,7 +109,8 @@ class LocalSlack:
         self.messaging = Messaging(self.workspace, limits or Limits())
         self._lock = threading.Lock()
         self._gateway: SocketModeGateway | None = None
-        self.core = Core(self.workspace, self.messaging, socket_url=self._socket_url)
+        self.history_limits = HistoryLimits(self.workspace.clock, history_tier)
+        self.core = Core(self.workspace, self.messaging, self.history_limits, socket_url=self._socket_url)
         self.server = LocalSlackServer(self.core, self.faults, self.rate_limits, host=host, port=port)
         self._transport: Transport | None = None
         self.people = UserActions(self.workspace, self.messaging, self._current_transport)
@@ -173,6 +175,15 @@ class LocalSlack:
     @limits.setter
     def limits(self, value: Limits) -> None:
         self.messaging.limits = value
+
+    @property
+    def history_tier(self) -> HistoryTier:
+        """The conversations.history/replies limits of the app (default: not Marketplace-approved)."""
+        return self.history_limits.tier
+
+    @history_tier.setter
+    def history_tier(self, tier: HistoryTier) -> None:
+        self.history_limits.tier = tier
 
     def bot_settings(self) -> BotSettings:
         return BotSettings(self.api_url, self.bot_token, self.signing_secret, self.app_token)

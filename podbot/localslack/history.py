@@ -143,10 +143,11 @@ class History:
             self._touch(message)
             return message
 
-    def get(self, channel: str, ts: str) -> StoredMessage | None:
+    def get(self, channel: str, ts: str, *, deleted: bool = False) -> StoredMessage | None:
+        """The message ``ts`` of ``channel``; a deleted one only with ``deleted=True``."""
         with self._lock:
             message = self._index.get((channel, ts))
-            return None if message is None or message.deleted else message
+            return None if message is None or (message.deleted and not deleted) else message
 
     def change(self, message: StoredMessage, **changes: Any) -> None:
         with self._lock:

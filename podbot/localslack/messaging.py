@@ -2,15 +2,17 @@
 
 Everything that turns "an app wants to show this" into a stored message goes through
 ``Messaging``: content checks (``no_text``, ``invalid_blocks``, ``msg_blocks_too_long``,
-``msg_too_long``, 40k truncation), channel resolution (id, ``#name``, name, or a user id for
-the DM with the bot), membership (``channel_not_found`` for private channels the bot cannot
-see, ``not_in_channel``), threads (a reply to a reply joins the parent's thread), and the
+``msg_too_long``, 40k truncation), channel resolution (IDs; names and user IDs only where
+Slack documents them), membership (``channel_not_found`` for private channels the bot cannot
+see, ``not_in_channel``), threads (``invalid_thread_ts``; a reply to a reply joins the parent's
+thread; a reply to a deleted message is orphaned), and the
 response_url / slash-command-ack semantics (ephemeral by default, ``in_channel``,
 ``replace_original``, ``delete_original``, 5 posts per URL).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,19 +20,20 @@ from typing import Any
 from podbot.localslack.blockkit import (
     Limits,
     blocks_text_length,
-    error_body,
     normalize_blocks,
     validate_blocks,
 )
 from podbot.localslack.directory import Channel
 from podbot.localslack.history import StoredMessage
 from podbot.localslack.interactions import ResponseUrl
+from podbot.localslack.schema import error_body
 from podbot.localslack.wire import ApiError
 from podbot.localslack.workspace import Workspace
 
 JsonDict = dict[str, Any]
 
 MAX_ATTACHMENTS = 100
+_TS = re.compile(r"\d+\.\d+")  # Slack's message timestamps: "1750000000.000100"
 
 
 @dataclass(frozen=True)
@@ -94,18 +97,26 @@ class Messaging:
         return Content(text, stored_blocks, stored_attachments)
 
     # --- channels ----------------------------------------------------------------------------
-    def channel_for_post(self, ref: str) -> Channel:
-        """Resolve ``channel`` for chat.postMessage: id, ``#name``, name, or a user id (DM)."""
+    def channel_for_post(self, ref: str, *, user_dm: bool = True) -> Channel:
+        """Resolve ``channel`` as chat.postMessage (and postEphemeral) document it: an ID, a
+        channel name (``ops`` or ``#ops``), or for postMessage a user ID (the DM with the app)."""
         if not ref:
             raise ApiError("channel_not_found")
         channel = self.ws.find_channel(ref)
-        if channel is None and ref[:1] in ("U", "W"):
-            user = self.ws.find_user(ref)
+        if channel is None and user_dm:
+            user = self.ws.user_by_id(ref)
             if user is not None and not user.is_bot:
                 return self.ws.im_channel(user.id)
         if channel is None:
             raise ApiError("channel_not_found")
         return self.check_bot_access(channel)
+
+    def channel_by_id(self, ref: str) -> Channel:
+        """Resolve ``channel`` where Slack takes a conversation ID only (``channel_not_found``)."""
+        channel = self.ws.channel_by_id(ref)
+        if channel is None:
+            raise ApiError("channel_not_found")
+        return channel
 
     def check_bot_access(self, channel: Channel) -> Channel:
         bot = self.ws.bot.id
@@ -118,12 +129,20 @@ class Messaging:
         return channel
 
     def thread_parent(self, channel: Channel, thread_ts: str) -> str | None:
-        """The ts of the thread a reply joins, or None when ``thread_ts`` names no message."""
+        """The ts of the thread a reply joins (None: no ``thread_ts``, a top-level message).
+
+        ``invalid_thread_ts`` when it is malformed or was never a message of this channel
+        (ephemeral messages have no threads). A reply to a reply joins the parent's thread; a
+        reply to a deleted message is accepted and orphaned: it is in no visible thread and
+        never at the top level of the channel.
+        """
         if not thread_ts:
             return None
-        parent = self.ws.history.get(channel.id, thread_ts)
+        if not _TS.fullmatch(thread_ts):
+            raise ApiError("invalid_thread_ts")
+        parent = self.ws.history.get(channel.id, thread_ts, deleted=True)
         if parent is None or parent.ephemeral_to:
-            return None
+            raise ApiError("invalid_thread_ts")
         return parent.thread_ts or parent.ts
 
     # --- posting -----------------------------------------------------------------------------
@@ -200,14 +219,15 @@ class Messaging:
                 if original is not None:
                     self.ws.history.change(original, deleted=True)
                 return None
+            channel = self.ws.channel(url.channel)
             try:
                 content = self.content(body.get("text"), body.get("blocks"), body.get("attachments"))
+                thread = self.thread_parent(channel, str(body.get("thread_ts") or ""))
             except ApiError as e:
                 raise ApiError(e.code, status=400, extra=e.extra) from None
             if _truthy(body.get("replace_original")) and original is not None:
                 self.replace(original, content)
                 return original
-            channel = self.ws.channel(url.channel)
             in_channel = body.get("response_type") == "in_channel"
             if in_channel and url.command_text and not url.echoed:
                 # Slack shows everyone the command that produced the first in_channel response.
@@ -217,7 +237,6 @@ class Messaging:
                         ts="", channel=channel.id, user=url.user, text=url.command_text, origin="command"
                     )
                 )
-            thread = self.thread_parent(channel, str(body.get("thread_ts") or ""))
             message = self.post(
                 channel,
                 content,

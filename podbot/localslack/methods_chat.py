@@ -41,8 +41,8 @@ def post_message(core: Core, req: ApiRequest) -> ApiResult:
 
 def post_ephemeral(core: Core, req: ApiRequest) -> ApiResult:
     ws = core.workspace
-    channel = core.messaging.channel_for_post(req.str_arg("channel"))
-    user = ws.find_user(req.str_arg("user", required=True))
+    channel = core.messaging.channel_for_post(req.str_arg("channel"), user_dm=False)
+    user = ws.user_by_id(req.str_arg("user", required=True))
     if user is None:
         raise ApiError("user_not_found")
     if user.id not in channel.members:
@@ -57,9 +57,7 @@ def post_ephemeral(core: Core, req: ApiRequest) -> ApiResult:
 
 def _own_message(core: Core, req: ApiRequest, *, cant: str) -> tuple[Channel, StoredMessage]:
     ws = core.workspace
-    channel = ws.find_channel(req.str_arg("channel", required=True))
-    if channel is None:
-        raise ApiError("channel_not_found")
+    channel = core.messaging.channel_by_id(req.str_arg("channel", required=True))
     core.messaging.check_bot_access(channel)
     message = ws.history.get(channel.id, req.str_arg("ts", required=True))
     if message is None or message.ephemeral_to is not None:
@@ -87,9 +85,7 @@ def delete(core: Core, req: ApiRequest) -> ApiResult:
 
 
 def get_permalink(core: Core, req: ApiRequest) -> ApiResult:
-    channel = core.workspace.find_channel(req.str_arg("channel", required=True))
-    if channel is None:
-        raise ApiError("channel_not_found")
+    channel = core.messaging.channel_by_id(req.str_arg("channel", required=True))
     ts = req.str_arg("message_ts", required=True)
     if core.workspace.history.get(channel.id, ts) is None:
         raise ApiError("message_not_found")
@@ -101,9 +97,7 @@ def get_permalink(core: Core, req: ApiRequest) -> ApiResult:
 
 
 def _readable_channel(core: Core, req: ApiRequest) -> Channel:
-    channel = core.workspace.find_channel(req.str_arg("channel", required=True))
-    if channel is None:
-        raise ApiError("channel_not_found")
+    channel = core.messaging.channel_by_id(req.str_arg("channel", required=True))
     if channel.is_private and core.workspace.bot.id not in channel.members:
         raise ApiError("channel_not_found")
     return channel
@@ -141,7 +135,8 @@ def history(core: Core, req: ApiRequest) -> ApiResult:
             and in_range(m.ts)
         ]
         top.reverse()  # newest first, as Slack returns them
-        page, next_cursor = paginate(top, req)
+        tier = core.history_tier
+        page, next_cursor = paginate(top, req, default_limit=tier.history_page, max_limit=tier.max_page)
         messages = [ws.message_json(m) for m in page]
     return ApiResult(
         {
@@ -164,10 +159,12 @@ def replies(core: Core, req: ApiRequest) -> ApiResult:
         parent = ws.history.get(channel.id, req.str_arg("ts", required=True))
         if parent is None or parent.ephemeral_to is not None:
             raise ApiError("thread_not_found")
-        root = parent.thread_ts or parent.ts
-        root_message = ws.history.get(channel.id, root) or parent
-        thread = [root_message, *ws.history.replies(channel.id, root)]
-        page, next_cursor = paginate(thread, req, default_limit=1000)
+        root = ws.history.get(channel.id, parent.thread_ts or parent.ts)
+        if root is None:  # an orphaned reply: its parent was deleted
+            raise ApiError("thread_not_found")
+        thread = [root, *ws.history.replies(channel.id, root.ts)]
+        tier = core.history_tier
+        page, next_cursor = paginate(thread, req, default_limit=tier.replies_page, max_limit=tier.max_page)
         messages = [ws.message_json(m) for m in page]
     return ApiResult(
         {
@@ -220,7 +217,7 @@ def open_conversation(core: Core, req: ApiRequest) -> ApiResult:
     users = [u for u in req.str_arg("users").split(",") if u]
     if len(users) != 1:
         raise ApiError("not_enough_users" if not users else "too_many_users")
-    user = ws.find_user(users[0])
+    user = ws.user_by_id(users[0])
     if user is None or user.is_bot:
         raise ApiError("user_not_found")
     channel = ws.im_channel(user.id)

@@ -29,7 +29,7 @@ def auth_test(core: Core, req: ApiRequest) -> ApiResult:
 
 def users_info(core: Core, req: ApiRequest) -> ApiResult:
     ws = core.workspace
-    user = ws.find_user(req.str_arg("user", required=True))
+    user = ws.user_by_id(req.str_arg("user", required=True))
     if user is None or user.id == "USLACKBOT":
         raise ApiError("user_not_found")
     data = user.to_json(
@@ -70,7 +70,7 @@ def usergroups_list(core: Core, req: ApiRequest) -> ApiResult:
 
 
 def usergroups_users_list(core: Core, req: ApiRequest) -> ApiResult:
-    group = core.workspace.find_usergroup(req.str_arg("usergroup", required=True))
+    group = core.workspace.usergroup_by_id(req.str_arg("usergroup", required=True))
     if group is None:
         raise ApiError("no_such_subteam")
     return ApiResult({"users": list(group.users)})

@@ -52,7 +52,7 @@ def complete_upload(core: Core, req: ApiRequest) -> ApiResult:
     targets = [c for c in (req.str_arg("channels") or req.str_arg("channel_id")).split(",") if c]
     if req.str_arg("thread_ts") and len(targets) > 1:
         raise _invalid("thread_ts needs exactly one channel")
-    channels = [core.messaging.check_bot_access(_channel(core, ref)) for ref in targets]
+    channels = [core.messaging.check_bot_access(core.messaging.channel_by_id(ref)) for ref in targets]
     comment = req.str_arg("initial_comment")
     if len(comment) > core.limits.message_text:
         raise ApiError("msg_too_long")
@@ -61,11 +61,11 @@ def complete_upload(core: Core, req: ApiRequest) -> ApiResult:
             stored = ws.files.reserved(entry["id"])
             if stored is None or stored.content is None or stored.completed:
                 raise ApiError("file_not_found")
+        threads = [core.messaging.thread_parent(c, req.str_arg("thread_ts")) for c in channels]
         completed = [ws.files.complete(e["id"], str(e.get("title") or "")) for e in entries]
-        for channel in channels:
+        for channel, thread in zip(channels, threads, strict=True):
             for stored in completed:
                 ws.files.share(stored, channel.id)
-            thread = core.messaging.thread_parent(channel, req.str_arg("thread_ts"))
             core.messaging.post(
                 channel,
                 Content(comment, None, None),
@@ -75,13 +75,6 @@ def complete_upload(core: Core, req: ApiRequest) -> ApiResult:
             )
         data = [{"id": f.id, "title": f.title} for f in completed]
     return ApiResult({"files": data})
-
-
-def _channel(core: Core, ref: str) -> Any:
-    channel = core.workspace.find_channel(ref)
-    if channel is None:
-        raise ApiError("channel_not_found")
-    return channel
 
 
 def info(core: Core, req: ApiRequest) -> ApiResult:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from podbot.localslack.api import Core, Method
-from podbot.localslack.blockkit import error_body, normalize_blocks, validate_view
+from podbot.localslack.blockkit import normalize_blocks, validate_view
+from podbot.localslack.schema import error_body
 from podbot.localslack.wire import ApiError, ApiRequest, ApiResult
 
 JsonDict = dict[str, Any]

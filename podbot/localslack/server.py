@@ -183,6 +183,8 @@ class LocalSlackServer:
             }
             return 200, missing, {}
         retry_after = self.rate_limits.check(method_name, self._rate_key(method_name, args))
+        if retry_after is None:
+            retry_after = self.core.history_limits.check(method_name)
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)}
         request = ApiRequest(method_name, args, kind, json_body)

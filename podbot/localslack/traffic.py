@@ -5,6 +5,14 @@ Slack limits to about 1 message per second per channel with bursts allowed). The
 default so tests run fast; ``RateLimits.slack_defaults()`` turns on Slack's documented shape.
 A limited call gets HTTP 429, ``{"ok": false, "error": "ratelimited"}`` and ``Retry-After``.
 
+``conversations.history`` and ``conversations.replies`` have their own limits, set by the app's
+``HistoryTier``. Since 2025 Slack gives apps that are not Marketplace-approved 1 request a
+minute per method and at most 15 messages a page; that strict tier is the default here, so a
+design that builds correctness on reading history fails in tests as it would in production.
+The minute is measured on the workspace clock (the one that stamps message ``ts`` and expires
+triggers): a test with a manual clock advances it past the window instead of sleeping, and
+``Retry-After`` is given in that clock's seconds.
+
 Faults make the next N calls of a method fail in a chosen way: an ``ok: false`` error, a 429,
 another HTTP status, or a dropped connection (the socket closes with no response). Besides
 Web API method names, ``"response_url"``, ``"upload"`` and ``"apps.connections.open"`` can be
@@ -141,3 +149,58 @@ class RateLimits:
                 bucket.tokens -= 1.0
                 return None
             return max(1, math.ceil((1.0 - bucket.tokens) / rule.per_second))
+
+
+HISTORY_METHODS = ("conversations.history", "conversations.replies")
+
+
+@dataclass(frozen=True)
+class HistoryTier:
+    """How Slack limits ``conversations.history``/``conversations.replies`` for one app."""
+
+    name: str
+    per_minute: int  # requests per method per workspace in any 60 s
+    max_page: int  # the largest ``limit`` honoured; a larger one is cut to it, silently
+    history_page: int  # the default ``limit`` of conversations.history
+    replies_page: int  # ... and of conversations.replies
+
+
+# Slack's changelog of 2025-05-29: apps that are not Marketplace-approved moved from Tier 3 to
+# "1 request per minute", and "the maximum and default for the limit parameter" became 15.
+NON_MARKETPLACE = HistoryTier("non_marketplace", per_minute=1, max_page=15, history_page=15, replies_page=15)
+# Marketplace-approved (and older) apps: Tier 3, 50+ a minute; default pages 100 and 1000.
+MARKETPLACE = HistoryTier("marketplace", per_minute=50, max_page=1000, history_page=100, replies_page=1000)
+
+
+class HistoryLimits:
+    """The per-minute window of each history method, on the workspace clock."""
+
+    def __init__(self, clock: Callable[[], float], tier: HistoryTier = NON_MARKETPLACE) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tier = tier
+        self._calls: dict[str, deque[float]] = {}
+
+    @property
+    def tier(self) -> HistoryTier:
+        return self._tier
+
+    @tier.setter
+    def tier(self, tier: HistoryTier) -> None:
+        with self._lock:
+            self._tier = tier
+            self._calls.clear()
+
+    def check(self, method: str) -> int | None:
+        """Count a call; ``None`` when allowed, else the ``Retry-After`` seconds to send."""
+        if method not in HISTORY_METHODS:
+            return None
+        with self._lock:
+            now = self._clock()
+            calls = self._calls.setdefault(method, deque())
+            while calls and calls[0] <= now - 60.0:
+                calls.popleft()
+            if len(calls) >= self._tier.per_minute:
+                return max(1, math.ceil(calls[0] + 60.0 - now))
+            calls.append(now)
+            return None

@@ -96,9 +96,11 @@ class ApiResult:
     warnings: tuple[str, ...] = ()
 
 
-def paginate(items: list[Any], req: ApiRequest, *, default_limit: int = 100) -> tuple[list[Any], str]:
+def paginate(
+    items: list[Any], req: ApiRequest, *, default_limit: int = 100, max_limit: int = 1000
+) -> tuple[list[Any], str]:
     """One page of ``items`` per Slack's cursor pagination (``limit``, opaque ``cursor``)."""
-    limit = max(1, min(req.int_arg("limit", default_limit), 1000))
+    limit = max(1, min(req.int_arg("limit", default_limit), max_limit))
     cursor = req.str_arg("cursor")
     start = 0
     if cursor:

@@ -237,6 +237,20 @@ class Workspace:
         return ws
 
     # --- lookups -----------------------------------------------------------------------------
+    # The Web API takes IDs (only chat.postMessage/postEphemeral document channel names): its
+    # handlers use the ``*_by_id`` lookups; the name-friendly ones are for tests and the demo.
+    def user_by_id(self, user_id: str) -> User | None:
+        with self.lock:
+            return self._users.get(user_id)
+
+    def channel_by_id(self, channel_id: str) -> Channel | None:
+        with self.lock:
+            return self._channels.get(channel_id)
+
+    def usergroup_by_id(self, group_id: str) -> UserGroup | None:
+        with self.lock:
+            return self._groups.get(group_id)
+
     def find_user(self, ref: str) -> User | None:
         """By id (``U01ALICE``) or name (``alice``/``@alice``)."""
         with self.lock:

@@ -137,7 +137,10 @@ def test_private_channel_without_the_bot_is_invisible(slack: LocalSlack, client:
         error_of(client.chat_postMessage, channel="#secret", text="x").response["error"]
         == "channel_not_found"
     )
-    assert error_of(client.conversations_info, channel="#secret").response["error"] == "channel_not_found"
+    assert (
+        error_of(client.conversations_info, channel=slack.workspace.channel("secret").id).response["error"]
+        == "channel_not_found"
+    )
 
 
 def test_threads_and_broadcast(slack: LocalSlack, client: WebClient) -> None:
@@ -150,10 +153,12 @@ def test_threads_and_broadcast(slack: LocalSlack, client: WebClient) -> None:
     )
     assert nested["message"]["thread_ts"] == parent["ts"]
     assert broadcast["message"]["subtype"] == "thread_broadcast"
-    history = client.conversations_history(channel="#ops")["messages"]
+    history = client.conversations_history(channel=slack.workspace.channel("ops").id)["messages"]
     assert [m["text"] for m in history] == ["loud", "digest"]  # newest first, replies hidden unless broadcast
     assert history[1]["reply_count"] == 3
-    replies = client.conversations_replies(channel="#ops", ts=parent["ts"])["messages"]
+    replies = client.conversations_replies(channel=slack.workspace.channel("ops").id, ts=parent["ts"])[
+        "messages"
+    ]
     assert [m["text"] for m in replies] == ["digest", "detail", "more", "loud"]
     assert [m.text for m in slack.thread("#ops", parent["ts"])] == ["digest", "detail", "more", "loud"]
 
@@ -168,7 +173,8 @@ def test_content_errors(client: WebClient) -> None:
     ]
     long_section = error_of(client.chat_postMessage, channel="#ops", text="x", blocks=[section("y" * 3001)])
     assert long_section.response["errors"] == [
-        "must be less than 3001 characters [json-pointer:/blocks/0/text/text]"
+        "failed to match all allowed schemas [json-pointer:/blocks/0/text]",
+        "must be less than 3001 characters [json-pointer:/blocks/0/text/text]",
     ]
     button = {
         "type": "actions",
@@ -230,7 +236,7 @@ def test_post_ephemeral(slack: LocalSlack, client: WebClient) -> None:
     assert [m.text for m in slack.messages("#ops", user="alice")] == ["only you"]
     assert slack.messages("#ops", user="bob") == []
     assert slack.messages("#ops", user="alice")[0].ephemeral_to == "alice"
-    assert client.conversations_history(channel="#ops")["messages"] == []
+    assert client.conversations_history(channel=slack.workspace.channel("ops").id)["messages"] == []
     bob = slack.workspace.user("bob").id
     assert error_of(client.chat_postEphemeral, channel="#dev", user=bob, text="x").response["error"] == (
         "user_not_in_channel"
@@ -253,17 +259,17 @@ def test_update_and_delete(slack: LocalSlack, client: WebClient) -> None:
         ]
         == "msg_too_long"
     )
-    assert error_of(client.chat_update, channel="#ops", ts="1.000001", text="x").response["error"] == (
-        "message_not_found"
-    )
-    user_message = slack.post_as_user("alice", "#ops", "mine")
-    assert error_of(client.chat_update, channel="#ops", ts=user_message.ts, text="x").response["error"] == (
-        "cant_update_message"
-    )
-    ephemeral = client.chat_postEphemeral(channel="#ops", user="U01ALICE", text="e")
-    assert error_of(client.chat_update, channel="#ops", ts=ephemeral["message_ts"], text="x").response[
+    assert error_of(client.chat_update, channel=posted["channel"], ts="1.000001", text="x").response[
         "error"
     ] == ("message_not_found")
+    user_message = slack.post_as_user("alice", "#ops", "mine")
+    assert error_of(client.chat_update, channel=posted["channel"], ts=user_message.ts, text="x").response[
+        "error"
+    ] == ("cant_update_message")
+    ephemeral = client.chat_postEphemeral(channel="#ops", user="U01ALICE", text="e")
+    assert error_of(
+        client.chat_update, channel=posted["channel"], ts=ephemeral["message_ts"], text="x"
+    ).response["error"] == ("message_not_found")
     client.chat_delete(channel=posted["channel"], ts=posted["ts"])
     assert [m.text for m in slack.messages("#ops")] == ["mine"]
 
@@ -295,21 +301,30 @@ def test_usergroups(slack: LocalSlack, client: WebClient) -> None:
     assert error_of(client.usergroups_users_list, usergroup="S99").response["error"] == "no_such_subteam"
 
 
-def test_conversations(slack: LocalSlack, client: WebClient) -> None:
-    info = client.conversations_info(channel="#ops", include_num_members=True)["channel"]
+def test_conversations(slack: LocalSlack, client: WebClient, clock: ManualClock) -> None:
+    info = client.conversations_info(channel=slack.workspace.channel("ops").id, include_num_members=True)[
+        "channel"
+    ]
     assert (info["name"], info["is_member"], info["num_members"]) == ("ops", True, 4)
     assert error_of(client.conversations_info, channel="C99").response["error"] == "channel_not_found"
-    assert error_of(client.conversations_history, channel="#general").response["error"] == "not_in_channel"
+    assert (
+        error_of(client.conversations_history, channel=slack.workspace.channel("general").id).response[
+            "error"
+        ]
+        == "not_in_channel"
+    )
     for n in range(5):
         client.chat_postMessage(channel="#ops", text=f"m{n}")
-    page = client.conversations_history(channel="#ops", limit=2)
+    clock.advance(60)  # a non-Marketplace app reads history once a minute, refused calls included
+    page = client.conversations_history(channel=slack.workspace.channel("ops").id, limit=2)
     assert [m["text"] for m in page["messages"]] == ["m4", "m3"]
     assert page["has_more"] is True
+    clock.advance(60)
     rest = client.conversations_history(
-        channel="#ops", limit=10, cursor=page["response_metadata"]["next_cursor"]
+        channel=slack.workspace.channel("ops").id, limit=10, cursor=page["response_metadata"]["next_cursor"]
     )
     assert [m["text"] for m in rest["messages"]] == ["m2", "m1", "m0"]
-    members = client.conversations_members(channel="#dev")["members"]
+    members = client.conversations_members(channel=slack.workspace.channel("dev").id)["members"]
     assert set(members) == {slack.workspace.user(u).id for u in ("alice", "carol", "podbot")}
 
 

@@ -158,7 +158,7 @@ def test_small_methods(slack: LocalSlack, client: WebClient) -> None:
         link == f"https://podbot-demo.slack.com/archives/{posted['channel']}/p{posted['ts'].replace('.', '')}"
     )
     with pytest.raises(SlackApiError, match="invalid_ts_oldest"):
-        client.conversations_history(channel="#ops", oldest="yesterday")
+        client.conversations_history(channel=slack.workspace.channel("ops").id, oldest="yesterday")
 
 
 def test_multipart_upload(slack: LocalSlack, client: WebClient) -> None:
