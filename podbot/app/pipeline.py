@@ -35,6 +35,7 @@ from podbot.core.errors import (
     UsageError,
 )
 from podbot.core.i18n import t
+from podbot.core.manifests import load_manifests
 from podbot.core.model import (
     CreateFromManifest,
     CreateRegistrySecret,
@@ -54,6 +55,7 @@ from podbot.core.model import (
 from podbot.core.podsecurity import violations_text
 from podbot.core.policy import explain_forbidden
 from podbot.core.records import ApprovalAction, AuditAction
+from podbot.core.redaction import redact
 from podbot.core.results import (
     AlertsChanged,
     ApprovalPosted,
@@ -115,8 +117,16 @@ class Pipeline:
 
     # --- the steps --------------------------------------------------------------------------------
     def parse(self, text: str, origin: Origin) -> Request:
-        """A slash command's text as a typed request, or ``UsageError`` with the usage."""
-        return self.with_defaults(parse(text, locale=self.locale(origin)), origin)
+        """A slash command's text as a typed request, or ``UsageError`` with the usage.
+
+        A registry password typed on the command line is dropped, and the private dialog asks for
+        it instead: the text went through Slack's message box (kept in the client's input history
+        and drafts, seen over a shoulder, shown to the channel if a reply were in_channel), so it is
+        treated as exposed, and a password is only ever taken from the dialog."""
+        request = parse(text, locale=self.locale(origin))
+        if isinstance(request, CreateRegistrySecret) and request.password is not None:
+            request = dataclasses.replace(request, password=None, password_typed=True)
+        return self.with_defaults(request, origin)
 
     def with_defaults(self, request: Request, origin: Origin) -> Request:
         """The channel's default cluster and namespace(s) filled in where the request named none."""
@@ -158,6 +168,8 @@ class Pipeline:
             result = self._execute(request, grant)
         except PodbotError as exc:
             error = self._explain(exc, grant, locale)
+            if carries_secret(request):  # an API error may quote the object it refused
+                error.message = redact(error.message)
             self._audit_failure(request, origin, text, error, grant)
             metrics.COMMANDS.labels(verb=request.verb, outcome=_metric_outcome(error)).inc()
             return Answer(locale, error=error)
@@ -166,7 +178,8 @@ class Pipeline:
             return self.apologise(origin, type(request).__name__)
         self._audit_result(request, origin, text, result, grant)
         metrics.COMMANDS.labels(verb=request.verb, outcome="ok").inc()
-        return Answer(locale, result, public=_public(result))
+        # Slack shows the channel the command behind an in_channel answer: never for secret data.
+        return Answer(locale, result, public=_public(result) and not carries_secret(request))
 
     def apologise(self, origin: Origin, what: str) -> Answer:
         error_id = uuid.uuid4().hex[:8].upper()
@@ -318,6 +331,16 @@ class Pipeline:
             identity=identity,
             detail=f"{request.verb}: {error.message}",
         )
+
+
+def carries_secret(request: Request) -> bool:
+    """Whether the request's own text holds secret data (a pasted Secret manifest)."""
+    if not isinstance(request, CreateFromManifest) or request.manifest is None:
+        return False
+    try:
+        return any(d.kind == "Secret" for d in load_manifests(request.manifest))
+    except UsageError:
+        return "Secret" in request.manifest  # unreadable: assume the worst
 
 
 def _public(result: Result) -> bool:

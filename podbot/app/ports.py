@@ -59,6 +59,14 @@ class People(Protocol):
         """The email on the user's profile, "" when unknown."""
         ...
 
+    def is_member(self, user_id: str) -> bool:
+        """Whether Slack knows this (active) user."""
+        ...
+
+    def group_members(self, group_id: str) -> frozenset[str]:
+        """The members of a user group (empty when Slack cannot say, e.g. on a free plan)."""
+        ...
+
     def groups_of(self, user_id: str, candidates: frozenset[str] | tuple[str, ...]) -> frozenset[str]:
         """Which of the ``candidates`` user groups ``user_id`` belongs to."""
         ...

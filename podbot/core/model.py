@@ -195,6 +195,7 @@ class CreateRegistrySecret:
     email: str | None = None
     where: Where = Where()
     dry_run: DryRun = DryRun.NONE
+    password_typed: bool = False  # a password came on the command line: not used, the dialog asks
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ approvals:
 channels:
   - channel: "#ops"
     default_namespace: default
+  - channel: "#dev"
+    default_namespace: default
 """
 
 

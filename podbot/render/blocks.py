@@ -271,8 +271,16 @@ def render_notice(notice: Notice, locale: str | None = None) -> Rendered:
 def render_error(message: str, locale: str | None = None) -> Rendered:
     """A PodbotError's message (already a sentence for the user)."""
     text = ":warning: " + escape_keeping_mentions(message)
-    chunks = _split(text, MAX_SECTION_TEXT)
-    return Rendered(text=_plain(chunks[0]), blocks=[section(c) for c in chunks[:5]])
+    if len(text) <= MAX_SECTION_TEXT:
+        return Rendered(text=_plain(text), blocks=[section(text)])
+    # Too long for one section (e.g. an API server's list of causes): the start, and the whole as a file.
+    head = _split(text, MAX_SECTION_TEXT - 100)[0]
+    note = t("blocks.error_uploaded", locale, filename="error.txt")
+    return Rendered(
+        text=_plain(head),
+        blocks=[section(head), context(note)],
+        upload=Upload(filename="error.txt", content=message, title=t("blocks.error_title", locale)),
+    )
 
 
 def render_internal_error(error_id: str, locale: str | None = None) -> Rendered:

@@ -188,7 +188,13 @@ class Runtime:
         self, host: str | None = None, port: int | None = None, *, slack_events: bool = True
     ) -> WebServer:
         """/slack/events (``slack_events=False`` in Socket Mode), /healthz, /readyz, /metrics."""
-        wsgi = PodbotWsgi(self.app, self.readiness, self._draining.is_set, slack_events=slack_events)
+        wsgi = PodbotWsgi(
+            self.app,
+            self.readiness,
+            self._draining.is_set,
+            signing_secret=self.settings.slack.signing_secret.reveal(),
+            slack_events=slack_events,
+        )
         self.web = WebServer(
             wsgi,
             host or self.settings.host,

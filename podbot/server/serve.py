@@ -8,7 +8,8 @@ import os
 import signal
 import threading
 
-from podbot.core.errors import ConfigError
+from podbot.app import safety
+from podbot.core.errors import ConfigError, PodbotError
 from podbot.server.config import load_settings, require_slack
 from podbot.server.runtime import Runtime
 
@@ -21,8 +22,15 @@ def run(args: argparse.Namespace) -> int:
         socket_mode = args.socket_mode or bool(settings.slack.app_token)
         require_slack(settings, socket_mode=socket_mode)
         runtime = Runtime(settings)
+    except PodbotError as exc:  # bad settings, an unreachable database or cluster: one clear line
+        log.error("cannot start: %s", exc)
+        return 2
+    try:
+        for warning in safety.check(settings, runtime.directory):
+            log.warning("unsafe setting: %s", warning)
     except ConfigError as exc:
         log.error("cannot start: %s", exc)
+        runtime.stop(timeout=5)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

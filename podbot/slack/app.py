@@ -53,15 +53,23 @@ MAX_DOWNLOAD = (
 
 
 def origin_of(body: dict[str, Any], entry: Entry) -> Origin:
-    """Who sent a command or interaction payload, from where (Slack's identifiers)."""
+    """Who sent a command or interaction payload, from where (Slack's identifiers).
+
+    A slash command names its user and channel at the top level; an interaction payload only in
+    ``user`` and ``channel``/``container``, and only those count (a top-level ``user_id`` in an
+    interaction is not Slack's and must not choose who clicked)."""
     user = body.get("user") or {}
     channel = body.get("channel") or {}
     team = body.get("team") or {}
     container = body.get("container") or {}
+    if entry is Entry.SLASH:
+        user_id, channel_id = body.get("user_id"), body.get("channel_id")
+    else:
+        user_id, channel_id = user.get("id"), channel.get("id") or container.get("channel_id")
     return Origin(
         team_id=str(body.get("team_id") or team.get("id") or user.get("team_id") or ""),
-        channel_id=str(body.get("channel_id") or channel.get("id") or container.get("channel_id") or ""),
-        user_id=str(body.get("user_id") or user.get("id") or ""),
+        channel_id=str(channel_id or ""),
+        user_id=str(user_id or ""),
         entry=entry,
         channel_name=str(body.get("channel_name") or channel.get("name") or ""),
         user_name=str(body.get("user_name") or user.get("username") or user.get("name") or ""),
@@ -94,8 +102,13 @@ class Listeners:
             request = self.pipeline.parse(text, origin)
         except UsageError as exc:
             metrics.COMMANDS.labels(verb="unknown", outcome="usage").inc()
-            error = render_error(str(exc), self.pipeline.locale(origin))
-            ack(response_type="ephemeral", text=error.text, blocks=error.blocks)
+            locale = self.pipeline.locale(origin)
+            error = render_error(str(exc), locale)
+            if error.upload is None:
+                ack(response_type="ephemeral", text=error.text, blocks=error.blocks)
+            else:  # too long for an ack: the answer goes out with its file
+                ack()
+                self.replies.deliver(Answer(locale, error=exc), origin, respond)
             return
         if needs_dialog(request):
             ack()
@@ -115,6 +128,9 @@ class Listeners:
             self.replies.deliver(answer, origin, respond)
             return
         wanted = answer.result.request
+        if isinstance(wanted, CreateRegistrySecret) and wanted.password_typed and respond is not None:
+            notice = t("views.password_not_used", answer.locale)
+            respond(response_type="ephemeral", text=notice)
         where = wanted.where
         state = views.DialogState(
             origin.channel_id,

@@ -27,6 +27,7 @@ class SlackUser:
     name: str
     email: str = ""
     locale: str = ""
+    found: bool = True  # False: Slack could not say who this is (unknown, deleted, or Slack failed)
 
 
 class Directory:
@@ -63,17 +64,21 @@ class Directory:
                 name=str(raw.get("name") or user_id),
                 email=str(profile.get("email") or ""),
                 locale=str(raw.get("locale") or ""),
+                found=not raw.get("deleted"),
             )
         except SlackApiError as exc:
             metrics.SLACK_ERRORS.labels(method="users.info", error=str(exc.response.get("error"))).inc()
             log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
-            return SlackUser(id=user_id, name=user_id)
+            return SlackUser(id=user_id, name=user_id, found=False)
         with self._lock:
             self._users[user_id] = (self._monotonic(), user)
         return user
 
     def email_of(self, user_id: str) -> str:
         return self.user(user_id).email
+
+    def is_member(self, user_id: str) -> bool:
+        return self.user(user_id).found
 
     def channel_name(self, channel_id: str) -> str:
         """The channel's name (conversations.info); "" when Slack cannot say (asked again next time)."""

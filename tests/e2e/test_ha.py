@@ -114,6 +114,7 @@ def start_replicas(world: tuple[SimCluster, LocalSlack, str], tmp_path: Path) ->
     def start(extra_config: str = "") -> list[Replica]:
         config = tmp_path / "podbot.yaml"
         config.write_text(
+            'channels:\n  - channel: "*"\napprovals:\n  no_approval_namespaces: ["*"]\n'
             "leader_election:\n  enabled: true\n  lease_name: podbot\n"
             + "".join(f"  {key}: {value}\n" for key, value in LEASE.items())
             + extra_config

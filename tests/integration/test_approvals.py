@@ -37,6 +37,7 @@ channels:
     namespaces: ["dev-*"]
     verbs: [get, run, audit]
     default_namespace: dev-1
+  - channel: "*"
 """
 
 

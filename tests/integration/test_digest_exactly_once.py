@@ -52,10 +52,13 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         schema = stack.enter_context(postgres_schema())
         sim = stack.enter_context(SimCluster(speed=0))
         slack = stack.enter_context(LocalSlack(Workspace.demo()))
+        config = tmp_path / "podbot.yaml"
+        config.write_text('channels:\n  - channel: "*"\n')  # the subscribing channel may subscribe
         env = {
             **slack.bot_settings().env(),
             "KUBECONFIG": str(sim.kubeconfig_path),
             "DATABASE_URL": f"{POSTGRES_URL}?options=-csearch_path%3D{schema}",
+            "PODBOT_CONFIG": str(config),
         }
         store = Store.open(POSTGRES_URL, schema=schema)
         stack.callback(store.close)

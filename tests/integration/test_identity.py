@@ -74,6 +74,8 @@ def workspace(**kwargs: object) -> Workspace:
 def config(ws: Workspace) -> str:
     sre, erin, carol = ws.usergroup("sre").id, ws.user("erin").id, ws.user("carol").id
     return f"""
+channels:
+  - channel: "*"
 approvals:
   approvers:
     - namespaces: ["*"]

@@ -49,7 +49,8 @@ def world(
         )
         config = tmp / "podbot.yaml"
         config.write_text(
-            'channels:\n  - {channel: "#dev", contexts: [east]}\napprovals: {no_approval_namespaces: ["*"]}\n'
+            'channels:\n  - {channel: "#dev", contexts: [east]}\n  - {channel: "*"}\n'
+            'approvals: {no_approval_namespaces: ["*"]}\n'
         )
         env = {
             **slack.bot_settings().env(),

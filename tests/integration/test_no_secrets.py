@@ -82,18 +82,24 @@ def play_scenarios(h: Harness) -> None:
     result = h.slack.submit_view("alice", values={"password": PASSWORD})
     assert result.closed, result
     h.runtime.pool.wait_idle(10)
-    # 2. Someone types a password into the channel, once successfully and once wrongly.
+    # 2. Someone types a password on the command line (the seed's own line): podbot does not use
+    #    it, says so privately, and the private dialog opens with the other fields filled in.
     typed = (
         "secret docker-registry typed --docker-server=10.0.0.130:5000 "
         f"--docker-username={USER} --docker-password={OTHER_PASSWORD}"
     )
-    assert "created" in h.command(typed).rendered
-    refused = h.command(typed)  # AlreadyExists: the error must not quote the command
-    assert "already exists" in refused.rendered
+    notice = h.command(typed)
+    assert notice.is_ephemeral and "did not use the password you typed" in notice.rendered
+    view = h.slack.wait_for_view("alice")
+    assert {"typed", "10.0.0.130:5000", USER} <= set(json.dumps(view.blocks).split('"'))
+    assert h.slack.submit_view("alice", values={"password": PASSWORD}).closed
+    h.runtime.pool.wait_idle(10)
     bad = h.command(typed + " --bogus-flag")
     assert bad.is_ephemeral
-    # 3. A Secret manifest pasted inline, carrying the password base64-encoded.
-    assert "created" in h.command(SECRET_MANIFEST.format(encoded=dockerconfig(PASSWORD))).rendered
+    # 3. A Secret manifest pasted inline, carrying the password base64-encoded: answered privately
+    #    (an in_channel answer would show every member the pasted command).
+    pasted = h.command(SECRET_MANIFEST.format(encoded=dockerconfig(PASSWORD)))
+    assert "created" in pasted.rendered and pasted.is_ephemeral
     # 4. A pod that uses it, described (events, diagnosis), and the secret deleted after approval.
     h.command("run puller --image=10.0.0.130:5000/nginx:latest")
     h.sim.advance(30)
@@ -113,8 +119,12 @@ def haystacks(h: Harness, caplog: pytest.LogCaptureFixture, uncaught: list[str])
     ws = h.slack.workspace
     for message in ws.history.all():
         if message.bot_id is None:
-            continue  # what people typed (the transcript keeps their slash commands) is theirs
+            continue  # a person's own typing is judged below, as the rest of the channel sees it
         places[f"message {message.ts}"] = json.dumps([message.text, message.blocks, message.attachments])
+    # A bystander in each channel: what carol sees there, including every command Slack shows
+    # with an in_channel answer.
+    for channel in ("ops", "dev"):
+        places[f"#{channel} as a bystander sees it"] = h.slack.transcript(channel, user="carol")
     for call in h.slack.api_calls():
         places[f"api call {call.method} at {call.at}"] = json.dumps(dict(call.args), default=str)
     for event in h.runtime.store.audit.export():
@@ -149,6 +159,8 @@ def test_no_secret_in_logs_messages_audit_or_database(
             if value in text
         ]
         assert not leaks, "\n".join(leaks)
-        # And the cluster did get the password (the secret is real, only podbot's records are clean).
+        # And the cluster did get the password from the dialog (the secret is real, only podbot's
+        # records are clean), never the one typed on the command line.
         stored: dict[str, Any] = h.sim.store.get("secrets", "default", "typed").load()
-        assert OTHER_PASSWORD in base64.b64decode(stored["data"][".dockerconfigjson"]).decode()
+        config = base64.b64decode(stored["data"][".dockerconfigjson"]).decode()
+        assert PASSWORD in config and OTHER_PASSWORD not in config

@@ -106,7 +106,7 @@ def test_logs_static_and_help(harness: Harness) -> None:
 
 
 def test_chinese_channel_gets_chinese_answers(tmp_path: Path) -> None:
-    config = "locale: zh_CN\n"
+    config = 'locale: zh_CN\nchannels:\n  - channel: "*"\n'
     with podbot_harness(tmp_path, config=config) as h:
         answer = h.command("get pods -n kube-system")
         assert "个 pod" in answer.rendered

@@ -22,7 +22,7 @@ from podbot.app.gate import Gate
 from podbot.app.identity import SlackIdentities
 from podbot.app.operations import KubeOperations
 from podbot.app.pipeline import Pipeline
-from podbot.core.model import Origin
+from podbot.core.model import Origin, RunPod
 from podbot.server.config import load_settings
 from podbot.sim.objects.meta import stamp_new
 from podbot.slack.delivery import render_answer
@@ -204,8 +204,9 @@ def test_a_bug_gets_an_apology_with_an_error_id_and_a_logged_traceback(
 ) -> None:
     settings = load_settings({})
     now = lambda: datetime.now(UTC)  # noqa: E731
-    gate = Gate(settings, ExplodingClusters(), SlackIdentities(settings, None), None)  # type: ignore[arg-type]
-    pipeline = Pipeline(settings, gate, KubeOperations(now).handlers(), AuditTrail(LogAudit(), now))
+    gate = Gate(settings, ExplodingClusters(), SlackIdentities(settings, None), None, None)  # type: ignore[arg-type]
+    operations = KubeOperations(now).handlers()
+    pipeline = Pipeline(settings, gate, operations, AuditTrail(LogAudit(), now), hold=operations[RunPod])
     answer = pipeline.handle_text("get pods", Origin("T1", "C1", "U1"))
     rendered = render_answer(answer, now())
     assert rendered is not None

@@ -17,7 +17,7 @@ from sqlalchemy import inspect, text
 
 from podbot.core.errors import ConfigError
 from podbot.core.model import DigestKind
-from podbot.core.records import DeleteTarget
+from podbot.core.records import ApprovalAction, DeleteTarget
 from podbot.store import (
     ApprovalState,
     AuditAction,
@@ -63,13 +63,37 @@ def tables(store: Store) -> set[str]:
     return set(inspect(store.engine).get_table_names()) - {"alembic_version"}
 
 
-def fill(store: Store) -> None:
-    """A row in every table."""
-    approval = store.approvals.create(
-        POD, Requester("T1", "C-OPS", "U-A"), now=T0, expires_at=T0 + timedelta(hours=1)
-    )
-    store.approvals.decide(approval.id, ApprovalState.APPROVED, "U-B", T0)
-    store.audit.record(AuditEvent(at=T0, action=AuditAction.APPROVE, user_id="U-B", approval_id=approval.id))
+FIRST_REVISION_APPROVAL = text(
+    "INSERT INTO approvals (state, created_at, expires_at, team_id, channel_id, user_id, context, kind, "
+    "namespace, name, uid, decided_by, decided_at) VALUES ('approved', :t0, :t1, 'T1', 'C-OPS', 'U-A', "
+    ":context, :kind, :namespace, :name, :uid, 'U-B', :t0)"
+)
+
+
+def fill(store: Store, *, first_revision: bool = False) -> None:
+    """A row in every table (an approval as revision 0001 stored it, with ``first_revision``)."""
+    if first_revision:
+        with store.engine.begin() as connection:
+            connection.execute(
+                FIRST_REVISION_APPROVAL,
+                {
+                    "t0": T0,
+                    "t1": T0 + timedelta(hours=1),
+                    "context": POD.context,
+                    "kind": POD.kind,
+                    "namespace": POD.namespace,
+                    "name": POD.name,
+                    "uid": POD.uid,
+                },
+            )
+        approval_id = 1
+    else:
+        approval = store.approvals.create(
+            POD, Requester("T1", "C-OPS", "U-A"), now=T0, expires_at=T0 + timedelta(hours=1)
+        )
+        store.approvals.decide(approval.id, ApprovalState.APPROVED, "U-B", T0)
+        approval_id = approval.id
+    store.audit.record(AuditEvent(at=T0, action=AuditAction.APPROVE, user_id="U-B", approval_id=approval_id))
     store.channels.save(ChannelSettings(channel_id="C-OPS", default_namespace="shop"), by="U-A", now=T0)
     sub = store.subscriptions.create(
         team_id="T1",
@@ -89,6 +113,7 @@ def fill(store: Store) -> None:
 def assert_filled(store: Store) -> None:
     approval = store.approvals.get(1)
     assert approval is not None and approval.state is ApprovalState.APPROVED and approval.target == POD
+    assert (approval.action, approval.manifest, approval.violations) == (ApprovalAction.DELETE, None, ())
     assert [e.approval_id for e in store.audit.query()] == [1]
     settings = store.channels.get("C-OPS")
     assert settings is not None and settings.default_namespace == "shop"
@@ -109,11 +134,10 @@ def test_a_fresh_database_is_migrated_to_the_head(target: Target) -> None:
 
 
 def test_upgrade_from_the_first_revision_keeps_every_row(target: Target) -> None:
-    # With one revision shipped so far, "upgrade to head" from 0001 is the no-op path; the day a
-    # second revision exists this same test runs it over a database full of rows.
+    # Revision 0002 (approvals for creates) runs over a database full of 0001's rows.
     with open_store(target, migrate=False) as store:
         assert migrations.upgrade(db_of(store), "0001", schema=target.schema) == "0001"
-        fill(store)
+        fill(store, first_revision=True)
         assert store.migrate() == migrations.head()
         assert_filled(store)
     with open_store(target) as reopened:  # migrate again from a new process: nothing changes

@@ -18,6 +18,8 @@ approvals:
   approvers:
     - namespaces: ["*"]
       usergroups: [{sre}]
+channels:
+  - channel: "*"  # without this, a channel the configuration does not name is read-only
 """
 
 
