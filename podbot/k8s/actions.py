@@ -18,6 +18,7 @@ from podbot.core.diagnosis.credentials import RegistryCredentialIndex
 from podbot.core.diagnosis.rules import diagnose
 from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.i18n import t
+from podbot.core.kube import as_pod
 from podbot.core.manifests import Manifest, load_manifests
 from podbot.core.model import (
     CreateFromManifest,
@@ -541,7 +542,7 @@ def list_static_pods(req: ListStaticPods, kube: Kube, as_user: Identity | None =
                 name=str(meta.get("name", "")),
                 node=str((pod.get("spec") or {}).get("nodeName") or ""),
                 source=str(annotations.get(SOURCE_ANNOTATION, "")),
-                status=pod_status(pod),
+                status=pod_status(as_pod(pod)),
                 manifest_hint=_manifest_hint(pod),
             )
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 from podbot.core.diagnosis.findings import Finding, Fix, Severity, describe_finding
 from podbot.core.i18n import t
+from podbot.core.kube import as_pod
 from podbot.core.pods.describe import describe_text
 from podbot.core.pods.status import pod_status
 from podbot.core.podsecurity import violations_text
@@ -324,7 +325,7 @@ def finding_blocks(finding: Finding, context_name: str, locale: str | None) -> l
 
 def render_description(desc: PodDescription, locale: str | None = None, *, now: datetime) -> Rendered:
     meta = desc.pod.get("metadata") or {}
-    status = pod_status(desc.pod)
+    status = pod_status(as_pod(desc.pod))
     header = t(
         "blocks.describe_header",
         locale,

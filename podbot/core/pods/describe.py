@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from podbot.core.kube import as_pod
 from podbot.core.pods.status import parse_time, pod_status, since
 from podbot.core.results import EventRow
 
@@ -128,7 +129,7 @@ def describe_text(pod: JSON, events: Sequence[EventRow], now: datetime, *, max_e
         f"Start Time:       {status.get('startTime') or '<unset>'}",
         "Labels:           "
         + ("\n                  ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"),
-        f"Status:           {pod_status(pod)}",
+        f"Status:           {pod_status(as_pod(pod))}",
         f"IP:               {status.get('podIP') or '<none>'}",
     ]
     owners = [o for o in meta.get("ownerReferences") or () if o.get("controller")]

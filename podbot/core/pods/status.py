@@ -9,12 +9,10 @@ podbot uses them for digests and alerts computed from its watch cache, so both a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-Pod = Mapping[str, Any]
+from podbot.core.kube import Container, Pod, StateTerminated
 
 NODE_LOST = "NodeLost"  # node.NodeUnreachablePodReason
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
@@ -84,7 +82,7 @@ def since(value: str | None, now: datetime) -> str:
     return human_duration((now - when).total_seconds())
 
 
-def _is_restartable_init(container: Mapping[str, Any] | None) -> bool:
+def _is_restartable_init(container: Container | None) -> bool:
     return container is not None and container.get("restartPolicy") == "Always"
 
 
@@ -95,7 +93,7 @@ def _condition_true(pod: Pod, condition_type: str) -> bool:
     return False
 
 
-def _terminated_reason(terminated: Mapping[str, Any], prefix: str = "") -> str:
+def _terminated_reason(terminated: StateTerminated, prefix: str = "") -> str:
     if terminated.get("reason"):
         return prefix + str(terminated["reason"])
     if terminated.get("signal"):

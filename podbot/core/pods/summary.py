@@ -35,6 +35,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from podbot.core.kube import as_pod
 from podbot.core.pods import status as kstatus
 
 MESSAGE_LIMIT = 600  # container/pod/condition messages: enough for a scheduler or eviction message
@@ -323,7 +324,7 @@ def summarize(
                 _container(c, statuses.get(prefix + str(c.get("name"))), is_init=is_init, previous=before)
             )
 
-    columns = kstatus.pod_columns(pod)
+    columns = kstatus.pod_columns(as_pod(pod))
     created = epoch(meta.get("creationTimestamp"))
     seen_at = now.timestamp() if isinstance(now, datetime) else now
     if seen_at is None:
