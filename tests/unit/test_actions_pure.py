@@ -85,4 +85,4 @@ def test_event_age_like_kubectl_describe() -> None:
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     event = {"count": 4, "firstTimestamp": "2026-01-01T11:45:00Z", "lastTimestamp": "2026-01-01T11:46:00Z"}
     assert event_age(event, now) == "14m (x4 over 15m)"
-    assert event_age({"lastTimestamp": "2026-01-01T11:59:30Z"}, now) == "30s"
+    assert event_age({"firstTimestamp": "2026-01-01T11:59:30Z", "count": 1}, now) == "30s"
