@@ -141,6 +141,7 @@ class GetPods:
     label_selector: str | None = None
     field_selector: str | None = None
     output: OutputFormat = OutputFormat.TABLE
+    show_managed_fields: bool = False  # -o yaml|json: kubectl hides metadata.managedFields unless asked
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-import yaml
-
+from podbot.core import kubeprint
 from podbot.core.diagnosis.credentials import RegistryCredentialIndex
 from podbot.core.diagnosis.rules import diagnose
 from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
@@ -221,7 +220,17 @@ def get_pods(req: GetPods, kube: Kube, as_user: Identity | None = None) -> PodTa
     objects, missing = _fetch(req, kube, namespace, collection, query, as_user)
     if missing:
         raise NotFound(t("actions.pods_not_found", None, names=", ".join(missing)))
+    if not req.show_managed_fields:
+        objects = [without_managed_fields(o) for o in objects]
     return RawOutput(kube.context, req.output, _format(objects, req.output, bool(req.names)))
+
+
+def without_managed_fields(obj: JSON) -> JSON:
+    """The object as ``kubectl get -o yaml|json`` prints it: ``metadata.managedFields`` left out."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
 def _fetch(
@@ -256,8 +265,8 @@ def _format(objects: list[JSON], output: OutputFormat, by_name: bool) -> str:
         else {"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}}
     )
     if output is OutputFormat.JSON:
-        return json.dumps(document, indent=4, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
+        return kubeprint.json_text(document)
+    return kubeprint.yaml_text(document)
 
 
 def _table(
