@@ -52,6 +52,14 @@ class RestartPolicy(Enum):
     NEVER = "Never"
 
 
+class OverrideType(Enum):
+    """How ``kubectl run --overrides`` is applied to the generated Pod (``--override-type``)."""
+
+    JSON = "json"  # an RFC 6902 JSON patch (a list of operations)
+    MERGE = "merge"  # an RFC 7386 JSON merge patch (kubectl's default)
+    STRATEGIC = "strategic"  # a strategic merge patch: lists such as containers merge by name
+
+
 class OutputFormat(Enum):
     TABLE = "table"
     WIDE = "wide"
@@ -116,7 +124,11 @@ class RunPod:
     command: bool = False  # True: args replace the image's entrypoint (kubectl run --command)
     args: tuple[str, ...] = ()
     dry_run: DryRun = DryRun.NONE
-    overrides: str | None = None  # JSON merged into the generated object, as kubectl does
+    overrides: str | None = None  # JSON applied to the generated object, as kubectl does
+    override_type: OverrideType = OverrideType.MERGE
+    privileged: bool = False  # the container's securityContext.privileged
+    output: OutputFormat | None = None  # -o yaml|json|name: print the object (the manifest, for dry runs)
+    show_managed_fields: bool = False
     notes: tuple[str, ...] = ()  # message keys for flags accepted but without effect
 
 

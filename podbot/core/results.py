@@ -38,6 +38,7 @@ class Changed:
     preview: dict[str, Any] | None = None  # the object as built (client dry-run) or as the server returned it
     pod_security: PodSecurityLevel | None = None  # a preview: the level a real create must meet...
     violations: tuple[Violation, ...] = ()  # ...and what in it does not
+    printed: RawOutput | None = None  # ``-o yaml|json|name``: the object as kubectl prints it
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from podbot.core import kubeprint
+from podbot.core import kubeprint, overrides
 from podbot.core.diagnosis.credentials import RegistryCredentialIndex
 from podbot.core.diagnosis.rules import diagnose
 from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
@@ -64,22 +64,9 @@ def _dry_run_query(dry_run: DryRun) -> list[tuple[str, str]]:
     return [("dryRun", "All")] if dry_run is DryRun.SERVER else []
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (what ``kubectl run --overrides`` applies by default)."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
 # --- run -----------------------------------------------------------------------------------------
-def build_run_pod(req: RunPod, namespace: str) -> JSON:
-    """The Pod ``kubectl run`` generates for these flags."""
+def build_run_pod(req: RunPod, namespace: str | None) -> JSON:
+    """The Pod ``kubectl run`` generates for these flags (``namespace`` None: none, as without -n)."""
     container: JSON = {"name": req.name, "image": req.image, "resources": {}}
     if req.port is not None:
         container["ports"] = [{"containerPort": req.port}]
@@ -89,11 +76,12 @@ def build_run_pod(req: RunPod, namespace: str) -> JSON:
         container["command" if req.command else "args"] = list(req.args)
     if req.image_pull_policy:
         container["imagePullPolicy"] = req.image_pull_policy
-    metadata: JSON = {
-        "name": req.name,
-        "namespace": namespace,
-        "labels": dict(req.labels) if req.labels is not None else {"run": req.name},
-    }
+    if req.privileged:
+        container["securityContext"] = {"privileged": True}
+    metadata: JSON = {"name": req.name}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["labels"] = dict(req.labels) if req.labels is not None else {"run": req.name}
     if req.annotations:
         metadata["annotations"] = dict(req.annotations)
     pod: JSON = {
@@ -104,21 +92,64 @@ def build_run_pod(req: RunPod, namespace: str) -> JSON:
     }
     if req.overrides:
         try:
-            overrides = json.loads(req.overrides)
-        except ValueError as exc:
+            pod = overrides.apply(pod, json.loads(req.overrides), req.override_type)
+        except (ValueError, RecursionError) as exc:  # OverrideError, or JSON the parser let through
             raise UsageError(t("actions.bad_overrides", None, error=str(exc))) from exc
-        if not isinstance(overrides, dict):
-            raise UsageError(t("actions.bad_overrides", None, error="not a JSON object"))
-        pod = merge_patch(pod, overrides)
+        if not isinstance(pod, dict):
+            raise UsageError(t("actions.bad_overrides", None, error="the result is not a Pod"))
     return pod
 
 
+def as_kubectl_prints(pod: JSON) -> JSON:
+    """A generated Pod as kubectl prints its typed form: the zero values a Go struct always has."""
+    printed = {**pod, "metadata": {**(pod.get("metadata") or {})}, "status": pod.get("status") or {}}
+    printed["metadata"].setdefault("creationTimestamp", None)
+    spec = printed.get("spec")
+    if isinstance(spec, dict):
+        for field in ("initContainers", "containers"):
+            if isinstance(spec.get(field), list):
+                spec = {
+                    **spec,
+                    field: [{"resources": {}, **c} if isinstance(c, dict) else c for c in spec[field]],
+                }
+        printed["spec"] = spec
+    return printed
+
+
+def printed_pod(pod: JSON, output: OutputFormat, context: str, *, show_managed_fields: bool) -> RawOutput:
+    """``kubectl run -o yaml|json|name``'s output for ``pod``."""
+    if not show_managed_fields:
+        pod = without_managed_fields(pod)
+    if output is OutputFormat.NAME:
+        text = f"pod/{(pod.get('metadata') or {}).get('name', '')}\n"
+    elif output is OutputFormat.JSON:
+        text = kubeprint.json_text(pod, typed_pod=True)
+    else:
+        text = kubeprint.yaml_text(pod)
+    return RawOutput(context, output, text)
+
+
 def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None) -> Changed:
+    pod = build_run_pod(req, req.where.namespace)
     namespace = namespace_of(req.where.namespace, kube)
-    pod = build_run_pod(req, namespace)
+
+    def printed(obj: JSON) -> RawOutput | None:
+        if req.output is None:
+            return None
+        return printed_pod(obj, req.output, kube.context, show_managed_fields=req.show_managed_fields)
+
     if req.dry_run is DryRun.CLIENT:
         ref = ObjectRef("Pod", namespace, req.name)
-        return Changed("created", kube.context, (ref,), dry_run=True, notes=req.notes, preview=pod)
+        preview = as_kubectl_prints(pod)
+        return Changed(
+            "created",
+            kube.context,
+            (ref,),
+            dry_run=True,
+            notes=req.notes,
+            preview=preview,
+            printed=printed(preview),
+        )
     created = kube.request(
         "POST",
         path_for("v1", "pods", namespace),
@@ -133,6 +164,7 @@ def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None) -> Changed
         dry_run=req.dry_run is DryRun.SERVER,
         notes=req.notes,
         preview=created if req.dry_run is DryRun.SERVER else None,
+        printed=printed(created),
     )
 
 

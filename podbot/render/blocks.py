@@ -221,18 +221,25 @@ def render_changed(change: Changed, locale: str | None = None) -> Rendered:
         t(key, locale, kind=o.kind.lower(), name=o.name, namespace=o.namespace or "-", context=change.context)
         for o in change.objects
     ]
-    blocks = [section("\n".join(lines))]
-    for note in change.notes:
-        blocks.append(context(":information_source: " + t(note, locale)))
+    header = "\n".join(lines)
+    notes = [context(":information_source: " + t(note, locale)) for note in change.notes]
     if change.pod_security is not None:
         if change.violations:
             verdict = violations_text(change.violations, change.pod_security, locale)
-            blocks.append(section(":shield: " + mrkdwn_escape(verdict)[:MAX_SECTION_TEXT]))
+            notes.append(section(":shield: " + mrkdwn_escape(verdict)[:MAX_SECTION_TEXT]))
         else:
-            blocks.append(
+            notes.append(
                 context(":shield: " + t("podsecurity.meets", locale, level=change.pod_security.value))
             )
-    return Rendered(text=_plain(lines[0] if lines else ""), blocks=blocks)
+    if change.printed is None:
+        return Rendered(text=_plain(lines[0] if lines else ""), blocks=[section(header), *notes])
+    # -o yaml|json|name: the object as kubectl prints it (the manifest, for a dry run)
+    fmt = change.printed.format.value
+    rendered = _with_code(
+        header, change.printed.text.rstrip("\n"), f"pod.{fmt}", locale, f"kubectl run -o {fmt}"
+    )
+    rendered.blocks.extend(notes)
+    return rendered
 
 
 def render_logs(logs: Logs, locale: str | None = None) -> Rendered:

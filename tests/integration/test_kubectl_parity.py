@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -150,3 +151,98 @@ def test_json_escapes_html_like_go(kube: KubeClient, pods: list[str]) -> None:
     text = podbot_get(kube, "get pod awkward -n parity -o json")
     assert "\\u003cnone\\u003e \\u0026 more" in text
     assert json.loads(text)["metadata"]["annotations"]["html"] == "<none> & more"
+
+
+# --- run: kubectl run --dry-run=client|server -o yaml|json --------------------------------------
+
+RUN_CASES = [
+    "run nginx --image=nginx:1.16",
+    "run web --image=nginx --restart=Never --image-pull-policy=Always --port=80 --env=A=1 --env=-._a1=x"
+    " --labels=x=y,z=w --annotations=k=v --privileged -- sh -c 'echo hi'",
+    "run web --image=nginx --restart= --image-pull-policy= --port= --env= --annotations= --labels=",
+    "run box --image=busybox --command",
+    "run box --image=busybox --command -- sleep 1",
+    "run web --image=nginx --privileged=false",
+    "run web --image=nginx --override-type=strategic"
+    ' --overrides=\'{"spec":{"containers":[{"name":"web","resources":{"limits":{"cpu":"1"}}}]}}\'',
+    "run web --image=nginx --override-type=merge"
+    ' --overrides=\'{"spec":{"containers":[{"name":"web","resources":{"limits":{"cpu":"1"}}}]}}\'',
+    "run web --image=nginx --env=A=1 --override-type=strategic"
+    ' --overrides=\'{"spec":{"containers":[{"name":"web","env":[{"name":"B","value":"2"}]}]}}\'',
+    "run web --image=nginx --override-type=json"
+    ' --overrides=\'[{"op":"add","path":"/spec/hostNetwork","value":true}]\'',
+    "run web --image=nginx --override-type= --overrides='{}'",
+    'run web --image=nginx --overrides=\'{"metadata":{"labels":{"team":"a"}},"spec":{"nodeName":"node02"}}\'',
+    "run web --image=nginx -n kube-system",
+]
+
+
+def with_flags(case: str, *flags: str) -> str:
+    """The command line with ``flags`` before any ``--`` (after it, words are the container's args)."""
+    head, sep, rest = case.partition(" -- ")
+    return f"{head} {' '.join(flags)}{sep}{rest}"
+
+
+@pytest.mark.parametrize("output", ["yaml", "json", "name"])
+@pytest.mark.parametrize("case", RUN_CASES)
+def test_run_client_dry_run_prints_what_kubectl_prints(
+    kube: KubeClient, kubectl: Kubectl, case: str, output: str
+) -> None:
+    text = with_flags(case, "--dry-run=client", "-o", output)
+    theirs = kubectl(*shlex.split(text))
+    result = actions.run_pod(parse(text), kube)  # type: ignore[arg-type]
+    assert result.printed is not None and result.dry_run
+    assert result.printed.text == theirs
+
+
+def normalized(text: str) -> str:
+    """What differs between two server dry runs of the same pod: uid, creation time, token volume."""
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "UID", text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "TIME", text)
+    return re.sub(r"kube-api-access-[a-z0-9]{5}", "kube-api-access-XXXXX", text)
+
+
+@pytest.mark.parametrize("output", ["yaml", "json"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "run web --image=nginx:1.16",
+        "run web --image=nginx:1.16 --port=80 --env=A=1 --privileged --restart=Never -n parity",
+    ],
+)
+def test_run_server_dry_run_prints_the_servers_object_as_kubectl(
+    kube: KubeClient, kubectl: Kubectl, pods: list[str], case: str, output: str
+) -> None:
+    text = with_flags(case, "--dry-run=server", "-o", output)
+    theirs = kubectl(*shlex.split(text))
+    result = actions.run_pod(parse(text), kube)  # type: ignore[arg-type]
+    assert result.printed is not None and result.dry_run
+    assert normalized(result.printed.text) == normalized(theirs)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "run web --image=nginx --restart=never",
+        "run web --image=nginx --restart=ALWAYS",
+        "run web --image=nginx --image-pull-policy=always",
+        "run web --image=nginx --image-pull-policy=Bogus",
+        "run web --image=nginx --dry-run=CLIENT",
+        "run web --image=nginx --dry-run=maybe",
+        "run web --image=nginx --env=1BAD=x",
+        "run web --image=nginx '--env=A B=x'",
+        "run web --image=nginx --env==x",
+        "run web --image=nginx --env=NOEQUALS",
+        "run web --image=nginx --override-type=JSON --overrides='[]'",
+        "run web --image=nginx --override-type=patch --overrides='{}'",
+        "run web --image=nginx --port=http",
+        "run web --image=nginx -o wide",
+    ],
+)
+def test_run_refuses_what_kubectl_refuses(kube: KubeClient, kubectl: Kubectl, case: str) -> None:
+    from podbot.core.errors import UsageError
+
+    text = case if "--dry-run" in case else with_flags(case, "--dry-run=client")  # never creates anything
+    kubectl.fails(*shlex.split(text))
+    with pytest.raises(UsageError):
+        parse(text)

@@ -4,8 +4,9 @@ import base64
 import json
 
 from podbot.core.model import RestartPolicy, RunPod
+from podbot.core.overrides import merge_patch
 from podbot.core.pods.describe import event_age
-from podbot.k8s.actions import build_run_pod, dockerconfigjson, merge_patch
+from podbot.k8s.actions import build_run_pod, dockerconfigjson
 
 # `kubectl create secret docker-registry myregistrykey --docker-server=10.0.0.130:5000
 #  --docker-username=test --docker-password=123456 --dry-run=client -o json` (kubectl v1.32)
