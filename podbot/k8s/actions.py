@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from podbot.core import kubeprint, overrides
-from podbot.core.diagnosis.credentials import RegistryCredentialIndex
+from podbot.core.diagnosis.credentials import REGISTRY_SECRET_TYPES, RegistryCredentialIndex
+from podbot.core.diagnosis.findings import Finding, FindingKind
+from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.diagnosis.rules import diagnose
 from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.i18n import t
@@ -34,7 +37,7 @@ from podbot.core.model import (
 )
 from podbot.core.pods.describe import event_rows, sort_events
 from podbot.core.pods.status import pod_status
-from podbot.core.pods.summary import note_from_event, remember, summarize
+from podbot.core.pods.summary import EventNote, PodSummary, StateKind, note_from_event, remember, summarize
 from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
@@ -358,6 +361,9 @@ def _cell(value: Any) -> str:
 
 # --- describe ------------------------------------------------------------------------------------
 CRASH_LOG_LINES = 10
+CRASH_LOG_BYTES = 16 * 1024  # ten lines of a chatty program, no more
+CRASH_LOG_CONTAINERS = 4  # containers whose logs one diagnosis reads at most
+FRESH_FINDINGS_LIMIT = 10  # findings an alert or digest re-reads from the API before posting
 
 
 def describe_pod(
@@ -381,48 +387,149 @@ def describe_pod(
         if note is not None:
             notes.append(note)
             summary = remember(summary, note)
-    findings = diagnose(
-        summary,
-        notes,
-        _credentials(kube, namespace, as_user),
-        now,
-        crash_logs=_crash_logs(kube, pod, as_user),
-    )
+    credentials = registry_credentials(kube, summary, as_user=as_user, only_named=False)
+    findings = diagnose(summary, notes, credentials, now, crash_logs=crash_logs(kube, summary, as_user))
     return PodDescription(kube.context, pod, event_rows(events, now), tuple(findings))
 
 
-def _credentials(kube: Kube, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
-    """Which registry secrets exist (hosts only): without read access, diagnosis says "unknown"."""
+def registry_credentials(
+    kube: Kube, pod: PodSummary, *, as_user: Identity | None = None, only_named: bool = True
+) -> RegistryCredentialIndex:
+    """What the API says *now* about the pod's registry credentials: its named pull secrets (or,
+    when it names none or ``only_named`` is False, every registry secret of its namespace) and its
+    ServiceAccount. The watch cache may be behind a secret just created or replaced.
+    Without read access diagnosis says "unknown"."""
+    namespace = pod.namespace
+    secrets: list[JSON] = []
     try:
-        secrets, _ = kube.list_all(path_for("v1", "secrets", namespace), as_user=as_user)
-    except (NotPermitted, NotFound):
+        if only_named and pod.pull_secrets:
+            for name in pod.pull_secrets:
+                try:
+                    secrets.append(kube.get(path_for("v1", "secrets", namespace, name), as_user=as_user))
+                except NotFound:
+                    continue  # the pod names a secret that does not exist: that is the finding
+        else:
+            for kind in REGISTRY_SECRET_TYPES:
+                items, _ = kube.list_all(
+                    path_for("v1", "secrets", namespace),
+                    query=[("fieldSelector", f"type={kind}")],
+                    as_user=as_user,
+                )
+                secrets += items
+    except NotPermitted:
         return RegistryCredentialIndex.build([])
-    return RegistryCredentialIndex.from_secrets(namespace, secrets)
+    accounts: list[JSON] = []
+    try:
+        account = pod.service_account or "default"
+        accounts.append(kube.get(path_for("v1", "serviceaccounts", namespace, account), as_user=as_user))
+    except (NotPermitted, NotFound):
+        pass  # then podbot does not know whether the account names the secret
+    return RegistryCredentialIndex.from_secrets(namespace, secrets, accounts)
 
 
-def _crash_logs(kube: Kube, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
-    """The last lines of the previous run of each crash-looping container."""
-    meta = pod.get("metadata") or {}
-    status = pod.get("status") or {}
+def crash_logs(kube: Kube, pod: PodSummary, as_user: Identity | None = None) -> dict[str, list[str]]:
+    """The last lines each crashed container wrote (bounded): of the run that just ended for a
+    container that stopped, else of its previous run (crash loops, OOM kills)."""
     logs: dict[str, list[str]] = {}
-    for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]:
-        waiting = (cs.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") != "CrashLoopBackOff":
-            continue
+    for container, previous in _crashed(pod)[:CRASH_LOG_CONTAINERS]:
+        query: list[tuple[str, str | int | bool]] = [("container", container)]
+        if previous:
+            query.append(("previous", "true"))
+        query += [("tailLines", CRASH_LOG_LINES), ("limitBytes", CRASH_LOG_BYTES)]
         try:
             text = kube.text(
-                path_for("v1", "pods", meta.get("namespace"), meta.get("name"), "log"),
-                query=[
-                    ("container", cs.get("name", "")),
-                    ("previous", "true"),
-                    ("tailLines", CRASH_LOG_LINES),
-                ],
-                as_user=as_user,
+                path_for("v1", "pods", pod.namespace, pod.name, "log"), query=query, as_user=as_user
             )
         except PodbotError:
             continue  # logs are evidence, not a requirement
-        logs[str(cs.get("name"))] = text.splitlines()[-CRASH_LOG_LINES:]
+        logs[container] = text.splitlines()[-CRASH_LOG_LINES:]
     return logs
+
+
+def _crashed(pod: PodSummary) -> list[tuple[str, bool]]:
+    """(container, previous run?) for every container whose logs could say why it failed."""
+    found = []
+    for c in pod.containers:
+        if c.state is StateKind.TERMINATED and (c.exit_code or 0) != 0:
+            found.append((c.name, False))
+        elif c.last_finished_at is not None and (
+            c.reason == "CrashLoopBackOff" or (c.last_exit_code or 0) != 0 or c.last_reason == "OOMKilled"
+        ):
+            found.append((c.name, True))
+    return found
+
+
+_CREDENTIAL_CAUSES = frozenset(
+    {
+        PullCause.CREDENTIALS_MISSING,
+        PullCause.CREDENTIALS_REJECTED,
+        PullCause.SECRET_WITHOUT_REGISTRY,
+        PullCause.CREDENTIALS_UPDATED,
+        PullCause.NOT_FOUND,  # "pull access denied" with a login: the login may lack access
+    }
+)
+_LOG_KINDS = frozenset(
+    {
+        FindingKind.CRASH_LOOP,
+        FindingKind.OOM_KILLED,
+        FindingKind.INIT_FAILURE,
+        FindingKind.CONTAINER_FAILED,
+        FindingKind.FREQUENT_RESTARTS,
+    }
+)
+
+
+def fresh_findings(
+    kube: Kube,
+    pod: PodSummary,
+    notes: Sequence[EventNote],
+    credentials: RegistryCredentialIndex,
+    now: datetime,
+    findings: Sequence[Finding],
+) -> list[Finding]:
+    """``findings`` about a cached pod, diagnosed again with what the API says now before they are
+    posted: its pull secrets and ServiceAccount for credential findings, the crashed containers'
+    last log lines for crash findings. Other findings cost no API call."""
+    pulls = any(
+        f.kind is FindingKind.IMAGE_PULL and (f.cause in _CREDENTIAL_CAUSES or f.missing_secret)
+        for f in findings
+    )
+    crashes = any(f.kind in _LOG_KINDS for f in findings)
+    if not pulls and not crashes:
+        return list(findings)
+    fresh = registry_credentials(kube, pod) if pulls else credentials
+    logs = crash_logs(kube, pod) if crashes else {}
+    return diagnose(pod, notes, fresh, now, crash_logs=logs)
+
+
+def refresh_findings(
+    kube: Kube,
+    findings: Sequence[Finding],
+    pod_of: Callable[[str, str], PodSummary | None],
+    notes_of: Callable[[str, str], Sequence[EventNote]],
+    credentials: RegistryCredentialIndex,
+    now: datetime,
+    *,
+    limit: int = FRESH_FINDINGS_LIMIT,
+) -> list[Finding]:
+    """The first ``limit`` pods' findings (in the given order) from ``fresh_findings``, the others
+    as they were; a pod the API cannot tell about now keeps its cached findings."""
+    by_pod: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        by_pod.setdefault((finding.namespace, finding.pod), []).append(finding)
+    fresh: dict[tuple[str, str], list[Finding]] = {}
+    for key in list(by_pod)[:limit]:
+        pod = pod_of(*key)
+        if pod is None:
+            continue
+        try:
+            fresh[key] = fresh_findings(kube, pod, notes_of(*key), credentials, now, by_pod[key])
+        except PodbotError:
+            continue  # the cluster is unreachable right now: post what the cache knows
+    result: list[Finding] = []
+    for key, cached in by_pod.items():
+        result += fresh.get(key, cached)
+    return result
 
 
 # --- logs ----------------------------------------------------------------------------------------
