@@ -212,6 +212,36 @@ class CreateRegistrySecret:
 
 
 @dataclass(frozen=True)
+class ReplaceRegistryLogin:
+    """Replace (or add) the login for one registry in an existing registry secret, in place: an
+    update, so the pods that name the secret use it at their next pull. ``password`` None means
+    "ask for it" (the private dialog, which also asks for the username when it is empty)."""
+
+    verb: ClassVar[str] = "secret"
+    mutates: ClassVar[bool] = True
+    name: str
+    server: str
+    username: str = ""
+    password: Secret | None = None
+    email: str | None = None
+    where: Where = Where()
+    dry_run: DryRun = DryRun.NONE
+
+
+@dataclass(frozen=True)
+class AttachPullSecret:
+    """Add a registry secret to a ServiceAccount's imagePullSecrets: pods created with that account
+    from then on present it (existing pods keep the pull secrets they were created with)."""
+
+    verb: ClassVar[str] = "secret"
+    mutates: ClassVar[bool] = True
+    name: str
+    service_account: str = "default"
+    where: Where = Where()
+    dry_run: DryRun = DryRun.NONE
+
+
+@dataclass(frozen=True)
 class ListStaticPods:
     verb: ClassVar[str] = "static"
     mutates: ClassVar[bool] = False
@@ -334,6 +364,8 @@ Request = (
     | DeletePod
     | DeleteSecret
     | CreateRegistrySecret
+    | ReplaceRegistryLogin
+    | AttachPullSecret
     | ListStaticPods
     | ShowHelp
     | ListApprovals
@@ -353,6 +385,6 @@ def needs_dialog(request: Request) -> bool:
     """Requests Slack must answer with a modal: a manifest to paste, or a password to type."""
     if isinstance(request, CreateFromManifest):
         return request.manifest is None
-    if isinstance(request, CreateRegistrySecret):
+    if isinstance(request, CreateRegistrySecret | ReplaceRegistryLogin):
         return request.password is None
     return False

@@ -8,21 +8,28 @@ of the target cluster and, when per-user identity is on, the ``Identity`` to imp
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from podbot.core import kubeprint, overrides
-from podbot.core.diagnosis.credentials import REGISTRY_SECRET_TYPES, RegistryCredentialIndex
+from podbot.core.diagnosis.credentials import (
+    REGISTRY_SECRET_TYPES,
+    RegistryCredentialIndex,
+    normalize_host,
+    pull_secret_names,
+)
 from podbot.core.diagnosis.findings import Finding, FindingKind
 from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.diagnosis.rules import diagnose
-from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
+from podbot.core.errors import Conflict, Invalid, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.i18n import t
 from podbot.core.kube import as_pod
 from podbot.core.manifests import Manifest, load_manifests
 from podbot.core.model import (
+    AttachPullSecret,
     CreateFromManifest,
     CreateRegistrySecret,
     DeletePod,
@@ -33,6 +40,7 @@ from podbot.core.model import (
     ListStaticPods,
     OutputFormat,
     PodLogs,
+    ReplaceRegistryLogin,
     RunPod,
 )
 from podbot.core.pods.describe import event_rows, sort_events
@@ -42,6 +50,7 @@ from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
     Logs,
+    Notice,
     ObjectRef,
     PodDescription,
     PodTable,
@@ -655,6 +664,110 @@ def create_registry_secret(req: CreateRegistrySecret, kube: Kube, as_user: Ident
         as_user=as_user,
     )
     return Changed("created", kube.context, (_ref(created),), dry_run=req.dry_run is DryRun.SERVER)
+
+
+def _login_entry(username: str, password: str, email: str | None) -> JSON:
+    entry: JSON = {"username": username, "password": password}
+    if email:
+        entry["email"] = email
+    entry["auth"] = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return entry
+
+
+def replace_registry_login(
+    req: ReplaceRegistryLogin, kube: KubeClient, as_user: Identity | None = None
+) -> Changed:
+    """Set the login for ``req.server`` in the existing registry secret, in place (an update pinned
+    to the version read: a concurrent change fails instead of being overwritten). Entries for other
+    registries stay; an entry for the same host under another spelling (``https://host/v1/``) goes."""
+    if req.password is None or not req.password or not req.username:
+        raise UsageError(t("actions.password_required", None, name=req.name))
+    namespace = namespace_of(req.where.namespace, kube)
+    path = path_for("v1", "secrets", namespace, req.name)
+    try:
+        secret = kube.get(path, as_user=as_user)
+    except NotFound as exc:
+        raise NotFound(t("actions.login_secret_missing", None, name=req.name, namespace=namespace)) from exc
+    kind = str(secret.get("type") or "")
+    key = {
+        "kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+        "kubernetes.io/dockercfg": ".dockercfg",
+    }.get(kind)
+    if key is None:
+        raise UsageError(t("actions.not_registry_secret", None, name=req.name, type=kind or "Opaque"))
+    data = dict(secret.get("data") or {})
+    try:
+        document = json.loads(base64.b64decode(data[key], validate=True)) if data.get(key) else {}
+    except (ValueError, binascii.Error) as exc:
+        raise Invalid(t("actions.registry_secret_unreadable", None, name=req.name)) from exc
+    if not isinstance(document, dict):
+        raise Invalid(t("actions.registry_secret_unreadable", None, name=req.name))
+    entries = document.get("auths") if key == ".dockerconfigjson" else document
+    if not isinstance(entries, dict):
+        entries = {}
+    host = normalize_host(req.server)
+    entries = {k: v for k, v in entries.items() if normalize_host(str(k)) != host}
+    entries[req.server] = _login_entry(req.username, req.password.reveal(), req.email)
+    document = {**document, "auths": entries} if key == ".dockerconfigjson" else entries
+    encoded = json.dumps(document, separators=(",", ":"))
+    data[key] = base64.b64encode(encoded.encode()).decode()
+    body = {**secret, "data": data}
+    ref = ObjectRef("Secret", namespace, req.name, str((secret.get("metadata") or {}).get("uid", "")))
+    notes = ("actions.login_replaced_note",)
+    if req.dry_run is DryRun.CLIENT:
+        return Changed("updated", kube.context, (ref,), dry_run=True, notes=notes)
+    try:
+        updated = kube.request("PUT", path, body=body, query=_dry_run_query(req.dry_run), as_user=as_user)
+    except Conflict as exc:
+        raise Conflict(t("actions.changed_meanwhile", None, kind="secret", name=req.name)) from exc
+    return Changed(
+        "updated", kube.context, (_ref(updated),), dry_run=req.dry_run is DryRun.SERVER, notes=notes
+    )
+
+
+def attach_pull_secret(
+    req: AttachPullSecret, kube: KubeClient, as_user: Identity | None = None
+) -> Changed | Notice:
+    """Add the registry secret to the ServiceAccount's imagePullSecrets (an update pinned to the
+    version read). Already there: a notice, nothing written."""
+    namespace = namespace_of(req.where.namespace, kube)
+    try:
+        secret = kube.get(path_for("v1", "secrets", namespace, req.name), as_user=as_user)
+    except NotFound as exc:
+        raise NotFound(t("actions.login_secret_missing", None, name=req.name, namespace=namespace)) from exc
+    if secret.get("type") not in REGISTRY_SECRET_TYPES:
+        raise UsageError(
+            t("actions.not_registry_secret", None, name=req.name, type=secret.get("type") or "Opaque")
+        )
+    path = path_for("v1", "serviceaccounts", namespace, req.service_account)
+    try:
+        account = kube.get(path, as_user=as_user)
+    except NotFound as exc:
+        raise NotFound(
+            t("actions.service_account_missing", None, name=req.service_account, namespace=namespace)
+        ) from exc
+    names = pull_secret_names(account)
+    if req.name in names:
+        return Notice(
+            "actions.already_attached",
+            {"name": req.name, "service_account": req.service_account, "namespace": namespace},
+        )
+    body = {**account, "imagePullSecrets": [*(account.get("imagePullSecrets") or []), {"name": req.name}]}
+    ref = ObjectRef(
+        "ServiceAccount", namespace, req.service_account, str((account.get("metadata") or {}).get("uid", ""))
+    )
+    notes = ("actions.attached_note",)
+    if req.dry_run is DryRun.CLIENT:
+        return Changed("updated", kube.context, (ref,), dry_run=True, notes=notes)
+    try:
+        updated = kube.request("PUT", path, body=body, query=_dry_run_query(req.dry_run), as_user=as_user)
+    except Conflict as exc:
+        raise Conflict(
+            t("actions.changed_meanwhile", None, kind="service account", name=req.service_account)
+        ) from exc
+    return Changed(
+        "updated", kube.context, (_ref(updated),), dry_run=req.dry_run is DryRun.SERVER, notes=notes
+    )
 
 
 # --- static pods ---------------------------------------------------------------------------------
