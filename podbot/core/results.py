@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podbot.core.model import CreateFromManifest, CreateRegistrySecret, OutputFormat
+from podbot.core.model import CreateFromManifest, CreateRegistrySecret, OutputFormat, ReplaceRegistryLogin
 from podbot.core.podsecurity import PodSecurityLevel, Violation
 from podbot.core.policy import Approvers
 from podbot.core.records import Approval, AuditEvent, Subscription
@@ -179,7 +179,7 @@ class AlertsChanged:
 class DialogNeeded:
     """The request needs a modal (a manifest to paste, a password to type): open it, prefilled."""
 
-    request: CreateFromManifest | CreateRegistrySecret
+    request: CreateFromManifest | CreateRegistrySecret | ReplaceRegistryLogin
 
 
 @dataclass(frozen=True)

@@ -674,9 +674,7 @@ def _login_entry(username: str, password: str, email: str | None) -> JSON:
     return entry
 
 
-def replace_registry_login(
-    req: ReplaceRegistryLogin, kube: KubeClient, as_user: Identity | None = None
-) -> Changed:
+def replace_registry_login(req: ReplaceRegistryLogin, kube: Kube, as_user: Identity | None = None) -> Changed:
     """Set the login for ``req.server`` in the existing registry secret, in place (an update pinned
     to the version read: a concurrent change fails instead of being overwritten). Entries for other
     registries stay; an entry for the same host under another spelling (``https://host/v1/``) goes."""
@@ -726,7 +724,7 @@ def replace_registry_login(
 
 
 def attach_pull_secret(
-    req: AttachPullSecret, kube: KubeClient, as_user: Identity | None = None
+    req: AttachPullSecret, kube: Kube, as_user: Identity | None = None
 ) -> Changed | Notice:
     """Add the registry secret to the ServiceAccount's imagePullSecrets (an update pinned to the
     version read). Already there: a notice, nothing written."""

@@ -232,15 +232,15 @@ def secret_request(state: DialogState, fields: dict[str, str]) -> CreateRegistry
 LOGIN_FIELDS = ("username", "password", "email")
 
 
-def login_modal(origin: Origin, locale: str | None, *, username: str = "", email: str = "") -> View:
-    """Replace the login for ``origin.server`` in secret ``origin.secret``: asks for the username
+def login_modal(state: DialogState, locale: str | None, *, username: str = "", email: str = "") -> View:
+    """Replace the login for ``state.server`` in secret ``state.secret``: asks for the username
     and the password (typed here and nowhere else); the secret and registry are fixed."""
     intro = t(
         "views.login_intro",
         locale,
-        name=origin.secret,
-        server=origin.server,
-        namespace=origin.namespace or "default",
+        name=state.secret,
+        server=state.server,
+        namespace=state.namespace or "default",
     )
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
@@ -259,29 +259,29 @@ def login_modal(origin: Origin, locale: str | None, *, username: str = "", email
         "title": _title(t("views.login_title", locale)),
         "submit": _title(t("views.login_submit", locale)),
         "close": _title(t("views.cancel", locale)),
-        "private_metadata": origin.to_metadata(),
+        "private_metadata": state.to_metadata(),
         "blocks": blocks,
     }
 
 
-def read_login(view: View) -> tuple[Origin, dict[str, str]]:
+def read_login(view: View) -> tuple[DialogState, dict[str, str]]:
     """The submitted login fields (strings, possibly empty) and the secret/registry they are for."""
     values = (view.get("state") or {}).get("values") or {}
     fields = {
         key: str(((values.get(key) or {}).get(key) or {}).get("value") or "").strip() for key in LOGIN_FIELDS
     }
-    return Origin.from_metadata(view.get("private_metadata", "")), fields
+    return DialogState.from_metadata(view.get("private_metadata", "")), fields
 
 
-def login_request(origin: Origin, fields: dict[str, str]) -> ReplaceRegistryLogin:
+def login_request(state: DialogState, fields: dict[str, str]) -> ReplaceRegistryLogin:
     return ReplaceRegistryLogin(
-        name=origin.secret,
-        server=origin.server,
+        name=state.secret,
+        server=state.server,
         username=fields["username"],
         password=Secret(fields["password"]),
         email=fields["email"] or None,
-        where=Where(context=origin.context, namespace=origin.namespace),
-        dry_run=DryRun.SERVER if origin.dry_run else DryRun.NONE,
+        where=Where(context=state.context, namespace=state.namespace),
+        dry_run=DryRun.SERVER if state.dry_run else DryRun.NONE,
     )
 
 

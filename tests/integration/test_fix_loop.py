@@ -23,7 +23,8 @@ from podbot.core.results import Changed, Notice, PodDescription
 from podbot.k8s import actions
 from podbot.k8s.client import Clusters, KubeClient
 from podbot.render import views
-from podbot.render.blocks import FIX_ATTACH_ACTION, FIX_LOGIN_ACTION, FIX_SECRET_ACTION, Rendered, render
+from podbot.render.blocks import FIX_ATTACH_ACTION, FIX_LOGIN_ACTION, FIX_SECRET_ACTION, Rendered
+from podbot.render.messages import render
 from podbot.sim.cluster import SimCluster
 from tests.support.blockkit import assert_valid_message
 from tests.support.seed import SEED_POD
@@ -142,8 +143,8 @@ def test_wrong_password_is_replaced_in_place_through_the_private_dialog(
     value = json.loads(button["value"])
 
     # Step 2: the button opens the private dialog for that secret and registry ...
-    origin = views.Origin("C1", "U1", context=value["context"], namespace=value["namespace"])
-    origin = views.Origin(**{**origin.__dict__, "secret": value["name"], "server": value["server"]})
+    origin = views.DialogState("C1", "U1", context=value["context"], namespace=value["namespace"])
+    origin = views.DialogState(**{**origin.__dict__, "secret": value["name"], "server": value["server"]})
     modal = views.login_modal(origin, "en")
     assert "10.0.0.130:5000" in str(modal) and "myregistrykey" in str(modal)
     assert "123456" not in modal["private_metadata"]
@@ -167,10 +168,12 @@ def test_wrong_password_is_replaced_in_place_through_the_private_dialog(
     assert "123456" not in replaced and "wrong" not in replaced
     stored = sim.store.get("secrets", "default", "myregistrykey").load()
     assert stored["metadata"]["uid"] == uid  # the same secret, updated
-    if not stored["metadata"].get("managedFields"):
-        # A real API server stamps every write in metadata.managedFields; that time is how podbot
-        # knows the login is newer than the last failed pull.
-        pytest.skip("this podbot.sim does not record managedFields on writes yet")
+    # A real API server (and podbot.sim) stamps every write in metadata.managedFields: that time is
+    # how podbot knows the login is newer than the last failed pull.
+    assert (
+        max(entry["time"] for entry in stored["metadata"]["managedFields"])
+        >= stored["metadata"]["creationTimestamp"]
+    )
 
     # Step 3: describe at once: the refusal predates the new login.
     _, second = describe(sim, kube)

@@ -74,12 +74,12 @@ def test_attach_button_asks_before_it_changes_anything() -> None:
 
 
 def test_login_dialog_carries_the_secret_and_registry_and_never_a_password() -> None:
-    origin = views.Origin(
+    origin = views.DialogState(
         "C1", "U1", context="sim", namespace="default", secret="regkey", server="10.0.0.130:5000"
     )
     modal = views.login_modal(origin, "en", username="test")
     assert modal["callback_id"] == views.LOGIN_CALLBACK
-    assert views.Origin.from_metadata(modal["private_metadata"]) == origin
+    assert views.DialogState.from_metadata(modal["private_metadata"]) == origin
     password = next(b for b in modal["blocks"] if b.get("block_id") == "password")
     assert "initial_value" not in password["element"]
     submitted = {
@@ -103,5 +103,5 @@ def test_login_dialog_carries_the_secret_and_registry_and_never_a_password() -> 
     )
     assert "123456" not in repr(request)
     # the create dialog's metadata is unchanged by the new fields
-    plain = views.Origin("C1", "U1")
+    plain = views.DialogState("C1", "U1")
     assert json.loads(plain.to_metadata()) == {"c": "C1", "u": "U1", "x": None, "n": None, "d": False}

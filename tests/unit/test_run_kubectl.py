@@ -100,7 +100,7 @@ def test_refusals_are_in_chinese_too() -> None:
 
 def test_printed_manifest_is_shown_as_code_under_the_dry_run_line() -> None:
     from podbot.core.results import Changed, ObjectRef, RawOutput
-    from podbot.render.blocks import render
+    from podbot.render.messages import render
     from tests.support.blockkit import assert_valid_message
 
     manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
