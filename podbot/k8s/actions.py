@@ -21,7 +21,7 @@ from podbot.core.diagnosis.credentials import (
     normalize_host,
     pull_secret_names,
 )
-from podbot.core.diagnosis.findings import Finding, FindingKind
+from podbot.core.diagnosis.findings import CREDENTIAL_CAUSES, Finding, FindingKind
 from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.diagnosis.rules import diagnose
 from podbot.core.errors import Conflict, Invalid, NotFound, NotPermitted, PodbotError, UsageError
@@ -468,15 +468,8 @@ def _crashed(pod: PodSummary) -> list[tuple[str, bool]]:
     return found
 
 
-_CREDENTIAL_CAUSES = frozenset(
-    {
-        PullCause.CREDENTIALS_MISSING,
-        PullCause.CREDENTIALS_REJECTED,
-        PullCause.SECRET_WITHOUT_REGISTRY,
-        PullCause.CREDENTIALS_UPDATED,
-        PullCause.NOT_FOUND,  # "pull access denied" with a login: the login may lack access
-    }
-)
+# "pull access denied" although a login was sent: the login may lack access to the repository.
+_CREDENTIAL_CAUSES = CREDENTIAL_CAUSES | {PullCause.NOT_FOUND}
 _LOG_KINDS = frozenset(
     {
         FindingKind.CRASH_LOOP,

@@ -682,7 +682,8 @@ def test_five_hundred_pods_failing_the_same_way_share_one_group_key() -> None:
         f = only(run(pulling(secrets=["myregistrykey"], uid=f"u-{i}", owner=("ReplicaSet", "web-1"))))
         keys.add(f.group_key)
         fingerprints.add(f.fingerprint)
-    assert keys == {("default", "image_pull", "credentials_missing", SEED_IMAGE)}
+    # the credential causes share one group: the alert stays one while someone fixes the login
+    assert keys == {("default", "image_pull", "credentials", SEED_IMAGE)}
     assert len(fingerprints) == 500
 
 

@@ -18,6 +18,15 @@ from podbot.core import i18n
 from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.pods.status import human_duration
 
+CREDENTIAL_CAUSES = frozenset(
+    {
+        PullCause.CREDENTIALS_MISSING,
+        PullCause.CREDENTIALS_REJECTED,
+        PullCause.SECRET_WITHOUT_REGISTRY,
+        PullCause.CREDENTIALS_UPDATED,
+    }
+)
+
 
 class FindingKind(Enum):
     IMAGE_PULL = "image_pull"
@@ -209,8 +218,15 @@ class Finding:
 
     @property
     def group_key(self) -> tuple[str, str, str, str]:
-        """(namespace, kind, cause, image): findings sharing it are one problem on many pods."""
-        return (self.namespace, self.kind.value, self.cause_value, self.image)
+        """(namespace, kind, cause, image): findings sharing it are one problem on many pods.
+
+        The credential causes of an image pull are one problem while someone works through them
+        (missing -> a new login not tried yet -> refused -> replaced): one alert, open until the
+        pull works, not a "resolved" and a new alert at every step."""
+        cause = self.cause_value
+        if self.kind is FindingKind.IMAGE_PULL and self.cause in CREDENTIAL_CAUSES:
+            cause = "credentials"
+        return (self.namespace, self.kind.value, cause, self.image)
 
 
 # --- text -----------------------------------------------------------------------------------------

@@ -411,7 +411,11 @@ def _image_pull(ctx: _Context, c: ContainerSummary) -> None:
     last_failed = (
         event.last_seen if event is not None and event.last_seen else (memory.last_seen if memory else None)
     )
-    newer = check.written_at is not None and last_failed is not None and check.written_at >= last_failed
+    # Kubernetes times have whole seconds: a secret written in the second of the failure counts as
+    # newer (the kubelet reads it at its next attempt either way; "replace it" would be wrong advice).
+    newer = (
+        check.written_at is not None and last_failed is not None and int(check.written_at) >= int(last_failed)
+    )
     verdict = classify(message, check.state, ref.registry, waiting_reason=c.reason, credentials_newer=newer)
     retry = None
     if verdict.cause is PullCause.CREDENTIALS_UPDATED and last_failed is not None:
