@@ -18,6 +18,13 @@ from tests.support.seed import SEED_POD
 
 SEED_CREATE = "create\n" + SEED_POD
 UNNAMED_CREATE = SEED_CREATE.replace("  imagePullSecrets:\n    - name: myregistrykey\n", "")
+# #ops may change things (an unlisted channel may only look); #dev may only look.
+CONFIG = """
+channels:
+  - channel: "#ops"
+  - channel: "#dev"
+    verbs: [get, describe]
+"""
 OPEN_SECRET_DIALOG = "secret docker-registry {name} --docker-server=10.0.0.130:5000 --docker-username=test"
 
 
@@ -55,7 +62,7 @@ def create_secret_through_the_dialog(h: Harness, name: str, password: str) -> Me
 
 
 def test_seed_pod_alert_then_secret_then_found_not_delete_it(tmp_path: Path) -> None:
-    with podbot_harness(tmp_path, speed=0) as h:
+    with podbot_harness(tmp_path, speed=0, config=CONFIG) as h:
         h.command("alerts on")
         mark = h.slack.mark()
         h.command(SEED_CREATE)
@@ -100,7 +107,7 @@ def test_seed_pod_alert_then_secret_then_found_not_delete_it(tmp_path: Path) -> 
 
 
 def test_wrong_password_is_replaced_through_the_login_dialog(tmp_path: Path) -> None:
-    with podbot_harness(tmp_path, speed=0) as h:
+    with podbot_harness(tmp_path, speed=0, config=CONFIG) as h:
         # Step 1: a secret with a wrong password; the registry refuses it.
         create_secret_through_the_dialog(h, "myregistrykey", "wrong-password")
         h.command(SEED_CREATE)
@@ -131,7 +138,7 @@ def test_wrong_password_is_replaced_through_the_login_dialog(tmp_path: Path) -> 
 
 
 def test_unattached_secret_is_attached_with_one_confirmed_click(tmp_path: Path) -> None:
-    with podbot_harness(tmp_path, speed=0) as h:
+    with podbot_harness(tmp_path, speed=0, config=CONFIG) as h:
         create_secret_through_the_dialog(h, "regcred-10-0-0-130-5000", "123456")
         h.command(UNNAMED_CREATE)
         advance(h, 60)
@@ -163,8 +170,7 @@ def test_unattached_secret_is_attached_with_one_confirmed_click(tmp_path: Path) 
 
 def test_the_buttons_obey_the_channel_policy(tmp_path: Path) -> None:
     # #dev may read but not change secrets: the login dialog does not even open there.
-    config = 'channels:\n  - channel: "#dev"\n    verbs: [get, describe]\n'
-    with podbot_harness(tmp_path, speed=0, config=config) as h:
+    with podbot_harness(tmp_path, speed=0, config=CONFIG) as h:
         create_secret_through_the_dialog(h, "myregistrykey", "wrong-password")
         h.command(SEED_CREATE)
         advance(h, 60)
@@ -177,3 +183,26 @@ def test_the_buttons_obey_the_channel_policy(tmp_path: Path) -> None:
         assert "may not use `secret`" in refused.rendered
         assert h.slack.current_view("alice") is None  # no login dialog opened
         assert not any("podbot_login" in str(call.args) for call in h.slack.api_calls("views.open"))
+
+
+def test_the_typed_replace_command_opens_the_same_private_dialog(tmp_path: Path) -> None:
+    with podbot_harness(tmp_path, speed=0, config=CONFIG) as h:
+        create_secret_through_the_dialog(h, "myregistrykey", "wrong-password")
+        text = "secret docker-registry myregistrykey --docker-server=10.0.0.130:5000 --replace"
+        assert h.slack.send_command("alice", "ops", "/pod", text).ok
+        view = h.slack.wait_for_view("alice", predicate=lambda v: "podbot_login" in str(v.json))
+        assert "myregistrykey" in str(view.json) and "10.0.0.130:5000" in str(view.json)
+        replaced = submit_and_read(h, "alice", {"username": "test", "password": "123456"})
+        assert "secret myregistrykey updated in namespace default" in replaced.rendered
+        assert "🔄 secret myregistrykey updated" in replaced.rendered
+        # A secret that does not exist: the dialog's answer says so, privately, and what to do.
+        text = "secret docker-registry nosuch --docker-server=10.0.0.130:5000 --replace"
+        assert h.slack.send_command("alice", "ops", "/pod", text).ok
+        h.slack.wait_for_view("alice", predicate=lambda v: "nosuch" in str(v.json))
+        mark = h.slack.mark()
+        assert not h.slack.submit_view("alice", values={"username": "test", "password": "123456"}).errors
+        h.runtime.pool.wait_idle(10)
+        refused = h.slack.wait_for_message(channel="ops", user="alice", after=mark, timeout=10)
+        assert refused.is_ephemeral
+        assert "Secret nosuch does not exist in namespace default" in refused.rendered
+        assert "123456" not in refused.rendered
