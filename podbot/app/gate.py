@@ -30,6 +30,7 @@ from podbot.core.errors import NotFound, NotPermitted
 from podbot.core.i18n import t
 from podbot.core.manifests import load_manifests
 from podbot.core.model import (
+    AttachPullSecret,
     CreateFromManifest,
     CreateRegistrySecret,
     DecideApproval,
@@ -45,6 +46,7 @@ from podbot.core.model import (
     PodLogs,
     PostDigest,
     ReconcileAlerts,
+    ReplaceRegistryLogin,
     Request,
     ResumeApproval,
     RunPod,
@@ -105,6 +107,8 @@ WHERE_REQUESTS = (
     DeletePod,
     DeleteSecret,
     CreateRegistrySecret,
+    ReplaceRegistryLogin,
+    AttachPullSecret,
     ListStaticPods,
 )
 CHANNEL_ONLY = (ListApprovals, ShowAudit, ListSubscriptions, Unsubscribe)

@@ -11,16 +11,27 @@ from podbot.app.gate import Grant
 from podbot.app.pipeline import Handler
 from podbot.commands import help_text
 from podbot.core.model import (
+    AttachPullSecret,
     CreateFromManifest,
     CreateRegistrySecret,
     DescribePod,
     GetPods,
     ListStaticPods,
     PodLogs,
+    ReplaceRegistryLogin,
     RunPod,
     ShowHelp,
 )
-from podbot.core.results import Changed, HelpText, Logs, PodDescription, PodTable, RawOutput, StaticPods
+from podbot.core.results import (
+    Changed,
+    HelpText,
+    Logs,
+    Notice,
+    PodDescription,
+    PodTable,
+    RawOutput,
+    StaticPods,
+)
 from podbot.k8s import actions
 
 
@@ -36,6 +47,8 @@ class KubeOperations:
             DescribePod: self.describe,
             PodLogs: self.logs,
             CreateRegistrySecret: self.secret,
+            ReplaceRegistryLogin: self.replace_login,
+            AttachPullSecret: self.attach,
             ListStaticPods: self.static,
             ShowHelp: self.help,
         }
@@ -57,6 +70,12 @@ class KubeOperations:
 
     def secret(self, request: CreateRegistrySecret, grant: Grant) -> Changed:
         return actions.create_registry_secret(request, grant.cluster, grant.identity)
+
+    def replace_login(self, request: ReplaceRegistryLogin, grant: Grant) -> Changed:
+        return actions.replace_registry_login(request, grant.cluster, grant.identity)
+
+    def attach(self, request: AttachPullSecret, grant: Grant) -> Changed | Notice:
+        return actions.attach_pull_secret(request, grant.cluster, grant.identity)
 
     def static(self, request: ListStaticPods, grant: Grant) -> StaticPods:
         return actions.list_static_pods(request, grant.cluster, grant.identity)

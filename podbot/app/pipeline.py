@@ -37,6 +37,7 @@ from podbot.core.errors import (
 from podbot.core.i18n import t
 from podbot.core.manifests import load_manifests
 from podbot.core.model import (
+    AttachPullSecret,
     CreateFromManifest,
     CreateRegistrySecret,
     DecideApproval,
@@ -44,6 +45,7 @@ from podbot.core.model import (
     DeleteSecret,
     DryRun,
     Origin,
+    ReplaceRegistryLogin,
     Request,
     ResumeApproval,
     RunPod,
@@ -89,6 +91,8 @@ CHANGES: dict[type, AuditAction] = {
     RunPod: AuditAction.RUN,
     CreateFromManifest: AuditAction.CREATE,
     CreateRegistrySecret: AuditAction.SECRET_CREATE,
+    ReplaceRegistryLogin: AuditAction.SECRET_REPLACE,
+    AttachPullSecret: AuditAction.PULL_SECRET_ATTACH,
     DeletePod: AuditAction.DELETE,
     DeleteSecret: AuditAction.SECRET_DELETE,
 }
@@ -192,7 +196,9 @@ class Pipeline:
             raise UsageError(t("bot.unavailable", grant.locale, verb=request.verb))
         if needs_dialog(request):
             # Authorized before the dialog opens, and again when it is submitted.
-            return DialogNeeded(cast(CreateFromManifest | CreateRegistrySecret, request))
+            return DialogNeeded(
+                cast(CreateFromManifest | CreateRegistrySecret | ReplaceRegistryLogin, request)
+            )
         previewing = getattr(request, "dry_run", DryRun.NONE) is not DryRun.NONE
         if grant.violations and not previewing:
             if grant.policy.on_violation is not OnViolation.APPROVE:
@@ -311,9 +317,12 @@ class Pipeline:
             return
         where = getattr(request, "where", None)
         name = str(getattr(request, "name", "") or "")
-        kind = {DeleteSecret: "Secret", CreateRegistrySecret: "Secret"}.get(
-            type(request), "Pod" if name else ""
-        )
+        kind = {
+            DeleteSecret: "Secret",
+            CreateRegistrySecret: "Secret",
+            ReplaceRegistryLogin: "Secret",
+            AttachPullSecret: "Secret",
+        }.get(type(request), "Pod" if name else "")
         if refused:
             action = AuditAction.REFUSED
         else:

@@ -6,12 +6,18 @@ import re
 from collections.abc import Sequence
 
 from podbot.commands import flags, resources
-from podbot.commands.flags import Flag
+from podbot.commands.flags import Flag, Kind
 from podbot.commands.scope import dry_run, where
 from podbot.commands.tokens import Token, word
 from podbot.core import manifests, names
 from podbot.core.messages import Problem
-from podbot.core.model import CreateFromManifest, CreateRegistrySecret, Secret
+from podbot.core.model import (
+    AttachPullSecret,
+    CreateFromManifest,
+    CreateRegistrySecret,
+    ReplaceRegistryLogin,
+    Secret,
+)
 
 CREATE_FLAGS = (flags.NAMESPACE, flags.CONTEXT, flags.DRY_RUN, Flag("filename", short="f"))
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
@@ -19,7 +25,7 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 def parse_create(
     tokens: Sequence[Token], manifest: str | None, *, locale: str | None
-) -> CreateFromManifest | CreateRegistrySecret:
+) -> CreateFromManifest | CreateRegistrySecret | ReplaceRegistryLogin | AttachPullSecret:
     # A first look at the leading words decides between "create secret ..." and a manifest.
     probe = flags.parse(tokens, (*CREATE_FLAGS, *SECRET_FLAGS), lenient=True)
     if probe.positionals:
@@ -77,7 +83,15 @@ SECRET_FLAGS = (
     Flag("docker-username"),
     Flag("docker-password", sensitive=True),
     Flag("docker-email"),
+    Flag("replace", Kind.BOOL),  # podbot's own: update the login in the existing secret, in place
 )
+ATTACH_FLAGS = (
+    flags.NAMESPACE,
+    flags.CONTEXT,
+    flags.DRY_RUN,
+    Flag("service-account", aliases=("serviceaccount",)),
+)
+ATTACH = "attach"
 _FILES = "commands.error.secret_from_file"
 SECRET_REFUSED = {"from-file": _FILES, "from-literal": _FILES, "from-env-file": _FILES}
 # kubectl's default registry for "create secret docker-registry" without --docker-server.
@@ -90,7 +104,9 @@ _SERVER = re.compile(
 )
 
 
-def parse_secret(tokens: Sequence[Token], *, spelled: str = "secret") -> CreateRegistrySecret:
+def parse_secret(
+    tokens: Sequence[Token], *, spelled: str = "secret"
+) -> CreateRegistrySecret | ReplaceRegistryLogin | AttachPullSecret:
     try:
         return _parse_secret(tokens, spelled)
     except Problem as problem:
@@ -98,9 +114,13 @@ def parse_secret(tokens: Sequence[Token], *, spelled: str = "secret") -> CreateR
         raise
 
 
-def _parse_secret(tokens: Sequence[Token], spelled: str) -> CreateRegistrySecret:
+def _parse_secret(
+    tokens: Sequence[Token], spelled: str
+) -> CreateRegistrySecret | ReplaceRegistryLogin | AttachPullSecret:
     # The type comes first: "secret generic x --from-literal=..." is about "generic", not the flag.
     probe = flags.parse(tokens, SECRET_FLAGS, lenient=True)
+    if probe.positionals and spelled == "secret" and word(probe.positionals[0].text) == ATTACH:
+        return _parse_attach(tokens)
     if probe.positionals and word(probe.positionals[0].text) not in SECRET_TYPES:
         raise Problem("commands.error.secret_type", spelled=spelled, type=probe.positionals[0].text)
     args = flags.parse(tokens, SECRET_FLAGS, refused=SECRET_REFUSED)
@@ -116,7 +136,8 @@ def _parse_secret(tokens: Sequence[Token], spelled: str) -> CreateRegistrySecret
         raise Problem("commands.error.secret_extra_args", spelled=spelled)
     name = names.secret_name(texts[1])
     username = args.one("docker-username")
-    if not username:
+    replace = args.switch("replace")
+    if not username and not (replace and username is None):  # replacing: the dialog asks for it
         raise Problem("commands.error.secret_needs_username")
     password = args.one("docker-password")
     if password is not None and not password:
@@ -125,12 +146,43 @@ def _parse_secret(tokens: Sequence[Token], spelled: str) -> CreateRegistrySecret
     email = args.one("docker-email")
     if email is not None and (not email or any(c.isspace() for c in email)):
         raise Problem("commands.error.secret_email", email=email)
+    if replace:
+        return ReplaceRegistryLogin(
+            name=name,
+            server=_server(server) if server is not None else DOCKER_HUB,
+            username=_username(username) if username else "",
+            password=Secret(password) if password is not None else None,
+            email=email,
+            where=where(args),
+            dry_run=dry_run(args),
+        )
+    assert username is not None
     return CreateRegistrySecret(
         name=name,
         server=_server(server) if server is not None else DOCKER_HUB,
         username=_username(username),
         password=Secret(password) if password is not None else None,
         email=email,
+        where=where(args),
+        dry_run=dry_run(args),
+    )
+
+
+def _parse_attach(tokens: Sequence[Token]) -> AttachPullSecret:
+    """``secret attach NAME [--service-account=SA]``: add NAME to the account's imagePullSecrets."""
+    args = flags.parse(tokens, ATTACH_FLAGS)
+    texts = [t.text for t in args.positionals][1:]
+    if not texts:
+        raise Problem("commands.error.attach_needs_name")
+    if len(texts) > 1 or args.rest:
+        raise Problem("commands.error.attach_extra_args")
+    account = args.one("service-account") or "default"
+    errors = names.subdomain_errors(account)
+    if errors:
+        raise Problem("commands.error.invalid_service_account", name=account, reason=errors[0])
+    return AttachPullSecret(
+        name=names.secret_name(texts[0]),
+        service_account=account,
         where=where(args),
         dry_run=dry_run(args),
     )

@@ -24,6 +24,7 @@ GET_FLAGS = (
     Flag("selector", short="l"),
     Flag("field-selector"),
     Flag("output", short="o"),
+    Flag("show-managed-fields", Kind.BOOL),
 )
 _WATCH = "commands.error.get_watch"
 GET_REFUSED = {"watch": _WATCH, "w": _WATCH, "watch-only": _WATCH}
@@ -90,6 +91,7 @@ def parse_get(tokens: Sequence[Token]) -> GetPods:
         label_selector=label,
         field_selector=field,
         output=_output(args.one("output")),
+        show_managed_fields=args.switch("show-managed-fields"),
     )
 
 

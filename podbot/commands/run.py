@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 from podbot.commands import flags
 from podbot.commands.flags import Flag, Kind
-from podbot.commands.scope import dry_run, where
+from podbot.commands.scope import bad_choice, dry_run, where
 from podbot.commands.tokens import Token, word
 from podbot.core import names
 from podbot.core.messages import Problem
-from podbot.core.model import RestartPolicy, RunPod
+from podbot.core.model import OutputFormat, OverrideType, RestartPolicy, RunPod
 
 RUN_FLAGS = (
     Flag("image"),
@@ -22,7 +24,11 @@ RUN_FLAGS = (
     Flag("restart"),
     Flag("image-pull-policy"),
     Flag("command", Kind.BOOL),
+    Flag("privileged", Kind.BOOL),
     Flag("overrides"),
+    Flag("override-type"),
+    Flag("output", short="o"),
+    Flag("show-managed-fields", Kind.BOOL),
     Flag("replicas"),
     Flag("generator"),
     flags.NAMESPACE,
@@ -90,34 +96,44 @@ def parse_run(tokens: Sequence[Token]) -> RunPod:
         notes.append(NOTE_REPLICAS)
     port = args.one("port")
     args_after = positionals[1:] + [t.text for t in args.rest or ()]
-    command = args.switch("command")
-    if command and not args_after:
-        raise Problem("commands.error.run_command_needs_args")
+    override_type = _choice(args.one("override-type"), "--override-type", OverrideType, OverrideType.MERGE)
     return RunPod(
         name=name,
         image=image,
         where=where(args),
-        port=names.port(port) if port is not None else None,
+        port=names.port(port) if port else None,  # kubectl: an empty --port= means no port
         env=_env(args.many("env")),
         labels=_labels(args.many("labels")),
         annotations=_annotations(args.many("annotations")),
-        restart=_restart(args.one("restart")),
+        restart=_choice(args.one("restart"), "--restart", RestartPolicy, RestartPolicy.ALWAYS),
         image_pull_policy=_pull_policy(args.one("image-pull-policy")),
-        command=command,
+        # kubectl accepts --command without a command: the image's entrypoint stays.
+        command=args.switch("command"),
         args=tuple(args_after),
         dry_run=dry_run(args),
-        overrides=_overrides(args.one("overrides")),
+        overrides=_overrides(args.one("overrides"), override_type),
+        override_type=override_type,
+        privileged=args.switch("privileged"),
+        output=_output(args.one("output")),
+        show_managed_fields=args.switch("show-managed-fields"),
         notes=tuple(notes),
     )
+
+
+# kubectl run's own check (apimachinery IsEnvVarName), stricter than what the API server accepts.
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
 
 
 def _env(items: list[str]) -> tuple[tuple[str, str], ...]:
     seen: dict[str, str] = {}
     for item in items:
+        if not item:
+            continue  # kubectl skips an empty --env=
         key, eq, value = item.partition("=")
         if not eq:
             raise Problem("commands.error.invalid_env", item=item)
-        names.env_name(key)
+        if not _ENV_NAME.match(key):
+            raise Problem("commands.error.run_env_name", item=item, name=key)
         if key in seen and seen[key] != value:
             raise Problem("commands.error.duplicate_key", flag="--env", key=key)
         seen[key] = value
@@ -141,6 +157,8 @@ def _labels(items: list[str]) -> tuple[tuple[str, str], ...] | None:
 def _annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
     pairs: dict[str, str] = {}
     for item in items:
+        if not item:
+            continue  # kubectl skips an empty --annotations=
         key, eq, value = item.partition("=")
         if not eq:
             raise Problem("commands.error.invalid_pair", flag="--annotations", item=item)
@@ -151,33 +169,42 @@ def _annotations(items: list[str]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
-def _restart(value: str | None) -> RestartPolicy:
-    if value is None:
-        return RestartPolicy.ALWAYS
-    for policy in RestartPolicy:
-        if policy.value.lower() == word(value):
-            return policy
-    raise Problem(
-        "commands.error.bad_choice", flag="--restart", value=value, choices="Always, OnFailure, Never"
-    )
+_Choice = TypeVar("_Choice", RestartPolicy, OverrideType)
+
+
+def _choice(value: str | None, flag: str, choices: type[_Choice], default: _Choice) -> _Choice:
+    """An enum flag as kubectl reads it: case-sensitive; missing or empty means the default."""
+    if not value:
+        return default
+    for choice in choices:
+        if choice.value == value:
+            return choice
+    raise bad_choice(flag, value, [c.value for c in choices])
 
 
 def _pull_policy(value: str | None) -> str | None:
-    if value is None:
+    if not value:
+        return None  # kubectl: unset, the API server's default applies
+    policies = ["Always", "IfNotPresent", "Never"]
+    if value in policies:
+        return value
+    raise bad_choice("--image-pull-policy", value, policies)
+
+
+_OUTPUTS = {"yaml": OutputFormat.YAML, "json": OutputFormat.JSON, "name": OutputFormat.NAME}
+
+
+def _output(value: str | None) -> OutputFormat | None:
+    if not value:
         return None
-    for policy in ("Always", "IfNotPresent", "Never"):
-        if policy.lower() == word(value):
-            return policy
-    raise Problem(
-        "commands.error.bad_choice",
-        flag="--image-pull-policy",
-        value=value,
-        choices="Always, IfNotPresent, Never",
-    )
+    chosen = _OUTPUTS.get(word(value))
+    if chosen is None:
+        raise Problem("commands.error.run_output", value=value, choices="yaml, json, name")
+    return chosen
 
 
-def _overrides(value: str | None) -> str | None:
-    if value is None:
+def _overrides(value: str | None, kind: OverrideType) -> str | None:
+    if not value:
         return None
     if len(value) > OVERRIDES_MAX:
         raise Problem("commands.error.overrides_too_long", limit=OVERRIDES_MAX)
@@ -189,6 +216,8 @@ def _overrides(value: str | None) -> str | None:
         ) from err
     except RecursionError as err:
         raise Problem("commands.error.overrides_nesting") from err
-    if not isinstance(parsed, dict):
+    if kind is OverrideType.JSON and not isinstance(parsed, list):
+        raise Problem("commands.error.overrides_not_patch")
+    if kind is not OverrideType.JSON and not isinstance(parsed, dict):
         raise Problem("commands.error.overrides_not_object")
     return value

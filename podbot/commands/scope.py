@@ -19,18 +19,31 @@ def where(args: Args) -> Where:
     )
 
 
+_BOOLEANS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
+
+
 def dry_run(args: Args) -> DryRun:
-    """``--dry-run[=server|client|none]`` (bare ``--dry-run`` is kubectl's deprecated client mode)."""
+    """``--dry-run=none|server|client``, case-sensitive as in kubectl; bare ``--dry-run`` is client.
+
+    kubectl 1.32 still takes the boolean spellings of before 1.18 with a deprecation warning;
+    podbot refuses them with the replacement, so that ``--dry-run=false`` is never misread."""
     value = args.one("dry-run")
     if value is None:
         return DryRun.NONE
-    lowered = word(value)
-    # kubectl still accepts the old boolean spelling: true = client, false = none.
-    lowered = {"true": "client", "false": "none", "unchanged": "client"}.get(lowered, lowered)
+    if value in _BOOLEANS:
+        raise Problem("commands.error.dry_run_boolean", value=value)
     for choice in DryRun:
-        if choice.value == lowered:
+        if choice.value == value:
             return choice
-    raise Problem("commands.error.bad_choice", flag="--dry-run", value=value, choices="none, server, client")
+    raise bad_choice("--dry-run", value, [c.value for c in DryRun])
+
+
+def bad_choice(flag: str, value: str, choices: list[str]) -> Problem:
+    """An enum value kubectl does not take; a value right but for its case says so."""
+    same = [c for c in choices if c.lower() == word(value)]
+    if same:
+        return Problem("commands.error.bad_choice_case", flag=flag, value=value, choice=same[0])
+    return Problem("commands.error.bad_choice", flag=flag, value=value, choices=", ".join(choices))
 
 
 def no_extra(args: Args, verb: str) -> None:

@@ -132,6 +132,11 @@ def _go_scalar(value: str) -> tuple[str, Any]:
     return STR_TAG, value
 
 
+def plain_tag(value: str) -> str:
+    """The tag go-yaml v2 gives ``value`` written as a plain scalar (STR_TAG: it stays a string)."""
+    return _go_scalar(value)[0]
+
+
 class _Resolver(yaml.resolver.BaseResolver):
     def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is ScalarNode and implicit[0]:

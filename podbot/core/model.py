@@ -52,6 +52,14 @@ class RestartPolicy(Enum):
     NEVER = "Never"
 
 
+class OverrideType(Enum):
+    """How ``kubectl run --overrides`` is applied to the generated Pod (``--override-type``)."""
+
+    JSON = "json"  # an RFC 6902 JSON patch (a list of operations)
+    MERGE = "merge"  # an RFC 7386 JSON merge patch (kubectl's default)
+    STRATEGIC = "strategic"  # a strategic merge patch: lists such as containers merge by name
+
+
 class OutputFormat(Enum):
     TABLE = "table"
     WIDE = "wide"
@@ -116,7 +124,11 @@ class RunPod:
     command: bool = False  # True: args replace the image's entrypoint (kubectl run --command)
     args: tuple[str, ...] = ()
     dry_run: DryRun = DryRun.NONE
-    overrides: str | None = None  # JSON merged into the generated object, as kubectl does
+    overrides: str | None = None  # JSON applied to the generated object, as kubectl does
+    override_type: OverrideType = OverrideType.MERGE
+    privileged: bool = False  # the container's securityContext.privileged
+    output: OutputFormat | None = None  # -o yaml|json|name: print the object (the manifest, for dry runs)
+    show_managed_fields: bool = False
     notes: tuple[str, ...] = ()  # message keys for flags accepted but without effect
 
 
@@ -141,6 +153,7 @@ class GetPods:
     label_selector: str | None = None
     field_selector: str | None = None
     output: OutputFormat = OutputFormat.TABLE
+    show_managed_fields: bool = False  # -o yaml|json: kubectl hides metadata.managedFields unless asked
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,36 @@ class CreateRegistrySecret:
     where: Where = Where()
     dry_run: DryRun = DryRun.NONE
     password_typed: bool = False  # a password came on the command line: not used, the dialog asks
+
+
+@dataclass(frozen=True)
+class ReplaceRegistryLogin:
+    """Replace (or add) the login for one registry in an existing registry secret, in place: an
+    update, so the pods that name the secret use it at their next pull. ``password`` None means
+    "ask for it" (the private dialog, which also asks for the username when it is empty)."""
+
+    verb: ClassVar[str] = "secret"
+    mutates: ClassVar[bool] = True
+    name: str
+    server: str
+    username: str = ""
+    password: Secret | None = None
+    email: str | None = None
+    where: Where = Where()
+    dry_run: DryRun = DryRun.NONE
+
+
+@dataclass(frozen=True)
+class AttachPullSecret:
+    """Add a registry secret to a ServiceAccount's imagePullSecrets: pods created with that account
+    from then on present it (existing pods keep the pull secrets they were created with)."""
+
+    verb: ClassVar[str] = "secret"
+    mutates: ClassVar[bool] = True
+    name: str
+    service_account: str = "default"
+    where: Where = Where()
+    dry_run: DryRun = DryRun.NONE
 
 
 @dataclass(frozen=True)
@@ -321,6 +364,8 @@ Request = (
     | DeletePod
     | DeleteSecret
     | CreateRegistrySecret
+    | ReplaceRegistryLogin
+    | AttachPullSecret
     | ListStaticPods
     | ShowHelp
     | ListApprovals
@@ -340,6 +385,6 @@ def needs_dialog(request: Request) -> bool:
     """Requests Slack must answer with a modal: a manifest to paste, or a password to type."""
     if isinstance(request, CreateFromManifest):
         return request.manifest is None
-    if isinstance(request, CreateRegistrySecret):
+    if isinstance(request, CreateRegistrySecret | ReplaceRegistryLogin):
         return request.password is None
     return False

@@ -112,6 +112,8 @@ class AuditAction(StrEnum):
     CREATE = "create"
     SECRET_CREATE = "secret_create"  # noqa: S105 (an action name, not a password)
     SECRET_DELETE = "secret_delete"  # noqa: S105
+    SECRET_REPLACE = "secret_replace"  # noqa: S105 - a registry login replaced in place
+    PULL_SECRET_ATTACH = "pull_secret_attach"  # noqa: S105 - a secret added to a ServiceAccount
     DELETE_REQUEST = "delete_request"
     CREATE_REQUEST = "create_request"  # a create held for an approver (Pod Security)
     APPROVE = "approve"

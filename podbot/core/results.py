@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podbot.core.model import CreateFromManifest, CreateRegistrySecret, OutputFormat
+from podbot.core.model import CreateFromManifest, CreateRegistrySecret, OutputFormat, ReplaceRegistryLogin
 from podbot.core.podsecurity import PodSecurityLevel, Violation
 from podbot.core.policy import Approvers
 from podbot.core.records import Approval, AuditEvent, Subscription
@@ -38,6 +38,7 @@ class Changed:
     preview: dict[str, Any] | None = None  # the object as built (client dry-run) or as the server returned it
     pod_security: PodSecurityLevel | None = None  # a preview: the level a real create must meet...
     violations: tuple[Violation, ...] = ()  # ...and what in it does not
+    printed: RawOutput | None = None  # ``-o yaml|json|name``: the object as kubectl prints it
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class AlertsChanged:
 class DialogNeeded:
     """The request needs a modal (a manifest to paste, a password to type): open it, prefilled."""
 
-    request: CreateFromManifest | CreateRegistrySecret
+    request: CreateFromManifest | CreateRegistrySecret | ReplaceRegistryLogin
 
 
 @dataclass(frozen=True)

@@ -31,12 +31,13 @@ from podbot.app.pipeline import Pipeline
 from podbot.app.ports import Messenger
 from podbot.core.diagnosis.findings import Finding
 from podbot.core.diagnosis.rules import diagnose
-from podbot.core.digests import PodKey, Scope, alert_groups, is_quiet
+from podbot.core.digests import AlertGroup, PodKey, Scope, alert_groups, is_quiet
 from podbot.core.errors import DeliveryFailed, PodbotError
 from podbot.core.model import Entry, Origin, ReconcileAlerts
 from podbot.core.records import ChannelSettings
 from podbot.core.results import Posted
 from podbot.core.settings import Settings
+from podbot.k8s import actions
 from podbot.k8s.watch import ClusterCaches, WatchCache
 from podbot.render.blocks import Rendered
 from podbot.render.digests import alert_title, render_alert, render_alert_resolved, render_alert_update
@@ -88,10 +89,12 @@ class AlertReconciler:
         self._findings: dict[str, dict[PodKey, list[Finding]]] = {}  # context -> pod -> findings
         self._seen: dict[tuple[str, str], int] = {}  # (channel, group id) -> pods at last observe
         self._reported: dict[int, int] = {}  # alert id -> pods in the last message about it
+        self._caches: dict[str, WatchCache] = {}  # context -> the cache last rediagnosed
 
     def rediagnose(self, cache: WatchCache, sweep: bool) -> None:
         """Bring the findings of ``cache``'s cluster up to date (only changed pods, unless sweeping)."""
         table = self._findings.setdefault(cache.context, {})
+        self._caches[cache.context] = cache
         changed = cache.drain_changed()
         keys = set(table) | changed if sweep else changed
         if sweep:
@@ -129,7 +132,9 @@ class AlertReconciler:
             self._seen[(cid, gid)] = group.pods
             alert = observed.alert
             if observed.must_post:
-                ts = self._post(cid, render_alert(group, locale))
+                ts = self._post(
+                    cid, render_alert(fresh_group(group, self._caches.get(context), grant, now), locale)
+                )
                 if ts:
                     self._alerts.set_message(alert.id, ts)
                     self._reported[alert.id] = group.pods
@@ -167,6 +172,19 @@ class AlertReconciler:
         except DeliveryFailed as exc:
             log.warning("could not post an alert to %s: %s", channel, exc.code)
             return None
+
+
+def fresh_group(group: AlertGroup, cache: WatchCache | None, grant: Grant, now: datetime) -> AlertGroup:
+    """The group as the API says it is right before its alert is posted: the cache may be behind a
+    pull secret just created or replaced, and keeps no crash logs (``actions.refresh_findings``)."""
+    if cache is None:
+        return group
+    findings = actions.refresh_findings(
+        grant.cluster, group.findings, cache.pod, cache.notes_for, cache.credentials(), now
+    )
+    wanted = {(f.namespace, f.pod, f.kind, f.container) for f in group.findings}
+    fresh = tuple(f for f in findings if (f.namespace, f.pod, f.kind, f.container) in wanted)
+    return AlertGroup(group.context, group.key, fresh or group.findings)
 
 
 class AlertFanout:

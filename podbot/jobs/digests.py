@@ -50,6 +50,8 @@ from podbot.core.records import Subscription
 from podbot.core.results import Posted
 from podbot.core.settings import Settings
 from podbot.jobs.scheduler import ClockExecutor, ClockScheduler, trigger_for
+from podbot.k8s import actions
+from podbot.k8s.api import Kube
 from podbot.k8s.watch import ClusterCaches
 from podbot.render.blocks import Rendered
 from podbot.render.digests import render_health, render_pulls
@@ -235,7 +237,7 @@ class DigestPoster:
                     self._claims.mark_posted(claim, found, now=self._now())
                     return Posted(found)
             scope = Scope(grant.cluster.context, grant.namespaces)
-            rendered, marks = self.compose(sub, scheduled, scope, grant.locale)
+            rendered, marks = self.compose(sub, scheduled, scope, grant.locale, kube=grant.cluster)
             ts = self._post(sub, scheduled, rendered)
         except Exception:
             self._claims.release(claim)
@@ -247,7 +249,7 @@ class DigestPoster:
         return Posted(ts)
 
     def compose(
-        self, sub: Subscription, scheduled: datetime, scope: Scope, locale: str
+        self, sub: Subscription, scheduled: datetime, scope: Scope, locale: str, *, kube: Kube | None = None
     ) -> tuple[Rendered, list[str]]:
         """The digest message of ``sub`` from the warm cache over ``scope``, and the marks to remember."""
         cache = self._caches.get(scope.context)
@@ -258,6 +260,10 @@ class DigestPoster:
         findings = find_problems(
             pods, lambda key: cache.notes_for(*key), cache.credentials(), now, scope=scope
         )
+        if kube is not None:  # the worst first: re-read pull secrets and crash logs from the API
+            findings = actions.refresh_findings(
+                kube, findings, cache.pod, cache.notes_for, cache.credentials(), now
+            )
         late_for = scheduled if now - scheduled > LATE_AFTER else None
         previous_at = sub.last_digest_at
         if sub.kind is DigestKind.HEALTH:

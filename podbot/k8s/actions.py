@@ -8,19 +8,28 @@ of the target cluster and, when per-user identity is on, the ``Identity`` to imp
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import yaml
-
-from podbot.core.diagnosis.credentials import RegistryCredentialIndex
+from podbot.core import kubeprint, overrides
+from podbot.core.diagnosis.credentials import (
+    REGISTRY_SECRET_TYPES,
+    RegistryCredentialIndex,
+    normalize_host,
+    pull_secret_names,
+)
+from podbot.core.diagnosis.findings import CREDENTIAL_CAUSES, Finding, FindingKind
+from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.diagnosis.rules import diagnose
-from podbot.core.errors import Invalid, NotFound, NotPermitted, PodbotError, UsageError
+from podbot.core.errors import Conflict, Invalid, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.i18n import t
 from podbot.core.kube import as_pod
 from podbot.core.manifests import Manifest, load_manifests
 from podbot.core.model import (
+    AttachPullSecret,
     CreateFromManifest,
     CreateRegistrySecret,
     DeletePod,
@@ -31,15 +40,17 @@ from podbot.core.model import (
     ListStaticPods,
     OutputFormat,
     PodLogs,
+    ReplaceRegistryLogin,
     RunPod,
 )
 from podbot.core.pods.describe import event_rows, sort_events
 from podbot.core.pods.status import pod_status
-from podbot.core.pods.summary import note_from_event, remember, summarize
+from podbot.core.pods.summary import EventNote, PodSummary, StateKind, note_from_event, remember, summarize
 from podbot.core.records import DeleteTarget
 from podbot.core.results import (
     Changed,
     Logs,
+    Notice,
     ObjectRef,
     PodDescription,
     PodTable,
@@ -65,22 +76,9 @@ def _dry_run_query(dry_run: DryRun) -> list[tuple[str, str]]:
     return [("dryRun", "All")] if dry_run is DryRun.SERVER else []
 
 
-def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (what ``kubectl run --overrides`` applies by default)."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge_patch(result.get(key), value)
-    return result
-
-
 # --- run -----------------------------------------------------------------------------------------
-def build_run_pod(req: RunPod, namespace: str) -> JSON:
-    """The Pod ``kubectl run`` generates for these flags."""
+def build_run_pod(req: RunPod, namespace: str | None) -> JSON:
+    """The Pod ``kubectl run`` generates for these flags (``namespace`` None: none, as without -n)."""
     container: JSON = {"name": req.name, "image": req.image, "resources": {}}
     if req.port is not None:
         container["ports"] = [{"containerPort": req.port}]
@@ -90,11 +88,12 @@ def build_run_pod(req: RunPod, namespace: str) -> JSON:
         container["command" if req.command else "args"] = list(req.args)
     if req.image_pull_policy:
         container["imagePullPolicy"] = req.image_pull_policy
-    metadata: JSON = {
-        "name": req.name,
-        "namespace": namespace,
-        "labels": dict(req.labels) if req.labels is not None else {"run": req.name},
-    }
+    if req.privileged:
+        container["securityContext"] = {"privileged": True}
+    metadata: JSON = {"name": req.name}
+    if namespace:
+        metadata["namespace"] = namespace
+    metadata["labels"] = dict(req.labels) if req.labels is not None else {"run": req.name}
     if req.annotations:
         metadata["annotations"] = dict(req.annotations)
     pod: JSON = {
@@ -105,21 +104,64 @@ def build_run_pod(req: RunPod, namespace: str) -> JSON:
     }
     if req.overrides:
         try:
-            overrides = json.loads(req.overrides)
-        except ValueError as exc:
+            pod = overrides.apply(pod, json.loads(req.overrides), req.override_type)
+        except (ValueError, RecursionError) as exc:  # OverrideError, or JSON the parser let through
             raise UsageError(t("actions.bad_overrides", None, error=str(exc))) from exc
-        if not isinstance(overrides, dict):
-            raise UsageError(t("actions.bad_overrides", None, error="not a JSON object"))
-        pod = merge_patch(pod, overrides)
+        if not isinstance(pod, dict):
+            raise UsageError(t("actions.bad_overrides", None, error="the result is not a Pod"))
     return pod
 
 
+def as_kubectl_prints(pod: JSON) -> JSON:
+    """A generated Pod as kubectl prints its typed form: the zero values a Go struct always has."""
+    printed = {**pod, "metadata": {**(pod.get("metadata") or {})}, "status": pod.get("status") or {}}
+    printed["metadata"].setdefault("creationTimestamp", None)
+    spec = printed.get("spec")
+    if isinstance(spec, dict):
+        for field in ("initContainers", "containers"):
+            if isinstance(spec.get(field), list):
+                spec = {
+                    **spec,
+                    field: [{"resources": {}, **c} if isinstance(c, dict) else c for c in spec[field]],
+                }
+        printed["spec"] = spec
+    return printed
+
+
+def printed_pod(pod: JSON, output: OutputFormat, context: str, *, show_managed_fields: bool) -> RawOutput:
+    """``kubectl run -o yaml|json|name``'s output for ``pod``."""
+    if not show_managed_fields:
+        pod = without_managed_fields(pod)
+    if output is OutputFormat.NAME:
+        text = f"pod/{(pod.get('metadata') or {}).get('name', '')}\n"
+    elif output is OutputFormat.JSON:
+        text = kubeprint.json_text(pod, typed_pod=True)
+    else:
+        text = kubeprint.yaml_text(pod)
+    return RawOutput(context, output, text)
+
+
 def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None) -> Changed:
+    pod = build_run_pod(req, req.where.namespace)
     namespace = namespace_of(req.where.namespace, kube)
-    pod = build_run_pod(req, namespace)
+
+    def printed(obj: JSON) -> RawOutput | None:
+        if req.output is None:
+            return None
+        return printed_pod(obj, req.output, kube.context, show_managed_fields=req.show_managed_fields)
+
     if req.dry_run is DryRun.CLIENT:
         ref = ObjectRef("Pod", namespace, req.name)
-        return Changed("created", kube.context, (ref,), dry_run=True, notes=req.notes, preview=pod)
+        preview = as_kubectl_prints(pod)
+        return Changed(
+            "created",
+            kube.context,
+            (ref,),
+            dry_run=True,
+            notes=req.notes,
+            preview=preview,
+            printed=printed(preview),
+        )
     created = kube.request(
         "POST",
         path_for("v1", "pods", namespace),
@@ -134,6 +176,7 @@ def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None) -> Changed
         dry_run=req.dry_run is DryRun.SERVER,
         notes=req.notes,
         preview=created if req.dry_run is DryRun.SERVER else None,
+        printed=printed(created),
     )
 
 
@@ -221,7 +264,17 @@ def get_pods(req: GetPods, kube: Kube, as_user: Identity | None = None) -> PodTa
     objects, missing = _fetch(req, kube, namespace, collection, query, as_user)
     if missing:
         raise NotFound(t("actions.pods_not_found", None, names=", ".join(missing)))
+    if not req.show_managed_fields:
+        objects = [without_managed_fields(o) for o in objects]
     return RawOutput(kube.context, req.output, _format(objects, req.output, bool(req.names)))
+
+
+def without_managed_fields(obj: JSON) -> JSON:
+    """The object as ``kubectl get -o yaml|json`` prints it: ``metadata.managedFields`` left out."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return obj
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
 
 
 def _fetch(
@@ -256,8 +309,8 @@ def _format(objects: list[JSON], output: OutputFormat, by_name: bool) -> str:
         else {"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}}
     )
     if output is OutputFormat.JSON:
-        return json.dumps(document, indent=4, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
+        return kubeprint.json_text(document)
+    return kubeprint.yaml_text(document)
 
 
 def _table(
@@ -317,6 +370,9 @@ def _cell(value: Any) -> str:
 
 # --- describe ------------------------------------------------------------------------------------
 CRASH_LOG_LINES = 10
+CRASH_LOG_BYTES = 16 * 1024  # ten lines of a chatty program, no more
+CRASH_LOG_CONTAINERS = 4  # containers whose logs one diagnosis reads at most
+FRESH_FINDINGS_LIMIT = 10  # findings an alert or digest re-reads from the API before posting
 
 
 def describe_pod(
@@ -340,48 +396,142 @@ def describe_pod(
         if note is not None:
             notes.append(note)
             summary = remember(summary, note)
-    findings = diagnose(
-        summary,
-        notes,
-        _credentials(kube, namespace, as_user),
-        now,
-        crash_logs=_crash_logs(kube, pod, as_user),
-    )
+    credentials = registry_credentials(kube, summary, as_user=as_user, only_named=False)
+    findings = diagnose(summary, notes, credentials, now, crash_logs=crash_logs(kube, summary, as_user))
     return PodDescription(kube.context, pod, event_rows(events, now), tuple(findings))
 
 
-def _credentials(kube: Kube, namespace: str, as_user: Identity | None) -> RegistryCredentialIndex:
-    """Which registry secrets exist (hosts only): without read access, diagnosis says "unknown"."""
+def registry_credentials(
+    kube: Kube, pod: PodSummary, *, as_user: Identity | None = None, only_named: bool = True
+) -> RegistryCredentialIndex:
+    """What the API says *now* about the pod's registry credentials: its named pull secrets (or,
+    when it names none or ``only_named`` is False, every registry secret of its namespace) and its
+    ServiceAccount. The watch cache may be behind a secret just created or replaced.
+    Without read access diagnosis says "unknown"."""
+    namespace = pod.namespace
+    secrets: list[JSON] = []
     try:
-        secrets, _ = kube.list_all(path_for("v1", "secrets", namespace), as_user=as_user)
-    except (NotPermitted, NotFound):
+        if only_named and pod.pull_secrets:
+            for name in pod.pull_secrets:
+                try:
+                    secrets.append(kube.get(path_for("v1", "secrets", namespace, name), as_user=as_user))
+                except NotFound:
+                    continue  # the pod names a secret that does not exist: that is the finding
+        else:
+            for kind in REGISTRY_SECRET_TYPES:
+                items, _ = kube.list_all(
+                    path_for("v1", "secrets", namespace),
+                    query=[("fieldSelector", f"type={kind}")],
+                    as_user=as_user,
+                )
+                secrets += items
+    except NotPermitted:
         return RegistryCredentialIndex.build([])
-    return RegistryCredentialIndex.from_secrets(namespace, secrets)
+    accounts: list[JSON] = []
+    try:
+        account = pod.service_account or "default"
+        accounts.append(kube.get(path_for("v1", "serviceaccounts", namespace, account), as_user=as_user))
+    except (NotPermitted, NotFound):
+        pass  # then podbot does not know whether the account names the secret
+    return RegistryCredentialIndex.from_secrets(namespace, secrets, accounts)
 
 
-def _crash_logs(kube: Kube, pod: JSON, as_user: Identity | None) -> dict[str, list[str]]:
-    """The last lines of the previous run of each crash-looping container."""
-    meta = pod.get("metadata") or {}
-    status = pod.get("status") or {}
+def crash_logs(kube: Kube, pod: PodSummary, as_user: Identity | None = None) -> dict[str, list[str]]:
+    """The last lines each crashed container wrote (bounded): of the run that just ended for a
+    container that stopped, else of its previous run (crash loops, OOM kills)."""
     logs: dict[str, list[str]] = {}
-    for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]:
-        waiting = (cs.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") != "CrashLoopBackOff":
-            continue
+    for container, previous in _crashed(pod)[:CRASH_LOG_CONTAINERS]:
+        query: list[tuple[str, str | int | bool]] = [("container", container)]
+        if previous:
+            query.append(("previous", "true"))
+        query += [("tailLines", CRASH_LOG_LINES), ("limitBytes", CRASH_LOG_BYTES)]
         try:
             text = kube.text(
-                path_for("v1", "pods", meta.get("namespace"), meta.get("name"), "log"),
-                query=[
-                    ("container", cs.get("name", "")),
-                    ("previous", "true"),
-                    ("tailLines", CRASH_LOG_LINES),
-                ],
-                as_user=as_user,
+                path_for("v1", "pods", pod.namespace, pod.name, "log"), query=query, as_user=as_user
             )
         except PodbotError:
             continue  # logs are evidence, not a requirement
-        logs[str(cs.get("name"))] = text.splitlines()[-CRASH_LOG_LINES:]
+        logs[container] = text.splitlines()[-CRASH_LOG_LINES:]
     return logs
+
+
+def _crashed(pod: PodSummary) -> list[tuple[str, bool]]:
+    """(container, previous run?) for every container whose logs could say why it failed."""
+    found = []
+    for c in pod.containers:
+        if c.state is StateKind.TERMINATED and (c.exit_code or 0) != 0:
+            found.append((c.name, False))
+        elif c.last_finished_at is not None and (
+            c.reason == "CrashLoopBackOff" or (c.last_exit_code or 0) != 0 or c.last_reason == "OOMKilled"
+        ):
+            found.append((c.name, True))
+    return found
+
+
+# "pull access denied" although a login was sent: the login may lack access to the repository.
+_CREDENTIAL_CAUSES = CREDENTIAL_CAUSES | {PullCause.NOT_FOUND}
+_LOG_KINDS = frozenset(
+    {
+        FindingKind.CRASH_LOOP,
+        FindingKind.OOM_KILLED,
+        FindingKind.INIT_FAILURE,
+        FindingKind.CONTAINER_FAILED,
+        FindingKind.FREQUENT_RESTARTS,
+    }
+)
+
+
+def fresh_findings(
+    kube: Kube,
+    pod: PodSummary,
+    notes: Sequence[EventNote],
+    credentials: RegistryCredentialIndex,
+    now: datetime,
+    findings: Sequence[Finding],
+) -> list[Finding]:
+    """``findings`` about a cached pod, diagnosed again with what the API says now before they are
+    posted: its pull secrets and ServiceAccount for credential findings, the crashed containers'
+    last log lines for crash findings. Other findings cost no API call."""
+    pulls = any(
+        f.kind is FindingKind.IMAGE_PULL and (f.cause in _CREDENTIAL_CAUSES or f.missing_secret)
+        for f in findings
+    )
+    crashes = any(f.kind in _LOG_KINDS for f in findings)
+    if not pulls and not crashes:
+        return list(findings)
+    fresh = registry_credentials(kube, pod) if pulls else credentials
+    logs = crash_logs(kube, pod) if crashes else {}
+    return diagnose(pod, notes, fresh, now, crash_logs=logs)
+
+
+def refresh_findings(
+    kube: Kube,
+    findings: Sequence[Finding],
+    pod_of: Callable[[str, str], PodSummary | None],
+    notes_of: Callable[[str, str], Sequence[EventNote]],
+    credentials: RegistryCredentialIndex,
+    now: datetime,
+    *,
+    limit: int = FRESH_FINDINGS_LIMIT,
+) -> list[Finding]:
+    """The first ``limit`` pods' findings (in the given order) from ``fresh_findings``, the others
+    as they were; a pod the API cannot tell about now keeps its cached findings."""
+    by_pod: dict[tuple[str, str], list[Finding]] = {}
+    for finding in findings:
+        by_pod.setdefault((finding.namespace, finding.pod), []).append(finding)
+    fresh: dict[tuple[str, str], list[Finding]] = {}
+    for key in list(by_pod)[:limit]:
+        pod = pod_of(*key)
+        if pod is None:
+            continue
+        try:
+            fresh[key] = fresh_findings(kube, pod, notes_of(*key), credentials, now, by_pod[key])
+        except PodbotError:
+            continue  # the cluster is unreachable right now: post what the cache knows
+    result: list[Finding] = []
+    for key, cached in by_pod.items():
+        result += fresh.get(key, cached)
+    return result
 
 
 # --- logs ----------------------------------------------------------------------------------------
@@ -507,6 +657,108 @@ def create_registry_secret(req: CreateRegistrySecret, kube: Kube, as_user: Ident
         as_user=as_user,
     )
     return Changed("created", kube.context, (_ref(created),), dry_run=req.dry_run is DryRun.SERVER)
+
+
+def _login_entry(username: str, password: str, email: str | None) -> JSON:
+    entry: JSON = {"username": username, "password": password}
+    if email:
+        entry["email"] = email
+    entry["auth"] = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return entry
+
+
+def replace_registry_login(req: ReplaceRegistryLogin, kube: Kube, as_user: Identity | None = None) -> Changed:
+    """Set the login for ``req.server`` in the existing registry secret, in place (an update pinned
+    to the version read: a concurrent change fails instead of being overwritten). Entries for other
+    registries stay; an entry for the same host under another spelling (``https://host/v1/``) goes."""
+    if req.password is None or not req.password or not req.username:
+        raise UsageError(t("actions.password_required", None, name=req.name))
+    namespace = namespace_of(req.where.namespace, kube)
+    path = path_for("v1", "secrets", namespace, req.name)
+    try:
+        secret = kube.get(path, as_user=as_user)
+    except NotFound as exc:
+        raise NotFound(t("actions.login_secret_missing", None, name=req.name, namespace=namespace)) from exc
+    kind = str(secret.get("type") or "")
+    key = {
+        "kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+        "kubernetes.io/dockercfg": ".dockercfg",
+    }.get(kind)
+    if key is None:
+        raise UsageError(t("actions.not_registry_secret", None, name=req.name, type=kind or "Opaque"))
+    data = dict(secret.get("data") or {})
+    try:
+        document = json.loads(base64.b64decode(data[key], validate=True)) if data.get(key) else {}
+    except (ValueError, binascii.Error) as exc:
+        raise Invalid(t("actions.registry_secret_unreadable", None, name=req.name)) from exc
+    if not isinstance(document, dict):
+        raise Invalid(t("actions.registry_secret_unreadable", None, name=req.name))
+    entries = document.get("auths") if key == ".dockerconfigjson" else document
+    if not isinstance(entries, dict):
+        entries = {}
+    host = normalize_host(req.server)
+    entries = {k: v for k, v in entries.items() if normalize_host(str(k)) != host}
+    entries[req.server] = _login_entry(req.username, req.password.reveal(), req.email)
+    document = {**document, "auths": entries} if key == ".dockerconfigjson" else entries
+    encoded = json.dumps(document, separators=(",", ":"))
+    data[key] = base64.b64encode(encoded.encode()).decode()
+    body = {**secret, "data": data}
+    ref = ObjectRef("Secret", namespace, req.name, str((secret.get("metadata") or {}).get("uid", "")))
+    notes = ("actions.login_replaced_note",)
+    if req.dry_run is DryRun.CLIENT:
+        return Changed("updated", kube.context, (ref,), dry_run=True, notes=notes)
+    try:
+        updated = kube.request("PUT", path, body=body, query=_dry_run_query(req.dry_run), as_user=as_user)
+    except Conflict as exc:
+        raise Conflict(t("actions.changed_meanwhile", None, kind="secret", name=req.name)) from exc
+    return Changed(
+        "updated", kube.context, (_ref(updated),), dry_run=req.dry_run is DryRun.SERVER, notes=notes
+    )
+
+
+def attach_pull_secret(
+    req: AttachPullSecret, kube: Kube, as_user: Identity | None = None
+) -> Changed | Notice:
+    """Add the registry secret to the ServiceAccount's imagePullSecrets (an update pinned to the
+    version read). Already there: a notice, nothing written."""
+    namespace = namespace_of(req.where.namespace, kube)
+    try:
+        secret = kube.get(path_for("v1", "secrets", namespace, req.name), as_user=as_user)
+    except NotFound as exc:
+        raise NotFound(t("actions.login_secret_missing", None, name=req.name, namespace=namespace)) from exc
+    if secret.get("type") not in REGISTRY_SECRET_TYPES:
+        raise UsageError(
+            t("actions.not_registry_secret", None, name=req.name, type=secret.get("type") or "Opaque")
+        )
+    path = path_for("v1", "serviceaccounts", namespace, req.service_account)
+    try:
+        account = kube.get(path, as_user=as_user)
+    except NotFound as exc:
+        raise NotFound(
+            t("actions.service_account_missing", None, name=req.service_account, namespace=namespace)
+        ) from exc
+    names = pull_secret_names(account)
+    if req.name in names:
+        return Notice(
+            "actions.already_attached",
+            {"name": req.name, "service_account": req.service_account, "namespace": namespace},
+        )
+    body = {**account, "imagePullSecrets": [*(account.get("imagePullSecrets") or []), {"name": req.name}]}
+    ref = ObjectRef(
+        "ServiceAccount", namespace, req.service_account, str((account.get("metadata") or {}).get("uid", ""))
+    )
+    notes = ("actions.attached_note",)
+    if req.dry_run is DryRun.CLIENT:
+        return Changed("updated", kube.context, (ref,), dry_run=True, notes=notes)
+    try:
+        updated = kube.request("PUT", path, body=body, query=_dry_run_query(req.dry_run), as_user=as_user)
+    except Conflict as exc:
+        raise Conflict(
+            t("actions.changed_meanwhile", None, kind="service account", name=req.service_account)
+        ) from exc
+    return Changed(
+        "updated", kube.context, (_ref(updated),), dry_run=req.dry_run is DryRun.SERVER, notes=notes
+    )
 
 
 # --- static pods ---------------------------------------------------------------------------------

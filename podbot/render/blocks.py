@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podbot.core.diagnosis.findings import Finding, Fix, Severity, describe_finding
+from podbot.core.diagnosis.findings import Finding, Fix, FixKind, Severity, describe_finding
 from podbot.core.i18n import t
 from podbot.core.kube import as_pod
 from podbot.core.pods.describe import describe_text
@@ -221,18 +221,25 @@ def render_changed(change: Changed, locale: str | None = None) -> Rendered:
         t(key, locale, kind=o.kind.lower(), name=o.name, namespace=o.namespace or "-", context=change.context)
         for o in change.objects
     ]
-    blocks = [section("\n".join(lines))]
-    for note in change.notes:
-        blocks.append(context(":information_source: " + t(note, locale)))
+    header = "\n".join(lines)
+    notes = [context(":information_source: " + t(note, locale)) for note in change.notes]
     if change.pod_security is not None:
         if change.violations:
             verdict = violations_text(change.violations, change.pod_security, locale)
-            blocks.append(section(":shield: " + mrkdwn_escape(verdict)[:MAX_SECTION_TEXT]))
+            notes.append(section(":shield: " + mrkdwn_escape(verdict)[:MAX_SECTION_TEXT]))
         else:
-            blocks.append(
+            notes.append(
                 context(":shield: " + t("podsecurity.meets", locale, level=change.pod_security.value))
             )
-    return Rendered(text=_plain(lines[0] if lines else ""), blocks=blocks)
+    if change.printed is None:
+        return Rendered(text=_plain(lines[0] if lines else ""), blocks=[section(header), *notes])
+    # -o yaml|json|name: the object as kubectl prints it (the manifest, for a dry run)
+    fmt = change.printed.format.value
+    rendered = _with_code(
+        header, change.printed.text.rstrip("\n"), f"pod.{fmt}", locale, f"kubectl run -o {fmt}"
+    )
+    rendered.blocks.extend(notes)
+    return rendered
 
 
 def render_logs(logs: Logs, locale: str | None = None) -> Rendered:
@@ -290,19 +297,57 @@ def render_internal_error(error_id: str, locale: str | None = None) -> Rendered:
 
 
 FIX_SECRET_ACTION = "fix_registry_secret"  # noqa: S105 - an action id, not a secret
+FIX_LOGIN_ACTION = "fix_registry_login"  # opens the private "replace the login" dialog
+FIX_ATTACH_ACTION = "fix_attach_pull_secret"  # runs `secret attach` (after a confirm)
 MAX_FINDINGS_SHOWN = 5
 
 
+def _value(**fields: str) -> str:
+    return json.dumps(fields, separators=(",", ":"))
+
+
 def fix_button(fix: Fix, context_name: str, locale: str | None) -> Block | None:
-    """The button that starts a fix: today, the registry-secret modal (it asks for the password)."""
-    if not fix.opens_secret_modal or not fix.secret_name:
+    """The one button that applies a fix, if it has one: create the secret (dialog), replace its
+    login (private dialog) or attach it to the ServiceAccount (a confirm, then the change)."""
+    if not fix.secret_name:
         return None
-    value = json.dumps(
-        {"name": fix.secret_name, "server": fix.server, "namespace": fix.namespace, "context": context_name},
-        separators=(",", ":"),
-    )
-    label = t("blocks.fix_secret_button", locale, name=fix.secret_name)
-    return button(label, FIX_SECRET_ACTION, value, style="primary")
+    where = {"namespace": fix.namespace, "context": context_name}
+    if fix.opens_secret_modal:
+        value = _value(name=fix.secret_name, server=fix.server, **where)
+        label = t("blocks.fix_secret_button", locale, name=fix.secret_name)
+        return button(label, FIX_SECRET_ACTION, value, style="primary")
+    if fix.kind is FixKind.REPLACE_REGISTRY_LOGIN:
+        value = _value(name=fix.secret_name, server=fix.server, **where)
+        label = t("blocks.fix_login_button", locale, name=fix.secret_name)
+        return button(label, FIX_LOGIN_ACTION, value, style="primary")
+    if fix.kind is FixKind.ATTACH_PULL_SECRET:
+        account = fix.service_account or "default"
+        value = _value(name=fix.secret_name, service_account=account, **where)
+        label = t("blocks.fix_attach_button", locale, name=fix.secret_name, service_account=account)
+        params = {"name": fix.secret_name, "service_account": account, **where}
+        confirm = {
+            "title": {"type": "plain_text", "text": t("blocks.attach_confirm_title", locale)[:100]},
+            "text": {"type": "mrkdwn", "text": t("blocks.attach_confirm_text", locale, **params)[:300]},
+            "confirm": {"type": "plain_text", "text": t("blocks.attach_confirm_yes", locale)[:30]},
+            "deny": {"type": "plain_text", "text": t("blocks.attach_confirm_no", locale)[:30]},
+        }
+        return button(label, FIX_ATTACH_ACTION, value, style="primary", confirm=confirm)
+    return None
+
+
+MAX_LOG_TAIL_CHARS = 1500  # ten lines of a crashed run, each already clipped to 300
+
+
+def log_tail_block(finding: Finding, locale: str | None) -> Block | None:
+    """The last lines the crashed container wrote (already redacted), as a code block."""
+    lines = finding.evidence.log_tail
+    if not lines:
+        return None
+    header = t("blocks.log_tail_header", locale, container=finding.container, pod=finding.pod)
+    body = "\n".join(lines)
+    if len(body) > MAX_LOG_TAIL_CHARS:
+        body = "…" + body[-MAX_LOG_TAIL_CHARS:]
+    return section(f"{mrkdwn_escape(header)}\n{code(body)}")
 
 
 def finding_blocks(finding: Finding, context_name: str, locale: str | None) -> list[Block]:
@@ -314,9 +359,11 @@ def finding_blocks(finding: Finding, context_name: str, locale: str | None) -> l
     if fix_text:
         text += "\n:wrench: " + mrkdwn_escape(fix_text)
     blocks = [section(text[:MAX_SECTION_TEXT])]
-    evidence = finding.evidence.message or "\n".join(finding.evidence.log_tail[-3:])
-    if evidence:
-        blocks.append(context("> " + mrkdwn_escape(evidence[:600])))
+    if finding.evidence.message:
+        blocks.append(context("> " + mrkdwn_escape(finding.evidence.message[:600])))
+    logs = log_tail_block(finding, locale)
+    if logs is not None:
+        blocks.append(logs)
     buttons = [b for b in (fix_button(f, context_name, locale) for f in finding.fixes) if b is not None]
     if buttons:
         blocks.append({"type": "actions", "elements": buttons[:5]})

@@ -25,6 +25,7 @@ from podbot.render.blocks import (
     context,
     fits,
     fix_button,
+    log_tail_block,
     mrkdwn_escape,
     section,
 )
@@ -137,7 +138,8 @@ def health_text(digest: HealthDigest, locale: str | None) -> str:
         since = f"  since {_time(finding.since)} UTC" if finding.since else ""
         label = kind_label(finding.kind.value, finding.cause_value, locale)
         lines += [f"[{finding.severity.value}] {where}: {label}{since}"]
-        lines += [f"    {cause}", f"    {fix}" if fix else "", ""]
+        lines += [f"    {cause}", f"    {fix}" if fix else ""]
+        lines += [f"    | {line}" for line in finding.evidence.log_tail] + [""]
     for title, marks in (("NEW", digest.changes.new), ("RESOLVED", digest.changes.resolved)):
         if marks:
             lines.append(f"{title} ({len(marks)})")
@@ -204,6 +206,9 @@ def render_health(
         blocks += _changes_blocks(digest.changes, changes, locale)
         if top_lines and tops:
             blocks.append(section(t("digests.top_header", locale) + "\n" + _bullets(top_lines, tops, locale)))
+            # the crash logs of the worst two shown (all of them are in the attached full list)
+            logs = [log_tail_block(f, locale) for f in digest.findings[:tops] if f.evidence.log_tail]
+            blocks += [b for b in logs[:2] if b is not None]
         if not complete(causes, tops, changes):
             blocks.append(
                 context(t("digests.full_list", locale, count=len(digest.findings), filename=filename))
@@ -372,9 +377,11 @@ def render_alert(group: AlertGroup, locale: str | None = None, *, names: int = 1
         section(text[:MAX_SECTION_TEXT]),
         context(t("digests.alert_pods", locale, pods=_pods(group.pods, locale), names=shown)[:2000]),
     ]
-    evidence = example.evidence.message or "\n".join(example.evidence.log_tail[-3:])
-    if evidence:
-        blocks.append(context("> " + mrkdwn_escape(evidence[:600])))
+    if example.evidence.message:
+        blocks.append(context("> " + mrkdwn_escape(example.evidence.message[:600])))
+    logs = log_tail_block(example, locale)
+    if logs is not None:
+        blocks.append(logs)
     buttons = [b for b in (fix_button(f, group.context, locale) for f in example.fixes) if b is not None]
     if buttons:
         blocks.append({"type": "actions", "elements": buttons[:5]})

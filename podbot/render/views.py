@@ -1,8 +1,9 @@
 """Pure: the modals podbot opens, and reading their submissions back.
 
-Two modals: paste a manifest for ``create`` (a multi-line input, or a file for bigger manifests),
-and the registry-secret form whose password field never touches a channel, a log or
-``private_metadata`` (which carries only where to post and which cluster/namespace).
+Three modals: paste a manifest for ``create`` (a multi-line input, or a file for bigger manifests),
+the registry-secret form, and the "replace the login" form for an existing registry secret. Their
+password field never touches a channel, a log or ``private_metadata`` (which carries only where
+to post, which cluster/namespace and, for the login form, which secret and registry).
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from podbot.core.i18n import t
-from podbot.core.model import CreateRegistrySecret, DryRun, Secret, Where
+from podbot.core.model import (
+    AttachPullSecret,
+    CreateRegistrySecret,
+    DryRun,
+    ReplaceRegistryLogin,
+    Secret,
+    Where,
+)
 
 CREATE_CALLBACK = "podbot_create"
 SECRET_CALLBACK = "podbot_secret"  # noqa: S105 - a callback id, not a secret
+LOGIN_CALLBACK = "podbot_login"
 MANIFEST_BLOCK, MANIFEST_ACTION = "manifest", "manifest_text"
 FILE_BLOCK, FILE_ACTION = "manifest_file", "manifest_file"
 MAX_INPUT = 3000  # plain_text_input max_length: bigger manifests come as a file
@@ -32,18 +41,20 @@ class DialogState:
     context: str | None = None
     namespace: str | None = None
     dry_run: bool = False
+    secret: str = ""  # the login form: which registry secret ...
+    server: str = ""  # ... and which registry's login in it
 
     def to_metadata(self) -> str:
-        return json.dumps(
-            {
-                "c": self.channel_id,
-                "u": self.user_id,
-                "x": self.context,
-                "n": self.namespace,
-                "d": self.dry_run,
-            },
-            separators=(",", ":"),
-        )
+        raw: dict[str, Any] = {
+            "c": self.channel_id,
+            "u": self.user_id,
+            "x": self.context,
+            "n": self.namespace,
+            "d": self.dry_run,
+        }
+        if self.secret:
+            raw.update(s=self.secret, r=self.server)
+        return json.dumps(raw, separators=(",", ":"))
 
     @classmethod
     def from_metadata(cls, text: str) -> DialogState:
@@ -54,6 +65,8 @@ class DialogState:
             context=raw.get("x"),
             namespace=raw.get("n"),
             dry_run=bool(raw.get("d")),
+            secret=str(raw.get("s") or ""),
+            server=str(raw.get("r") or ""),
         )
 
 
@@ -213,4 +226,70 @@ def secret_request(state: DialogState, fields: dict[str, str]) -> CreateRegistry
         email=fields["email"] or None,
         where=Where(context=state.context, namespace=state.namespace),
         dry_run=DryRun.SERVER if state.dry_run else DryRun.NONE,
+    )
+
+
+LOGIN_FIELDS = ("username", "password", "email")
+
+
+def login_modal(state: DialogState, locale: str | None, *, username: str = "", email: str = "") -> View:
+    """Replace the login for ``state.server`` in secret ``state.secret``: asks for the username
+    and the password (typed here and nowhere else); the secret and registry are fixed."""
+    intro = t(
+        "views.login_intro",
+        locale,
+        name=state.secret,
+        server=state.server,
+        namespace=state.namespace or "default",
+    )
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": intro}},
+        _input("username", "username", t("views.secret_username", locale), initial=username),
+        _input(
+            "password",
+            "password",
+            t("views.secret_password", locale),
+            hint=t("views.secret_password_hint", locale),
+        ),
+        _input("email", "email", t("views.secret_email", locale), initial=email, optional=True),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": LOGIN_CALLBACK,
+        "title": _title(t("views.login_title", locale)),
+        "submit": _title(t("views.login_submit", locale)),
+        "close": _title(t("views.cancel", locale)),
+        "private_metadata": state.to_metadata(),
+        "blocks": blocks,
+    }
+
+
+def read_login(view: View) -> tuple[DialogState, dict[str, str]]:
+    """The submitted login fields (strings, possibly empty) and the secret/registry they are for."""
+    values = (view.get("state") or {}).get("values") or {}
+    fields = {
+        key: str(((values.get(key) or {}).get(key) or {}).get("value") or "").strip() for key in LOGIN_FIELDS
+    }
+    return DialogState.from_metadata(view.get("private_metadata", "")), fields
+
+
+def login_request(state: DialogState, fields: dict[str, str]) -> ReplaceRegistryLogin:
+    return ReplaceRegistryLogin(
+        name=state.secret,
+        server=state.server,
+        username=fields["username"],
+        password=Secret(fields["password"]),
+        email=fields["email"] or None,
+        where=Where(context=state.context, namespace=state.namespace),
+        dry_run=DryRun.SERVER if state.dry_run else DryRun.NONE,
+    )
+
+
+def attach_request(value: str) -> AttachPullSecret:
+    """The request behind an "attach" fix button (its value, see ``render.blocks.fix_button``)."""
+    raw = json.loads(value or "{}")
+    return AttachPullSecret(
+        name=str(raw.get("name") or ""),
+        service_account=str(raw.get("service_account") or "default"),
+        where=Where(context=raw.get("context"), namespace=raw.get("namespace")),
     )

@@ -10,6 +10,7 @@ modal opened right after the ack. Nothing here decides what may run: that is the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import urllib.request
@@ -34,6 +35,7 @@ from podbot.core.model import (
     DryRun,
     Entry,
     Origin,
+    ReplaceRegistryLogin,
     Request,
     Where,
     needs_dialog,
@@ -41,7 +43,7 @@ from podbot.core.model import (
 from podbot.core.results import DialogNeeded
 from podbot.render import views
 from podbot.render.approvals import APPROVE_ACTION, DENY_ACTION
-from podbot.render.blocks import FIX_SECRET_ACTION, render_error
+from podbot.render.blocks import FIX_ATTACH_ACTION, FIX_LOGIN_ACTION, FIX_SECRET_ACTION, render_error
 from podbot.slack.delivery import Replies
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,9 @@ class Listeners:
         app.view(views.SECRET_CALLBACK)(self.on_secret_submitted)
         app.view(views.CREATE_CALLBACK)(self.on_create_submitted)
         app.action(FIX_SECRET_ACTION)(self.on_fix_secret)
+        app.view(views.LOGIN_CALLBACK)(self.on_login_submitted)
+        app.action(FIX_LOGIN_ACTION)(self.on_fix_login)
+        app.action(FIX_ATTACH_ACTION)(self.on_fix_attach)
         app.action(APPROVE_ACTION)(self._decision(Decision.APPROVE))
         app.action(DENY_ACTION)(self._decision(Decision.DENY))
 
@@ -139,7 +144,10 @@ class Listeners:
             namespace=where.namespace,
             dry_run=wanted.dry_run is not DryRun.NONE,
         )
-        if isinstance(wanted, CreateRegistrySecret):
+        if isinstance(wanted, ReplaceRegistryLogin):
+            state = dataclasses.replace(state, secret=wanted.name, server=wanted.server)
+            view = views.login_modal(state, answer.locale, username=wanted.username, email=wanted.email or "")
+        elif isinstance(wanted, CreateRegistrySecret):
             view = views.secret_modal(
                 state,
                 answer.locale,
@@ -191,6 +199,47 @@ class Listeners:
         )
         self.replies.run_in_background(origin, None, lambda: self.pipeline.handle(request, origin, text=text))
         ack()
+
+    def on_fix_login(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """The "replace the login" button: the same gate, then the private dialog for that secret."""
+        ack()
+        origin = origin_of(body, Entry.BUTTON)
+        value = json.loads(((body.get("actions") or [{}])[0]).get("value") or "{}")
+        request = ReplaceRegistryLogin(
+            name=str(value.get("name", "")),
+            server=str(value.get("server", "")),
+            where=Where(context=value.get("context"), namespace=value.get("namespace")),
+        )
+        self.open_dialog(request, origin, str(body.get("trigger_id", "")), respond)
+
+    def on_login_submitted(self, ack: Ack, body: dict[str, Any]) -> None:
+        state, fields = views.read_login(body.get("view") or {})
+        origin = _dialog_origin(body, state)
+        locale = self.pipeline.locale(origin)
+        missing = {k: t("views.field_required", locale) for k in ("username", "password") if not fields[k]}
+        if missing:
+            ack(response_action="errors", errors=missing)
+            return
+        request = views.login_request(state, fields)
+        # The audited text names the secret, the server and the user, never the password.
+        text = (
+            f"secret docker-registry {request.name} --docker-server={request.server} --replace "
+            f"--docker-username={request.username}"
+        )
+        self.replies.run_in_background(origin, None, lambda: self.pipeline.handle(request, origin, text=text))
+        ack()
+
+    def on_fix_attach(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """The "attach" button (Slack asked for confirmation first): a change like the command."""
+        ack()
+        origin = origin_of(body, Entry.BUTTON)
+        request = views.attach_request(str(((body.get("actions") or [{}])[0]).get("value") or ""))
+        text = f"secret attach {request.name} --service-account={request.service_account}"
+        if request.where.namespace:
+            text += f" -n {request.where.namespace}"
+        self.replies.run_in_background(
+            origin, respond, lambda: self.pipeline.handle(request, origin, text=text)
+        )
 
     def on_create_submitted(self, ack: Ack, body: dict[str, Any]) -> None:
         submission = views.read_create(body.get("view") or {})

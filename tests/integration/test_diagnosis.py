@@ -117,13 +117,17 @@ def test_secret_present_but_rejected_and_secret_without_the_registry() -> None:
     )
     f = only(run(rejected, credentials=creds))
     assert f.cause is PullCause.CREDENTIALS_REJECTED
-    assert f.fixes[0].kind is FixKind.REPLACE_REGISTRY_SECRET
-    assert f.fixes[0].commands[0] == "/pod delete secret myregistrykey -n default"
+    # the login is replaced in place (one button, a private dialog), never "delete it first"
+    assert f.fixes[0].kind is FixKind.REPLACE_REGISTRY_LOGIN
+    assert f.fixes[0].commands == (
+        "/pod secret docker-registry myregistrykey --docker-server=10.0.0.130:5000 -n default --replace",
+    )
+    assert "delete" not in " ".join(describe_finding(f, "en")).lower()
 
     other = RegistryCredentialIndex.build([("default", "myregistrykey", ["docker.io"])])
     f = only(run(pulling(secrets=["myregistrykey"]), credentials=other))
     assert f.cause is PullCause.SECRET_WITHOUT_REGISTRY
-    assert (f.fixes[0].kind, f.fixes[0].secret_name) == (FixKind.REPLACE_REGISTRY_SECRET, "myregistrykey")
+    assert (f.fixes[0].kind, f.fixes[0].secret_name) == (FixKind.REPLACE_REGISTRY_LOGIN, "myregistrykey")
     assert "10.0.0.130:5000" in describe_finding(f, "en")[0]
 
 
@@ -297,11 +301,15 @@ def crashing(
 
 
 def test_crash_loop_with_exit_code_and_last_log_lines() -> None:
-    logs = [f"line {i}" for i in range(50)] + ["panic: cannot connect to db"]
+    logs = [f"line {i}" for i in range(50)] + [
+        "db: password=hunter22 rejected",
+        "panic: cannot connect to db",
+    ]
     f = only(run(crashing(), crash_logs={"web": logs}))
     assert (f.kind, f.severity, f.container) == (FindingKind.CRASH_LOOP, Severity.CRITICAL, "web")
     assert (f.evidence.exit_code, f.evidence.last_reason, f.evidence.restarts) == (1, "Error", 7)
-    assert len(f.evidence.log_tail) == 20 and f.evidence.log_tail[-1] == "panic: cannot connect to db"
+    assert len(f.evidence.log_tail) == 10 and f.evidence.log_tail[-1] == "panic: cannot connect to db"
+    assert f.evidence.log_tail[-2] == "db: password=*** rejected"  # redacted like every text podbot shows
     assert f.fixes[0].commands == ("/pod logs web-7d4b9c-abcde -c web -n default --previous",)
     cause = describe_finding(f, "en")[0]
     assert "code 1" in cause and "7 times" in cause and "Exit code 1" in cause
@@ -602,7 +610,8 @@ def test_static_pod_findings_name_node_and_manifest_and_never_suggest_delete(cas
         FixKind.DELETE_EVICTED,
         FixKind.CREATE_SECRET_AND_ATTACH,
         FixKind.CREATE_REGISTRY_SECRET,
-        FixKind.REPLACE_REGISTRY_SECRET,
+        FixKind.REPLACE_REGISTRY_LOGIN,
+        FixKind.ATTACH_PULL_SECRET,
     }
     assert not any("delete" in command for x in f.fixes for command in x.commands)
     for locale in ("en", "zh_CN"):
@@ -673,7 +682,8 @@ def test_five_hundred_pods_failing_the_same_way_share_one_group_key() -> None:
         f = only(run(pulling(secrets=["myregistrykey"], uid=f"u-{i}", owner=("ReplicaSet", "web-1"))))
         keys.add(f.group_key)
         fingerprints.add(f.fingerprint)
-    assert keys == {("default", "image_pull", "credentials_missing", SEED_IMAGE)}
+    # the credential causes share one group: the alert stays one while someone fixes the login
+    assert keys == {("default", "image_pull", "credentials", SEED_IMAGE)}
     assert len(fingerprints) == 500
 
 

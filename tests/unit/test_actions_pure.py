@@ -4,8 +4,9 @@ import base64
 import json
 
 from podbot.core.model import RestartPolicy, RunPod
+from podbot.core.overrides import merge_patch
 from podbot.core.pods.describe import event_age
-from podbot.k8s.actions import build_run_pod, dockerconfigjson, merge_patch
+from podbot.k8s.actions import build_run_pod, dockerconfigjson
 
 # `kubectl create secret docker-registry myregistrykey --docker-server=10.0.0.130:5000
 #  --docker-username=test --docker-password=123456 --dry-run=client -o json` (kubectl v1.32)
@@ -85,4 +86,4 @@ def test_event_age_like_kubectl_describe() -> None:
     now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     event = {"count": 4, "firstTimestamp": "2026-01-01T11:45:00Z", "lastTimestamp": "2026-01-01T11:46:00Z"}
     assert event_age(event, now) == "14m (x4 over 15m)"
-    assert event_age({"lastTimestamp": "2026-01-01T11:59:30Z"}, now) == "30s"
+    assert event_age({"firstTimestamp": "2026-01-01T11:59:30Z", "count": 1}, now) == "30s"

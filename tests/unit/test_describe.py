@@ -41,7 +41,7 @@ def test_describe_text_has_what_kubectl_shows() -> None:
     for expected in (
         "Name:             nginx",
         "Node:             k8s-node2",
-        "Status:           ImagePullBackOff",
+        "Status:           Pending",
         "Containers:",
         "Image:          10.0.0.130:5000/nginx:latest",
         "Reason:       ImagePullBackOff",

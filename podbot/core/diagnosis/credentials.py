@@ -6,6 +6,12 @@ uses it to tell "the pod names a secret that does not exist" from "the secret ex
 entry for this registry" from "the registry rejected the credentials". Passwords and auth strings
 are never read into it: ``hosts_from_secret`` returns host names only.
 
+For the fix, it also knows (when it was read from the API, as ``describe`` and an alert about to be
+posted do) when each secret was last written (``creationTimestamp`` or the newest
+``metadata.managedFields`` time: a real API server stamps every write there) and which pull
+secrets each ServiceAccount names. A secret written after the last failed pull is a fix the
+kubelet has not tried yet; a registry secret no pod or ServiceAccount refers to is one to attach.
+
 Host matching follows the kubelet's keyring (pkg/credentialprovider URLsMatch): the entry's scheme
 is ignored, Docker Hub's aliases are one host, a ``*`` glob matches within one DNS label, and ports
 must be equal. Unlike the kubelet, an entry's path prefix (``reg.example.com/team``) is ignored, so
@@ -22,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
+
+from podbot.core.pods.status import parse_time
 
 DOCKER_HUB = "docker.io"
 _HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"})
@@ -102,6 +110,21 @@ def hosts_from_secret(secret: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(normalize_host(str(key)) for key in entries if str(key).strip())
 
 
+def written_at(obj: Mapping[str, Any]) -> float | None:
+    """When an object was last written: its creation, or the newest managedFields entry."""
+    meta = obj.get("metadata") or {}
+    times = [meta.get("creationTimestamp")]
+    times += [entry.get("time") for entry in meta.get("managedFields") or () if isinstance(entry, dict)]
+    parsed = [when.timestamp() for when in (parse_time(t) for t in times if isinstance(t, str)) if when]
+    return max(parsed) if parsed else None
+
+
+def pull_secret_names(service_account: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``imagePullSecrets`` a ServiceAccount gives the pods created with it."""
+    refs = service_account.get("imagePullSecrets") or ()
+    return tuple(str(r.get("name")) for r in refs if isinstance(r, dict) and r.get("name"))
+
+
 class CredentialState(Enum):
     """What the pod can present to the registry of one image."""
 
@@ -117,6 +140,9 @@ class CredentialCheck:
     state: CredentialState
     secret: str = ""  # the secret the fix should create/replace (first relevant named secret)
     existing: tuple[str, ...] = ()  # named secrets that exist
+    written_at: float | None = None  # HAS_ENTRY: when that secret was last written, if known
+    unattached: str = ""  # NO_SECRETS: a secret of the namespace that has an entry for the registry
+    attached: bool | None = None  # ... and whether the pod's ServiceAccount names it (None: unknown)
 
 
 @dataclass(frozen=True)
@@ -129,6 +155,9 @@ class RegistryCredentialIndex:
 
     secrets: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
     namespaces: frozenset[str] = frozenset()
+    written: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (namespace, secret) -> time
+    service_accounts: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    """(namespace, ServiceAccount) -> its imagePullSecrets, for the accounts podbot has read."""
 
     @classmethod
     def build(
@@ -143,26 +172,43 @@ class RegistryCredentialIndex:
         return cls(secrets=table, namespaces=frozenset(known))
 
     @classmethod
-    def from_secrets(cls, namespace: str, secrets: Iterable[Mapping[str, Any]]) -> RegistryCredentialIndex:
-        """From one namespace's raw Secret list (e.g. for ``describe``): registry secrets only."""
-        entries = [
-            (namespace, str((s.get("metadata") or {}).get("name") or ""), hosts_from_secret(s))
-            for s in secrets
-            if s.get("type") in REGISTRY_SECRET_TYPES
-        ]
-        return cls.build(entries, namespaces=[namespace])
+    def from_secrets(
+        cls,
+        namespace: str,
+        secrets: Iterable[Mapping[str, Any]],
+        service_accounts: Iterable[Mapping[str, Any]] = (),
+    ) -> RegistryCredentialIndex:
+        """From one namespace's raw Secrets (registry secrets only) and ServiceAccounts, as read
+        from the API (``describe``, an alert before it is posted)."""
+        registry = [s for s in secrets if s.get("type") in REGISTRY_SECRET_TYPES]
+        entries = [(namespace, _name(s), hosts_from_secret(s)) for s in registry]
+        index = cls.build(entries, namespaces=[namespace])
+        times = {(namespace, _name(s)): t for s in registry if (t := written_at(s)) is not None}
+        accounts = {(namespace, _name(a)): pull_secret_names(a) for a in service_accounts}
+        return RegistryCredentialIndex(index.secrets, index.namespaces, times, accounts)
 
     def with_secret(self, namespace: str, name: str, hosts: Iterable[str]) -> RegistryCredentialIndex:
         """A copy with one secret added or replaced (the watch cache calls this on Secret events)."""
         table = {ns: dict(names) for ns, names in self.secrets.items()}
         table.setdefault(namespace, {})[name] = frozenset(normalize_host(h) for h in hosts)
-        return RegistryCredentialIndex(table, self.namespaces | {namespace})
+        return RegistryCredentialIndex(
+            table, self.namespaces | {namespace}, self.written, self.service_accounts
+        )
 
     def without_secret(self, namespace: str, name: str) -> RegistryCredentialIndex:
         """A copy with one secret removed."""
         table = {ns: dict(names) for ns, names in self.secrets.items()}
         table.get(namespace, {}).pop(name, None)
-        return RegistryCredentialIndex(table, self.namespaces | {namespace})
+        return RegistryCredentialIndex(
+            table, self.namespaces | {namespace}, self.written, self.service_accounts
+        )
+
+    def with_service_account(
+        self, namespace: str, name: str, pull_secrets: Iterable[str]
+    ) -> RegistryCredentialIndex:
+        """A copy that knows one more ServiceAccount's imagePullSecrets."""
+        accounts = {**self.service_accounts, (namespace, name): tuple(pull_secrets)}
+        return RegistryCredentialIndex(self.secrets, self.namespaces, self.written, accounts)
 
     def knows(self, namespace: str) -> bool:
         return namespace in self.namespaces
@@ -171,17 +217,41 @@ class RegistryCredentialIndex:
         """The hosts of secret ``name`` in ``namespace``; None when no such secret is known."""
         return (self.secrets.get(namespace) or {}).get(name)
 
-    def check(self, namespace: str, pull_secrets: Iterable[str], registry: str) -> CredentialCheck:
-        """What the pod's ``imagePullSecrets`` offer for ``registry``."""
+    def check(
+        self, namespace: str, pull_secrets: Iterable[str], registry: str, service_account: str = "default"
+    ) -> CredentialCheck:
+        """What the pod's ``imagePullSecrets`` offer for ``registry``.
+
+        A named secret that does not exist comes first unless another named one has an entry for
+        the registry: the kubelet found nothing to send, whatever the registry answered."""
         named = tuple(pull_secrets)
         if not named:
-            return CredentialCheck(CredentialState.NO_SECRETS)
+            return self._unreferenced(namespace, registry, service_account)
         if not self.knows(namespace):
             return CredentialCheck(CredentialState.UNKNOWN, secret=named[0])
         existing = tuple(n for n in named if self.hosts(namespace, n) is not None)
         for name in existing:
             if any(host_matches(h, registry) for h in self.hosts(namespace, name) or ()):
-                return CredentialCheck(CredentialState.HAS_ENTRY, secret=name, existing=existing)
-        if existing:
-            return CredentialCheck(CredentialState.NO_ENTRY, secret=existing[0], existing=existing)
-        return CredentialCheck(CredentialState.SECRETS_ABSENT, secret=named[0])
+                return CredentialCheck(
+                    CredentialState.HAS_ENTRY,
+                    secret=name,
+                    existing=existing,
+                    written_at=self.written.get((namespace, name)),
+                )
+        missing = [n for n in named if n not in existing]
+        if missing:
+            return CredentialCheck(CredentialState.SECRETS_ABSENT, secret=missing[0], existing=existing)
+        return CredentialCheck(CredentialState.NO_ENTRY, secret=existing[0], existing=existing)
+
+    def _unreferenced(self, namespace: str, registry: str, service_account: str) -> CredentialCheck:
+        """The pod names no secret: is there one with an entry for ``registry`` to attach?"""
+        for name, hosts in sorted((self.secrets.get(namespace) or {}).items()):
+            if any(host_matches(h, registry) for h in hosts):
+                account = self.service_accounts.get((namespace, service_account))
+                attached = None if account is None else name in account
+                return CredentialCheck(CredentialState.NO_SECRETS, unattached=name, attached=attached)
+        return CredentialCheck(CredentialState.NO_SECRETS)
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")

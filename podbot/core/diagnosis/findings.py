@@ -18,6 +18,15 @@ from podbot.core import i18n
 from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.pods.status import human_duration
 
+CREDENTIAL_CAUSES = frozenset(
+    {
+        PullCause.CREDENTIALS_MISSING,
+        PullCause.CREDENTIALS_REJECTED,
+        PullCause.SECRET_WITHOUT_REGISTRY,
+        PullCause.CREDENTIALS_UPDATED,
+    }
+)
+
 
 class FindingKind(Enum):
     IMAGE_PULL = "image_pull"
@@ -58,7 +67,12 @@ class SchedulingCause(Enum):
 class FixKind(Enum):
     CREATE_REGISTRY_SECRET = "create_registry_secret"  # noqa: S105 - the pod names a secret that does not exist
     CREATE_SECRET_AND_ATTACH = "create_secret_and_attach"  # noqa: S105 - the pod names none: create + attach + recreate
-    REPLACE_REGISTRY_SECRET = "replace_registry_secret"  # noqa: S105 - wrong login, or no entry for the registry
+    REPLACE_REGISTRY_LOGIN = (
+        "replace_registry_login"  # wrong login, or no entry for the registry: update in place
+    )
+    ATTACH_PULL_SECRET = "attach_pull_secret"  # noqa: S105 - a fitting secret exists, nothing refers to it
+    RECREATE_FOR_PULL_SECRET = "recreate_for_pull_secret"  # noqa: S105 - the account names it, the pod predates that
+    WAIT_FOR_PULL_RETRY = "wait_for_pull_retry"  # a new login the kubelet has not tried yet
     CHECK_IMAGE_NAME = "check_image_name"
     USE_MATCHING_PLATFORM = "use_matching_platform"
     CHECK_REGISTRY_DNS = "check_registry_dns"
@@ -90,9 +104,7 @@ class FixKind(Enum):
     EDIT_STATIC_MANIFEST = "edit_static_manifest"
 
 
-SECRET_FIXES = frozenset(
-    {FixKind.CREATE_REGISTRY_SECRET, FixKind.CREATE_SECRET_AND_ATTACH, FixKind.REPLACE_REGISTRY_SECRET}
-)
+CREATE_SECRET_FIXES = frozenset({FixKind.CREATE_REGISTRY_SECRET, FixKind.CREATE_SECRET_AND_ATTACH})
 
 
 @dataclass(frozen=True)
@@ -100,8 +112,9 @@ class Fix:
     """One concrete remedy. ``commands`` are podbot slash commands that apply or start it, in order.
 
     For the secret fixes the last command is ``/pod secret docker-registry NAME --docker-server=S
-    -n NS`` without username and password: the renderer's button opens the password modal (which
-    also asks for the username), so no credential ever passes through a channel.
+    -n NS`` (with ``--replace`` to replace a login) without username and password: the renderer's
+    button opens the private dialog that asks for them, so no credential passes through a channel.
+    ``ATTACH_PULL_SECRET``'s button runs ``/pod secret attach NAME --service-account=SA -n NS``.
     """
 
     kind: FixKind
@@ -123,7 +136,8 @@ class Fix:
 
     @property
     def opens_secret_modal(self) -> bool:
-        return self.kind in SECRET_FIXES
+        """The fix's button opens the dialog that creates a registry secret."""
+        return self.kind in CREATE_SECRET_FIXES
 
 
 @dataclass(frozen=True)
@@ -149,9 +163,10 @@ class Evidence:
     window_seconds: int = 0
     duration_seconds: int = 0  # pending for / overdue by
     event_count: int = 0
-    log_tail: tuple[str, ...] = ()
+    log_tail: tuple[str, ...] = ()  # the last lines the crashed container wrote (redacted)
     memory_limit: str = ""
     finalizers: tuple[str, ...] = ()
+    retry_seconds: int | None = None  # image pulls: when the kubelet's back-off lets it try again
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,7 @@ class Finding:
     cause: PullCause | None = None
     scheduling: SchedulingCause | None = None
     ambiguous: bool = False  # image pulls: the registry's answer also fits "no such image"
+    missing_secret: str = ""  # image pulls: a pull secret the pod names that does not exist
     since: datetime | None = None  # when the problem was first seen (best knowledge)
     evidence: Evidence = Evidence()
     fixes: tuple[Fix, ...] = ()
@@ -202,8 +218,15 @@ class Finding:
 
     @property
     def group_key(self) -> tuple[str, str, str, str]:
-        """(namespace, kind, cause, image): findings sharing it are one problem on many pods."""
-        return (self.namespace, self.kind.value, self.cause_value, self.image)
+        """(namespace, kind, cause, image): findings sharing it are one problem on many pods.
+
+        The credential causes of an image pull are one problem while someone works through them
+        (missing -> a new login not tried yet -> refused -> replaced): one alert, open until the
+        pull works, not a "resolved" and a new alert at every step."""
+        cause = self.cause_value
+        if self.kind is FindingKind.IMAGE_PULL and self.cause in CREDENTIAL_CAUSES:
+            cause = "credentials"
+        return (self.namespace, self.kind.value, cause, self.image)
 
 
 # --- text -----------------------------------------------------------------------------------------
@@ -216,16 +239,20 @@ def _container_label(finding: Finding, locale: str | None) -> str:
     return i18n.t(key, locale, name=finding.container)
 
 
+_MISSING_VARIANTS = {
+    FixKind.CREATE_REGISTRY_SECRET: "secret_absent",
+    FixKind.ATTACH_PULL_SECRET: "unattached",
+    FixKind.RECREATE_FOR_PULL_SECRET: "attached",
+}
+
+
 def _cause_key(finding: Finding) -> str:
     kind = finding.kind
     if kind is FindingKind.IMAGE_PULL:
         cause = finding.cause or PullCause.UNKNOWN
-        if (
-            cause is PullCause.CREDENTIALS_MISSING
-            and finding.fixes
-            and finding.fixes[0].kind is FixKind.CREATE_REGISTRY_SECRET
-        ):
-            return "diagnosis.cause.image_pull.credentials_missing_secret_absent"
+        first = finding.fixes[0].kind if finding.fixes else None
+        if cause is PullCause.CREDENTIALS_MISSING and first in _MISSING_VARIANTS:
+            return f"diagnosis.cause.image_pull.credentials_missing_{_MISSING_VARIANTS[first]}"
         return f"diagnosis.cause.image_pull.{cause.value}"
     if kind is FindingKind.UNSCHEDULABLE:
         return f"diagnosis.cause.unschedulable.{(finding.scheduling or SchedulingCause.OTHER).value}"
@@ -234,7 +261,8 @@ def _cause_key(finding: Finding) -> str:
 
 def _params(finding: Finding, locale: str | None) -> dict[str, object]:
     ev = finding.evidence
-    secret = next((f.secret_name for f in finding.fixes if f.secret_name), "")
+    secret = finding.missing_secret or next((f.secret_name for f in finding.fixes if f.secret_name), "")
+    account = next((f.service_account for f in finding.fixes if f.service_account), "default")
     return {
         "namespace": finding.namespace,
         "pod": finding.pod,
@@ -255,7 +283,17 @@ def _params(finding: Finding, locale: str | None) -> dict[str, object]:
         else ev.message,
         "memory_limit": ev.memory_limit or "-",
         "finalizers": ", ".join(ev.finalizers),
+        "service_account": account,
+        "retry": _retry_text(ev.retry_seconds, locale),
     }
+
+
+def _retry_text(seconds: int | None, locale: str | None) -> str:
+    if seconds is None:
+        return i18n.t("diagnosis.retry.unknown", locale)
+    if seconds <= 0:
+        return i18n.t("diagnosis.retry.now", locale)
+    return i18n.t("diagnosis.retry.in", locale, duration=human_duration(seconds))
 
 
 def _fix_params(fix: Fix, finding: Finding, locale: str | None) -> dict[str, object]:
@@ -274,12 +312,17 @@ def _fix_params(fix: Fix, finding: Finding, locale: str | None) -> dict[str, obj
         "manifest_name": fix.manifest_name,
         "finalizers": ", ".join(fix.finalizers),
         "command": fix.commands[-1] if fix.commands else "",
+        "retry": _retry_text(finding.evidence.retry_seconds, locale),
     }
 
 
 def _fix_key(fix: Fix) -> str:
-    if fix.kind is FixKind.CREATE_SECRET_AND_ATTACH:
-        return "diagnosis.fix.create_secret_and_attach_" + ("owned" if fix.owner_kind else "bare")
+    if fix.kind in (
+        FixKind.CREATE_SECRET_AND_ATTACH,
+        FixKind.ATTACH_PULL_SECRET,
+        FixKind.RECREATE_FOR_PULL_SECRET,
+    ):
+        return f"diagnosis.fix.{fix.kind.value}_" + ("owned" if fix.owner_kind else "bare")
     if fix.kind is FixKind.EDIT_STATIC_MANIFEST and not fix.manifest_dir:
         return "diagnosis.fix.edit_static_manifest_http"
     return f"diagnosis.fix.{fix.kind.value}"
@@ -294,6 +337,8 @@ def describe_finding(finding: Finding, locale: str | None = None) -> tuple[str, 
     """(cause sentence, fix sentence) in ``locale``, for the renderer."""
     params = _params(finding, locale)
     cause = i18n.t(_cause_key(finding), locale, **params)
+    # A pull secret the pod names is missing: said first, whatever else failed.
+    lead = [i18n.t("diagnosis.cause.missing_secret", locale, **params)] if finding.missing_secret else []
     extras: list[str] = []
     if finding.ambiguous:
         extras.append(i18n.t("diagnosis.cause.ambiguous", locale, **params))
@@ -316,4 +361,4 @@ def describe_finding(finding: Finding, locale: str | None = None) -> tuple[str, 
         )
     joiner = "" if i18n.normalize_locale(locale) == "zh_CN" else " "  # Chinese sentences need no space
     fix_text = joiner.join(describe_fix(fix, finding, locale) for fix in finding.fixes)
-    return joiner.join([cause, *extras]), fix_text
+    return joiner.join([*lead, cause, *extras]), fix_text

@@ -20,9 +20,15 @@ Resolution (``classify``):
 * the pod offers credentials for that registry -> a refusal is CREDENTIALS_REJECTED, the ambiguous
   denial is NOT_FOUND (the login was sent, so the name is wrong or the login lacks access);
 * its named secret exists but has no entry for the registry -> SECRET_WITHOUT_REGISTRY;
-* no credentials (no imagePullSecrets, or the named secret does not exist) -> CREDENTIALS_MISSING,
-  except the ambiguous denial from Docker Hub, which is NOT_FOUND: Hub repositories are public
-  unless made private, and official ``library/`` images always are, so a typo is far likelier.
+* the pod names a secret that does not exist -> CREDENTIALS_MISSING whatever the wording (Docker
+  Hub's "pull access denied ... may require authorization" too): the kubelet had no login to send,
+  and the pod says one is needed; the denial is flagged ``ambiguous``;
+* no imagePullSecrets at all -> CREDENTIALS_MISSING, except the ambiguous denial from Docker Hub,
+  which is NOT_FOUND: Hub repositories are public unless made private, and official ``library/``
+  images always are, so a typo is far likelier.
+* the credentials were written after the last failed attempt (``credentials_newer``) and have an
+  entry for the registry -> CREDENTIALS_UPDATED: whatever the old error said, the kubelet has not
+  tried them yet and will at its next attempt (it reads pull secrets on every pull).
   When no login was offered and the registry refused or denied, the result is flagged
   ``ambiguous``, so the message can add "or the image name is wrong" (not for "no basic auth
   credentials": there a login is needed first, whatever the name).
@@ -45,6 +51,7 @@ from podbot.core.diagnosis.credentials import DOCKER_HUB, CredentialState
 class PullCause(Enum):
     CREDENTIALS_MISSING = "credentials_missing"
     CREDENTIALS_REJECTED = "credentials_rejected"
+    CREDENTIALS_UPDATED = "credentials_updated"  # a login written after the last failed pull, not tried yet
     SECRET_WITHOUT_REGISTRY = "secret_without_registry"  # noqa: S105 - an enum value
     NOT_FOUND = "not_found"
     PLATFORM_MISMATCH = "platform_mismatch"  # the tag exists, but not for this node's OS/arch
@@ -181,7 +188,12 @@ PULL_WAITING_REASONS = frozenset(
 
 
 def classify(
-    message: str, credentials: CredentialState, registry: str, *, waiting_reason: str = ""
+    message: str,
+    credentials: CredentialState,
+    registry: str,
+    *,
+    waiting_reason: str = "",
+    credentials_newer: bool = False,
 ) -> PullVerdict:
     """The root cause of one failed pull (see the module docstring for the rules)."""
     if waiting_reason in _WAITING_REASONS:
@@ -189,7 +201,11 @@ def classify(
     signal, cause = read_signal(message)
     if signal is PullSignal.FINAL:
         return PullVerdict(cause)
-    no_login = credentials in (CredentialState.NO_SECRETS, CredentialState.SECRETS_ABSENT)
+    if credentials_newer and credentials is CredentialState.HAS_ENTRY:
+        return PullVerdict(PullCause.CREDENTIALS_UPDATED)
+    if credentials is CredentialState.SECRETS_ABSENT:
+        return PullVerdict(PullCause.CREDENTIALS_MISSING, ambiguous=signal is not PullSignal.NO_LOGIN_SENT)
+    no_login = credentials is CredentialState.NO_SECRETS
     if credentials is CredentialState.NO_ENTRY:
         return PullVerdict(PullCause.SECRET_WITHOUT_REGISTRY)
     if signal is PullSignal.NO_LOGIN_SENT:

@@ -18,7 +18,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from podbot.core.diagnosis.credentials import CredentialState, RegistryCredentialIndex, parse_image
+from podbot.core.diagnosis.credentials import (
+    CredentialCheck,
+    CredentialState,
+    RegistryCredentialIndex,
+    parse_image,
+)
 from podbot.core.diagnosis.findings import (
     Evidence,
     Finding,
@@ -31,12 +36,14 @@ from podbot.core.diagnosis.findings import (
 )
 from podbot.core.diagnosis.pull_causes import PULL_WAITING_REASONS, PullCause, classify
 from podbot.core.pods.summary import ContainerSummary, EventNote, PodSummary, StateKind, clip
+from podbot.core.redaction import redact
 
 __all__ = ["DiagnosisSettings", "Finding", "diagnose", "scheduling_cause"]
 
 CONFIG_ERROR_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
 RECREATING_OWNERS = frozenset({"ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController"})
 DEFAULT_STATIC_POD_PATH = "/etc/kubernetes/manifests"
+LOG_LINE_LIMIT = 300  # characters of one crash log line in a finding
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,12 @@ class DiagnosisSettings:
     """An OOM kill this recent is reported even though the container runs again."""
     static_pod_path: str = DEFAULT_STATIC_POD_PATH
     """The kubelet's staticPodPath (kubeadm: /etc/kubernetes/manifests)."""
-    log_lines: int = 20
-    """How many crash log lines a finding keeps."""
+    log_lines: int = 10
+    """How many crash log lines a finding keeps (the last ones of the crashed run)."""
+    pull_backoff_initial: timedelta = timedelta(seconds=10)
+    """The kubelet's image pull back-off starts here and doubles after every failed pull ..."""
+    pull_backoff_max: timedelta = timedelta(minutes=5)
+    """... up to this (kubelet: backOffPeriod 10s, MaxContainerBackOff 300s)."""
 
 
 DEFAULT_SETTINGS = DiagnosisSettings()
@@ -95,6 +106,7 @@ class _Context:
         cause: PullCause | None = None,
         scheduling: SchedulingCause | None = None,
         ambiguous: bool = False,
+        missing_secret: str = "",
     ) -> Finding:
         pod = self.pod
         all_fixes = tuple(fixes)
@@ -114,6 +126,7 @@ class _Context:
             cause=cause,
             scheduling=scheduling,
             ambiguous=ambiguous,
+            missing_secret=missing_secret,
             since=since,
             evidence=evidence,
             fixes=all_fixes,
@@ -387,25 +400,57 @@ def _image_pull(ctx: _Context, c: ContainerSummary) -> None:
     if event is not None:
         firsts += [t for t in (event.first_seen,) if t is not None]
         if memory is None or (event.last_seen or 0) > memory.last_seen:
-            message, count = event.message, event.count
+            message = event.message
+        count = max(count, event.count)  # the event counts every failed attempt; a waiting message one
     first = min(firsts) if firsts else pod.created
     ref = parse_image(c.image)
-    check = ctx.credentials.check(pod.namespace, pod.pull_secrets, ref.registry)
-    verdict = classify(message, check.state, ref.registry, waiting_reason=c.reason)
-    fixes = _pull_fixes(ctx, c, verdict.cause, check.secret, check.state, ref.registry)
+    check = ctx.credentials.check(
+        pod.namespace, pod.pull_secrets, ref.registry, pod.service_account or "default"
+    )
+    # The kubelet's own Failed event dates the last attempt; a waiting message only when it was seen.
+    last_failed = (
+        event.last_seen if event is not None and event.last_seen else (memory.last_seen if memory else None)
+    )
+    # Kubernetes times have whole seconds: a secret written in the second of the failure counts as
+    # newer (the kubelet reads it at its next attempt either way; "replace it" would be wrong advice).
+    newer = (
+        check.written_at is not None and last_failed is not None and int(check.written_at) >= int(last_failed)
+    )
+    verdict = classify(message, check.state, ref.registry, waiting_reason=c.reason, credentials_newer=newer)
+    retry = None
+    if verdict.cause is PullCause.CREDENTIALS_UPDATED and last_failed is not None:
+        retry = _retry_in(ctx, last_failed, max(count, 1))
+    fixes = _pull_fixes(ctx, c, verdict.cause, check, ref.registry)
+    missing = ""
+    if check.state is CredentialState.SECRETS_ABSENT and verdict.cause is not PullCause.CREDENTIALS_MISSING:
+        missing = check.secret  # reported first, with its fix, whatever else the registry said
+        if ctx.static is None:
+            fixes = [_create_secret_fix(ctx, c, missing, ref.registry), *fixes]
+    updated = verdict.cause is PullCause.CREDENTIALS_UPDATED
     ctx.findings.append(
         ctx.finding(
             FindingKind.IMAGE_PULL,
-            Severity.CRITICAL,
+            Severity.WARNING if updated else Severity.CRITICAL,
             fixes,
             container=c,
             registry=ref.registry,
             cause=verdict.cause,
             ambiguous=verdict.ambiguous,
+            missing_secret=missing,
             since=_dt(first),
-            evidence=Evidence(reason=c.reason, message=message, event_count=count),
+            evidence=Evidence(reason=c.reason, message=message, event_count=count, retry_seconds=retry),
         )
     )
+
+
+def _retry_in(ctx: _Context, last_failed: float, failures: int) -> int:
+    """Seconds until the kubelet's pull back-off (doubling from 10s to 5m per failure) runs out."""
+    s = ctx.settings
+    backoff = min(
+        s.pull_backoff_initial.total_seconds() * 2 ** min(failures - 1, 30),
+        s.pull_backoff_max.total_seconds(),
+    )
+    return max(0, int(last_failed + backoff - ctx.now))
 
 
 def _secret_name_for(registry: str) -> str:
@@ -414,9 +459,26 @@ def _secret_name_for(registry: str) -> str:
     return f"regcred-{slug}"[:63].rstrip("-")
 
 
+def _create_secret_fix(ctx: _Context, c: ContainerSummary, name: str, registry: str) -> Fix:
+    namespace = ctx.pod.namespace
+    command = f"/pod secret docker-registry {name} --docker-server={registry} -n {namespace}"
+    return Fix(
+        FixKind.CREATE_REGISTRY_SECRET,
+        namespace=namespace,
+        pod=ctx.pod.name,
+        container=c.name,
+        image=c.image,
+        node=ctx.pod.node,
+        secret_name=name,
+        server=registry,
+        commands=(command,),
+    )
+
+
 def _pull_fixes(
-    ctx: _Context, c: ContainerSummary, cause: PullCause, secret: str, state: CredentialState, registry: str
+    ctx: _Context, c: ContainerSummary, cause: PullCause, check: CredentialCheck, registry: str
 ) -> list[Fix]:
+    """One fix for the state found: create the secret, replace its login, attach it, or wait."""
     pod = ctx.pod
     base = Fix(
         FixKind.INSPECT_PULL,
@@ -426,6 +488,11 @@ def _pull_fixes(
         image=c.image,
         node=pod.node,
     )
+    describe = f"/pod describe pod {pod.name} -n {pod.namespace}"
+    if cause is PullCause.CREDENTIALS_UPDATED:
+        return [
+            replace(base, kind=FixKind.WAIT_FOR_PULL_RETRY, secret_name=check.secret, commands=(describe,))
+        ]
     create = f"/pod secret docker-registry {{name}} --docker-server={registry} -n {pod.namespace}"
     if cause in (
         PullCause.CREDENTIALS_MISSING,
@@ -434,38 +501,58 @@ def _pull_fixes(
     ):
         if ctx.static is not None:  # static pods cannot reference secrets: credentials live on the node
             return [replace(base, kind=FixKind.NODE_REGISTRY_CREDENTIALS, server=registry)]
-        if cause is PullCause.CREDENTIALS_MISSING and state is CredentialState.NO_SECRETS:
+        if cause is PullCause.CREDENTIALS_MISSING and check.state is CredentialState.NO_SECRETS:
+            account = pod.service_account or "default"
+            owned = pod.owner_kind in RECREATING_OWNERS
+            attach = replace(
+                base,
+                server=registry,
+                service_account=account,
+                owner_kind=pod.owner_kind if owned else "",
+                owner_name=pod.owner_name if owned else "",
+            )
+            if check.unattached and check.attached:  # the account has it; this pod predates that
+                command = f"/pod delete pod {pod.name} -n {pod.namespace}"
+                return [
+                    replace(
+                        attach,
+                        kind=FixKind.RECREATE_FOR_PULL_SECRET,
+                        secret_name=check.unattached,
+                        commands=(command,),
+                    )
+                ]
+            if check.unattached:
+                command = (
+                    f"/pod secret attach {check.unattached} --service-account={account} -n {pod.namespace}"
+                )
+                return [
+                    replace(
+                        attach,
+                        kind=FixKind.ATTACH_PULL_SECRET,
+                        secret_name=check.unattached,
+                        commands=(command,),
+                    )
+                ]
             name = _secret_name_for(registry)
             return [
                 replace(
-                    base,
+                    attach,
                     kind=FixKind.CREATE_SECRET_AND_ATTACH,
                     secret_name=name,
-                    server=registry,
-                    service_account=pod.service_account or "default",
-                    owner_kind=pod.owner_kind if pod.owner_kind in RECREATING_OWNERS else "",
-                    owner_name=pod.owner_name if pod.owner_kind in RECREATING_OWNERS else "",
                     commands=(create.format(name=name),),
                 )
             ]
         if cause is PullCause.CREDENTIALS_MISSING:  # names a secret that does not exist (the seed's case)
-            return [
-                replace(
-                    base,
-                    kind=FixKind.CREATE_REGISTRY_SECRET,
-                    secret_name=secret,
-                    server=registry,
-                    commands=(create.format(name=secret),),
-                )
-            ]
-        delete = f"/pod delete secret {secret} -n {pod.namespace}"
+            return [_create_secret_fix(ctx, c, check.secret, registry)]
+        # A wrong login, or none for this registry: update the secret in place (other logins stay).
+        command = create.format(name=check.secret) + " --replace"
         return [
             replace(
                 base,
-                kind=FixKind.REPLACE_REGISTRY_SECRET,
-                secret_name=secret,
+                kind=FixKind.REPLACE_REGISTRY_LOGIN,
+                secret_name=check.secret,
                 server=registry,
-                commands=(delete, create.format(name=secret)),
+                commands=(command,),
             )
         ]
     simple = {
@@ -480,7 +567,6 @@ def _pull_fixes(
         PullCause.NEVER_PULL: FixKind.PROVIDE_IMAGE_ON_NODE,
         PullCause.UNKNOWN: FixKind.INSPECT_PULL,
     }
-    describe = f"/pod describe pod {pod.name} -n {pod.namespace}"
     commands = (describe,) if cause is PullCause.UNKNOWN else ()
     return [replace(base, kind=simple[cause], server=registry, commands=commands)]
 
@@ -525,7 +611,7 @@ def _terminations(ctx: _Context, c: ContainerSummary) -> bool:
     pod = ctx.pod
     exit_code = c.exit_code if crashed_now else c.last_exit_code
     reason = c.reason if c.state is StateKind.TERMINATED else c.last_reason
-    lines = tuple(clip(line, 300) for line in list(ctx.logs.get(c.name, ()))[-s.log_lines :])
+    lines = _log_tail(ctx, c)
     logs_cmd = f"/pod logs {pod.name} -c {c.name} -n {pod.namespace}" + ("" if crashed_now else " --previous")
     if reason == "OOMKilled":
         kind, severity = (
@@ -572,6 +658,12 @@ def _terminations(ctx: _Context, c: ContainerSummary) -> bool:
     return True
 
 
+def _log_tail(ctx: _Context, c: ContainerSummary) -> tuple[str, ...]:
+    """The crashed run's last lines, each clipped and redacted like any text podbot shows."""
+    lines = list(ctx.logs.get(c.name, ()))[-ctx.settings.log_lines :]
+    return tuple(clip(redact(line), LOG_LINE_LIMIT) for line in lines)
+
+
 def _frequent_restarts(ctx: _Context, c: ContainerSummary) -> None:
     s = ctx.settings
     window = s.restart_window.total_seconds()
@@ -600,7 +692,7 @@ def _frequent_restarts(ctx: _Context, c: ContainerSummary) -> None:
                 restarts=c.restart_count,
                 restarts_in_window=in_window,
                 window_seconds=int(window),
-                log_tail=tuple(list(ctx.logs.get(c.name, ()))[-s.log_lines :]),
+                log_tail=_log_tail(ctx, c),
             ),
         )
     )

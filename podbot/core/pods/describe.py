@@ -11,8 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from podbot.core.kube import as_pod
-from podbot.core.pods.status import parse_time, pod_status, since
+from podbot.core.pods.status import human_duration, parse_time, since
 from podbot.core.results import EventRow
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
@@ -30,27 +29,30 @@ def event_source(event: JSON) -> str:
 
 
 def event_age(event: JSON, now: datetime) -> str:
-    """kubectl describe's Age cell: ``14m (x4 over 15m)`` for repeated events."""
-    last = (
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-    )
-    first = event.get("firstTimestamp") or last
-    count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
+    """kubectl describe's Age cell (DescribeEvents): ``14m (x4 over 15m)`` for repeated events.
+
+    The first time is ``eventTime`` when set, else ``firstTimestamp``; the last one is the series'
+    ``lastObservedTime`` for events.k8s.io series, else ``lastTimestamp`` when ``count`` > 1.
+    """
+    first = since(event.get("eventTime") or event.get("firstTimestamp"), now)
+    series = event.get("series")
+    if series:
+        return f"{since(series.get('lastObservedTime'), now)} (x{int(series.get('count') or 0)} over {first})"
+    count = int(event.get("count") or 0)
     if count > 1:
-        return f"{since(last, now)} (x{count} over {since(first, now)})"
-    return since(last, now)
+        return f"{since(event.get('lastTimestamp'), now)} (x{count} over {first})"
+    return first
 
 
 def sort_events(events: Sequence[JSON]) -> list[JSON]:
-    """Oldest first, by last occurrence, as kubectl describe lists them."""
+    """In kubectl describe's order: by ``lastTimestamp`` only, events without one (events.k8s.io
+    events such as the scheduler's ``Scheduled``) first, ties in the order the API listed them."""
 
     def key(event: JSON) -> float:
-        when = parse_time(event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp"))
-        return when.timestamp() if when else 0.0
+        when = parse_time(event.get("lastTimestamp"))
+        return when.timestamp() if when else float("-inf")
 
-    return sorted(events, key=key)
+    return sorted(events, key=key)  # stable, like Go's sort.Sort for the <= 12 events of a pod
 
 
 def _state(state: JSON, now: datetime) -> list[str]:
@@ -114,6 +116,24 @@ def event_rows(events: Sequence[JSON], now: datetime) -> tuple[EventRow, ...]:
     )
 
 
+def _status_lines(meta: JSON, status: JSON, now: datetime) -> list[str]:
+    """kubectl describe's Status (the phase, or Terminating with the time left), Reason, Message."""
+    phase = str(status.get("phase") or "")
+    deleted = parse_time(meta.get("deletionTimestamp"))
+    if deleted is not None and phase not in ("Failed", "Succeeded"):
+        lines = [
+            f"Status:           Terminating (lasts {human_duration((deleted - now).total_seconds())})",
+            f"Termination Grace Period:  {meta.get('deletionGracePeriodSeconds') or 0}s",
+        ]
+    else:
+        lines = [f"Status:           {phase}"]
+    if status.get("reason"):
+        lines.append(f"Reason:           {status['reason']}")
+    if status.get("message"):
+        lines.append(f"Message:          {status['message']}")
+    return lines
+
+
 def describe_text(pod: JSON, events: Sequence[EventRow], now: datetime, *, max_events: int = 15) -> str:
     """The chat-sized ``kubectl describe pod`` text."""
     meta = pod.get("metadata") or {}
@@ -129,7 +149,7 @@ def describe_text(pod: JSON, events: Sequence[EventRow], now: datetime, *, max_e
         f"Start Time:       {status.get('startTime') or '<unset>'}",
         "Labels:           "
         + ("\n                  ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "<none>"),
-        f"Status:           {pod_status(as_pod(pod))}",
+        *_status_lines(meta, status, now),
         f"IP:               {status.get('podIP') or '<none>'}",
     ]
     owners = [o for o in meta.get("ownerReferences") or () if o.get("controller")]
