@@ -110,7 +110,9 @@ def test_a_wrong_password_fails_differently_from_a_missing_one(env: KubeEnv) -> 
     assert not any(reason == "FailedToRetrieveImagePullSecret" for _, reason, _ in env.messages("nginx"))
 
 
-def test_service_account_pull_secrets_are_read_on_every_attempt(env: KubeEnv) -> None:
+def test_service_account_pull_secrets_reach_pods_created_after_them(env: KubeEnv) -> None:
+    """As in a real cluster: the admission plugin copies the account's pull secrets into a pod
+    when it is created; the kubelet reads only the pod's own list (getPullSecretsForPod)."""
     env.create_pod(nginx_pod("web", SEED_IMAGE))
     env.advance(2)
     assert _state(env.container("web")) == ("waiting", "ErrImagePull")
@@ -121,8 +123,11 @@ def test_service_account_pull_secrets_are_read_on_every_attempt(env: KubeEnv) ->
         return sa
 
     env.store.mutate("serviceaccounts", "default", "default", add_pull_secret)
+    env.create_pod(nginx_pod("web-2", SEED_IMAGE))
     env.advance(320)
-    assert env.pod("web")["status"]["phase"] == "Running"
+    assert env.pod("web")["status"]["phase"] == "Pending"  # the account's change came too late for it
+    assert env.pod("web-2")["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+    assert env.pod("web-2")["status"]["phase"] == "Running"
 
 
 # --- container lifecycles ------------------------------------------------------------------------

@@ -137,17 +137,12 @@ def container_environment(
 
 
 def pull_credentials(store: ObjectStore, namespace: str, spec: JSON) -> tuple[list[Credential], list[str]]:
-    """Credentials from the pod's and its service account's pull secrets, and the secrets missing."""
+    """Credentials from the pod's own pull secrets, and the secrets missing.
+
+    Only the pod's list counts, as the kubelet's ``getPullSecretsForPod``: a ServiceAccount's
+    ``imagePullSecrets`` reach a pod when it is created (the admission plugin copies them), so
+    adding one to the account later does nothing for a pod that exists."""
     names = [ref.get("name", "") for ref in spec.get("imagePullSecrets") or []]
-    account = spec.get("serviceAccountName")
-    if account:
-        try:
-            sa = store.get("serviceaccounts", namespace, account).load()
-        except NotFoundError:
-            sa = {}
-        names += [
-            ref.get("name", "") for ref in sa.get("imagePullSecrets") or [] if ref.get("name") not in names
-        ]
     credentials: list[Credential] = []
     missing = []
     for name in names:
