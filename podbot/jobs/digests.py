@@ -96,6 +96,7 @@ class DigestScheduler:
         self._poll_seconds = poll_seconds
         self._maintenance_seconds = maintenance_seconds
         self._scheduler: ClockScheduler | None = None
+        self._executor: ClockExecutor | None = None
 
     @property
     def running(self) -> bool:
@@ -112,11 +113,12 @@ class DigestScheduler:
             else:
                 job.func(*job.args, **job.kwargs)
 
+        self._executor = ClockExecutor(self._now, run_job)
         scheduler = ClockScheduler(
             self._now,
             poll_seconds=self._poll_seconds,
             jobstores={"default": SQLAlchemyJobStore(engine=self._engine), "local": MemoryJobStore()},
-            executors={"default": ClockExecutor(self._now, run_job)},
+            executors={"default": self._executor},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -147,6 +149,20 @@ class DigestScheduler:
         """Look at the clock again now (after ``sim.advance`` in tests and the demo)."""
         if self._scheduler is not None:
             self._scheduler.wakeup()
+
+    def settle(self, timeout: float) -> bool:
+        """Hand what is due by the clock to the executor now and wait until it has run
+        (``podbot demo`` after each step; the scheduler thread would only look on its next poll)."""
+        scheduler, executor = self._scheduler, self._executor
+        if scheduler is None or executor is None:
+            return True
+        scheduler.run_due()
+        return executor.wait_idle(timeout)
+
+    def next_due(self) -> datetime | None:
+        """The earliest run time of any digest job (None: none scheduled, or not leading)."""
+        times = [job.next_run_time for job in self.get_jobs() if job.next_run_time is not None]
+        return min(times) if times else None
 
     def get_jobs(self) -> list[Any]:
         """The scheduled digest jobs (empty where the scheduler does not run)."""
