@@ -326,6 +326,10 @@ def require_slack(settings: Settings, *, socket_mode: bool) -> None:
     if socket_mode and not settings.slack.app_token:
         missing.append("SLACK_APP_TOKEN (an app-level token with connections:write, xapp-...)")
     if not socket_mode and not settings.slack.signing_secret:
-        missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+        missing.append(
+            "SLACK_SIGNING_SECRET (Basic Information > App Credentials) for HTTP mode, or instead "
+            "SLACK_APP_TOKEN (an app-level token with connections:write, xapp-...) for Socket Mode, "
+            "which needs no public URL"
+        )
     if missing:
         raise ConfigError("missing settings:\n- " + "\n- ".join(missing))

@@ -117,3 +117,11 @@ def test_an_unknown_time_zone_is_named(tmp_path: Path) -> None:
         load_settings({}, str(config))
     assert "timezone: unknown time zone 'Mars/Olympus'" in str(caught.value)
     assert "channels[0].timezone: unknown time zone 'CST+8'" in str(caught.value)
+
+
+def test_serving_with_nothing_set_names_socket_mode_as_the_alternative() -> None:
+    with pytest.raises(ConfigError) as caught:
+        require_slack(load_settings({}), socket_mode=False)
+    message = str(caught.value)
+    assert "SLACK_BOT_TOKEN" in message and "SLACK_SIGNING_SECRET" in message
+    assert "SLACK_APP_TOKEN" in message and "Socket Mode" in message
