@@ -108,7 +108,7 @@ def refuse_other(verb: str, type_word: str, supported: str) -> Problem:
 
 def _near_misses(words: frozenset[str]) -> frozenset[str]:
     """Two neighbouring letters swapped (``pdos``) or one letter doubled (``podss``)."""
-    found = set()
+    found: set[str] = set()
     for w in words:
         found.update(w[:i] + w[i + 1] + w[i] + w[i + 2 :] for i in range(len(w) - 1))
         found.update(w[: i + 1] + w[i:] for i in range(len(w)))
