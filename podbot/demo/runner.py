@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -29,6 +30,8 @@ from podbot.demo.world import DemoWorld
 from podbot.localslack import ConfirmationRequired, Message, Names, View, render_view
 
 log = logging.getLogger(__name__)
+
+DIALOG_SECONDS = 3.0
 
 
 class StepFailed(Exception):
@@ -83,6 +86,8 @@ class DemoRunner:
         elif isinstance(step, NodeFile):
             self._node_file(step)
         self.world.settle()
+        if isinstance(step, Command | Click):
+            self._await_answer(user)
         self._show(user)
         view = self.world.slack.current_view(user)
         if view is not None and not isinstance(step, Wait):
@@ -173,6 +178,16 @@ class DemoRunner:
         tmp = path.with_name(f".{step.filename}.tmp")
         tmp.write_text(step.content, encoding="utf-8")
         os.replace(tmp, path)  # the kubelet never reads half a file
+
+    def _await_answer(self, user: str, timeout: float = DIALOG_SECONDS) -> None:
+        """A dialog opens after the bot acknowledged (on bolt's listener thread, which the work
+        pool does not know about): when nothing was posted yet, give it a moment to appear."""
+        slack = self.world.slack
+        deadline = time.monotonic() + timeout
+        while not slack.messages_since(self.shown, user=user) and slack.current_view(user) is None:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.02)
 
     # --- the transcript ------------------------------------------------------------------------
     def _show(self, user: str) -> None:

@@ -24,7 +24,7 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime, utc_now
 from podbot.sim.cluster import SimCluster
-from podbot.sim.store import WatchEvent
+from podbot.sim.objects.store import WatchEvent
 
 DEMO_CONFIG = """\
 # podbot demo configuration: bob (in @sre) approves deletes; #ops works in namespace default.
@@ -89,7 +89,7 @@ class DemoWorld:
         step = timedelta(seconds=max(STEP_SECONDS, seconds / STEPS_PER_WAIT))
         while True:
             now = self.sim.clock.now()
-            due = self.runtime.digests.next_due()
+            due = self.runtime.scheduler.next_due()
             stop = min(end, now + step)
             if due is not None and now < due < stop:
                 stop = due
@@ -106,13 +106,14 @@ class DemoWorld:
         if self.sim is None or not self.runtime.digests.running:
             return
         self._caught_up(timeout)
-        if not self.runtime.digests.settle(timeout):
+        self.runtime.sweeper.wake()  # approvals that expired on the way
+        if not (self.runtime.scheduler.settle(timeout) and self.runtime.alerts.settle(timeout)):
             raise SettleTimeout(f"digests and alerts did not settle within {timeout:g}s")
 
     def _caught_up(self, timeout: float) -> None:
         """Wait until every watch stream has seen the simulator's newest change of its resource."""
         deadline = time.monotonic() + timeout
-        for cache in self.runtime.digests.caches.running():
+        for cache in self.runtime.caches.running():
             for (resource, namespace), stats in list(cache.stats.items()):
                 target = self.versions.target(resource.value, namespace)
                 while not (stats.synced and int(stats.resource_version or 0) >= target):
