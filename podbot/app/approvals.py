@@ -97,7 +97,7 @@ class ApprovalFlow:
         """Pin the object (uid), then delete at once (no approval needed here) or post the request."""
         kube, identity = grant.cluster, grant.identity
         if isinstance(request, DeletePod):
-            target = actions.plan_delete_pod(request, kube, identity)
+            target = actions.plan_delete_pod(request, kube, identity, grant.locale)
         else:
             target = actions.plan_delete_secret(request, kube, identity)
         if not self._settings.approvals.needs_approval(target.namespace):

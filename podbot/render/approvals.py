@@ -19,6 +19,7 @@ from podbot.render.blocks import (
     Rendered,
     button,
     context,
+    kind_word,
     mrkdwn_escape,
     render_delete_target_summary,
     section,
@@ -47,8 +48,8 @@ def approvers_text(approvers: Approvers | None) -> str:
     return ", ".join(mentions) or "-"
 
 
-def _kind(approval: Approval) -> str:
-    return approval.target.kind.lower()
+def _kind(approval: Approval, locale: str | None) -> str:
+    return kind_word(approval.target.kind, locale)
 
 
 def _key(approval: Approval, key: str) -> str:
@@ -62,7 +63,7 @@ def _header(approval: Approval, locale: str | None) -> str:
         _key(approval, "header"),
         locale,
         id=approval.id,
-        kind=_kind(approval),
+        kind=_kind(approval, locale),
         name=target.name,
         namespace=target.namespace,
     )
@@ -73,7 +74,7 @@ def _what(approval: Approval, locale: str | None) -> str:
     create: where, and each Pod Security rule it breaks."""
     if approval.action is ApprovalAction.CREATE:
         target = approval.target
-        lines = [t("approvals.create_target", locale, kind=_kind(approval), name=target.name,
+        lines = [t("approvals.create_target", locale, kind=_kind(approval, locale), name=target.name,
                    namespace=target.namespace, context=target.context)]  # fmt: skip
         lines.append(t("podsecurity.held", locale))
         lines += [
@@ -95,7 +96,7 @@ def _what(approval: Approval, locale: str | None) -> str:
 def _confirm(approval: Approval, locale: str | None) -> Block:
     target = approval.target
     params = {
-        "kind": _kind(approval),
+        "kind": _kind(approval, locale),
         "name": target.name,
         "namespace": target.namespace,
         "context": target.context,
@@ -131,7 +132,7 @@ def request_message(
         t("approvals.expires", locale, when=when(approval.expires_at)),
         t("approvals.approvers", locale, who=approvers_text(approvers)),
     ]
-    notes = [t(_key(approval, "pinned"), locale, kind=_kind(approval), uid=target.uid)]
+    notes = [t(_key(approval, "pinned"), locale, kind=_kind(approval, locale), uid=target.uid)]
     if runs_as_approver:
         notes.append(t("approvals.runs_as_approver", locale))
     value = str(approval.id)
@@ -161,7 +162,11 @@ def request_message(
 def status_line(approval: Approval, locale: str | None) -> str:
     """Where the request stands, for the edited message ("" while pending)."""
     state = approval.state
-    params = {"user": approval.decided_by or "", "kind": _kind(approval), "name": approval.target.name}
+    params = {
+        "user": approval.decided_by or "",
+        "kind": _kind(approval, locale),
+        "name": approval.target.name,
+    }
     if state is ApprovalState.PENDING:
         return ""
     if state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
@@ -226,7 +231,7 @@ def duplicate_notice(approval: Approval, locale: str | None, link: str | None) -
     text = t(
         "approvals.duplicate",
         locale,
-        kind=_kind(approval),
+        kind=_kind(approval, locale),
         name=approval.target.name,
         id=approval.id,
         user=approval.requester.user_id,
@@ -255,7 +260,7 @@ def pending_list(approvals: Sequence[Approval], locale: str | None) -> Rendered:
             "approvals.list_item",
             locale,
             id=approval.id,
-            kind=_kind(approval),
+            kind=_kind(approval, locale),
             name=target.name,
             namespace=target.namespace,
             context=target.context,
