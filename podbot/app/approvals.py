@@ -230,7 +230,8 @@ class ApprovalFlow:
             self._update(approval)
         if state is ApprovalState.EXPIRED:
             return Notice(
-                "approvals.click_already_expired", {"id": approval.id, "when": when(approval.expires_at)}
+                "approvals.click_already_expired",
+                {"id": approval.id, "when": when(approval.expires_at, self._timezone(approval))},
             )
         key = (
             "approvals.click_already_denied"
@@ -344,12 +345,17 @@ class ApprovalFlow:
         channel = approval.requester.channel_id
         return self._settings.locale_for(channel, self._people.channel_name(channel))
 
+    def _timezone(self, approval: Approval) -> str:
+        channel = approval.requester.channel_id
+        return self._settings.timezone_for(channel, self._people.channel_name(channel))
+
     def _message(self, approval: Approval, locale: str) -> Rendered:
         return approval_message(
             approval,
             locale,
             approvers_for(self._settings.approvals, approval.target.namespace),
             runs_as_approver=self._settings.identity.enabled,
+            timezone=self._timezone(approval),
         )
 
     def _update(self, approval: Approval) -> None:

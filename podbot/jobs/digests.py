@@ -49,6 +49,7 @@ from podbot.core.model import DigestKind, Entry, Origin, PostDigest
 from podbot.core.records import Subscription
 from podbot.core.results import Posted
 from podbot.core.settings import Settings
+from podbot.core.times import DEFAULT_TIMEZONE
 from podbot.jobs.scheduler import ClockExecutor, ClockScheduler, trigger_for
 from podbot.k8s import actions
 from podbot.k8s.api import Kube
@@ -253,7 +254,9 @@ class DigestPoster:
                     self._claims.mark_posted(claim, found, now=self._now())
                     return Posted(found)
             scope = Scope(grant.cluster.context, grant.namespaces)
-            rendered, marks = self.compose(sub, scheduled, scope, grant.locale, kube=grant.cluster)
+            rendered, marks = self.compose(
+                sub, scheduled, scope, grant.locale, grant.timezone, kube=grant.cluster
+            )
             ts = self._post(sub, scheduled, rendered)
         except Exception:
             self._claims.release(claim)
@@ -265,7 +268,14 @@ class DigestPoster:
         return Posted(ts)
 
     def compose(
-        self, sub: Subscription, scheduled: datetime, scope: Scope, locale: str, *, kube: Kube | None = None
+        self,
+        sub: Subscription,
+        scheduled: datetime,
+        scope: Scope,
+        locale: str,
+        timezone: str = DEFAULT_TIMEZONE,
+        *,
+        kube: Kube | None = None,
     ) -> tuple[Rendered, list[str]]:
         """The digest message of ``sub`` from the warm cache over ``scope``, and the marks to remember."""
         cache = self._caches.get(scope.context)
@@ -292,11 +302,11 @@ class DigestPoster:
                 previous_at=previous_at,
             )
             top = self._settings.digests.top_offenders
-            return render_health(health, locale, top=top, late_for=late_for), health.marks
+            return render_health(health, locale, top=top, late_for=late_for, timezone=timezone), health.marks
         pulls = pull_digest(
             findings, scope=scope, now=scheduled, previous=sub.last_fingerprints, previous_at=previous_at
         )
-        return render_pulls(pulls, locale, late_for=late_for), pulls.marks
+        return render_pulls(pulls, locale, late_for=late_for, timezone=timezone), pulls.marks
 
     def _post(self, sub: Subscription, scheduled: datetime, rendered: Rendered) -> str:
         metadata = {

@@ -48,7 +48,7 @@ def render_answer(answer: Answer, now: datetime) -> Rendered | None:
         return render_error(str(answer.error), answer.locale)
     if answer.result is None or isinstance(answer.result, SILENT):
         return None
-    return render(answer.result, answer.locale, now=now)
+    return render(answer.result, answer.locale, now=now, timezone=answer.timezone)
 
 
 class SlackMessenger:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from podbot.commands import parse
@@ -334,6 +336,11 @@ VALID: list[tuple[str, Request]] = [
         Subscribe(kind=DigestKind.HEALTH, cron="*/30 8-18 * * *", namespaces=("a", "b")),
     ),
     ("subscribe health --cron @weekly", Subscribe(kind=DigestKind.HEALTH, cron="0 0 * * sun")),
+    (
+        "subscribe image-pulls --cron '30 8 * * *' --tz Asia/Shanghai",
+        Subscribe(kind=DigestKind.IMAGE_PULLS, cron="30 8 * * *", timezone="Asia/Shanghai"),
+    ),
+    ("subscribe health --timezone=UTC", Subscribe(kind=DigestKind.HEALTH, cron="0 9 * * *", timezone="UTC")),
     # 08:58 and 09:58 are an hour apart: the five-minute floor must not refuse it
     ("subscribe health --cron '58 8-9 * * *'", Subscribe(kind=DigestKind.HEALTH, cron="58 8-9 * * *")),
     ("subscribe health --cron '0,30 * * * *'", Subscribe(kind=DigestKind.HEALTH, cron="0,30 * * * *")),
@@ -740,3 +747,15 @@ def test_an_unknown_verb_lists_the_commands_once() -> None:
         parse("gte pods")
     assert "Did you mean `get`?" in caught.value.message
     assert str(caught.value).count("subscriptions") == 1  # the list is in the hint only
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("subscribe health --cron '0 9 * * *' --tz Mars/Olympus", 'There is no time zone "Mars/Olympus"'),
+        ("subscribe health --every 1h --tz Asia/Shanghai", "`--tz` sets the time zone of a `--cron`"),
+    ],
+)
+def test_a_cron_time_zone_must_exist_and_belongs_to_cron(text: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(problem)):
+        parse(text)
