@@ -7,13 +7,9 @@ means China Standard Time to some readers and US Central Time to others.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from podbot.core.i18n import t
-from podbot.core.pods.status import human_duration
 
 DEFAULT_TIMEZONE = "UTC"
 
@@ -52,22 +48,3 @@ def show_time(moment: datetime, timezone: str = DEFAULT_TIMEZONE, *, seconds: bo
     """``moment`` in ``timezone``, with its offset: ``2026-12-03 18:47 UTC+8``."""
     local = moment.astimezone(zone(timezone))
     return f"{local.strftime('%Y-%m-%d %H:%M:%S' if seconds else '%Y-%m-%d %H:%M')} {offset_label(local)}"
-
-
-_PART = re.compile(r"(\d+)([ydhms])")
-_SIZES = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-
-
-def duration_text(seconds: float, locale: str | None, *, exact: bool = False) -> str:
-    """A duration in words of the reader's language: ``9m14s`` / ``9 分钟 14 秒``. Rounded to two
-    units like kubectl's ages (``human_duration``), or ``exact`` for a schedule (``1h30m``)."""
-    if exact:
-        left, parts = max(0, int(seconds)), []
-        for unit, size in _SIZES:
-            count, left = divmod(left, size)
-            if count:
-                parts.append((count, unit))
-        parts = parts or [(0, "s")]
-    else:
-        parts = [(int(n), unit) for n, unit in _PART.findall(human_duration(max(0.0, seconds)))]
-    return t("time.join", locale).join(t(f"time.{unit}", locale, n=n) for n, unit in parts)

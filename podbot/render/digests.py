@@ -14,9 +14,10 @@ from podbot.core.diagnosis.findings import Finding, FindingKind, Severity, descr
 from podbot.core.digests import AlertGroup, Changes, HealthDigest, ImageFailure, Mark, PullDigest, Scope
 from podbot.core.i18n import t
 from podbot.core.model import DigestKind
+from podbot.core.pods.status import duration_text
 from podbot.core.records import Schedule
 from podbot.core.results import AlertsChanged, SubscriptionChanged, SubscriptionList
-from podbot.core.times import DEFAULT_TIMEZONE, duration_text, show_time
+from podbot.core.times import DEFAULT_TIMEZONE, show_time
 from podbot.render.blocks import (
     MAX_SECTION_TEXT,
     Block,
