@@ -58,7 +58,13 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     with demo_world(
-        kubeconfig=args.kubeconfig, context=args.context, locale=args.locale, timezone=args.timezone
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        locale=args.locale,
+        timezone=args.timezone,
+        # A scenario's clock moves only with `wait`, so it plays the same way every time; at the
+        # prompt, simulated time flows like real time.
+        sim_speed=0.0 if scripted else 1.0,
     ) as world:
         runner = DemoRunner(world, sys.stdout, default_user=args.user)
         if scripted:
