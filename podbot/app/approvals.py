@@ -277,12 +277,12 @@ class ApprovalFlow:
                 request = CreateFromManifest(
                     manifest=approval.manifest, where=Where(target.context, target.namespace)
                 )
-                actions.create_from_manifest(request, kube, identity)
+                actions.create_from_manifest(request, kube, identity, locale)
             else:
                 actions.delete_target(target, kube, identity)
         except NotFound as exc:
             if creating:  # e.g. the namespace is gone
-                state, outcome, detail = ApprovalState.FAILED, "not_found", str(exc)
+                state, outcome, detail = ApprovalState.FAILED, "not_found", exc.localized(locale)
             else:
                 outcome = "not_found"  # already gone: nothing left to do, so the request is done
         except PodbotError as exc:
@@ -291,7 +291,7 @@ class ApprovalFlow:
             explained = isinstance(exc, Forbidden) and explain_forbidden(
                 exc.message, identity.user if identity else None, locale, second_person=False
             )
-            state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), explained or str(exc)
+            state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), explained or exc.localized(locale)
         except Exception:  # a bug must still end the request and say so
             log.exception("unexpected error carrying out approval %s", approval.id)
             state, outcome = ApprovalState.FAILED, "error"

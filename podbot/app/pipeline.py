@@ -176,6 +176,7 @@ class Pipeline:
             error = self._explain(exc, grant, locale)
             if carries_secret(request):  # an API error may quote the object it refused
                 error.message = redact(error.message)
+                error.text = None  # its catalog form holds the same quote: show the redacted one
             self._audit_failure(request, origin, text, error, grant)
             metrics.COMMANDS.labels(verb=request.verb, outcome=_metric_outcome(error)).inc()
             return Answer(locale, error=error)
