@@ -293,7 +293,7 @@ def _retry_text(seconds: int | None, locale: str | None) -> str:
         return i18n.t("diagnosis.retry.unknown", locale)
     if seconds <= 0:
         return i18n.t("diagnosis.retry.now", locale)
-    return i18n.t("diagnosis.retry.in", locale, duration=human_duration(seconds))
+    return i18n.t("diagnosis.retry.in", locale, duration=duration_text(seconds, locale))
 
 
 def _fix_params(fix: Fix, finding: Finding, locale: str | None) -> dict[str, object]:
