@@ -78,7 +78,8 @@ def interact(world: DemoWorld, runner: DemoRunner, tour: list[Step], stdin: Text
     lines = Lines(stdin)
     answer = _ask("Play the guided tour first? [y/N] ", lines, out)
     if answer.strip().lower().startswith("y"):
-        runner.run(tour)
+        with world.scripted():
+            runner.run(tour)
     while True:
         line = _ask(f"{runner.default_user}@#{world.channel}> ", lines, out)
         if line == "" or line.strip() in ("quit", "exit"):
@@ -88,7 +89,8 @@ def interact(world: DemoWorld, runner: DemoRunner, tour: list[Step], stdin: Text
             out.write(help_text)
             continue
         if line.strip() == "tour":
-            runner.run(tour)
+            with world.scripted():
+                runner.run(tour)
             continue
         try:
             steps = prompt_steps(line + lines.pasted())

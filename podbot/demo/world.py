@@ -98,6 +98,20 @@ class DemoWorld:
             if stop >= end:
                 return
 
+    @contextmanager
+    def scripted(self) -> Iterator[None]:
+        """Simulated time moves only with ``wait`` while a scenario plays (the tour at the prompt
+        plays as it does without a terminal), then flows again at the speed it had."""
+        if self.sim is None:
+            yield
+            return
+        speed = self.sim.clock.speed
+        self.sim.clock.set_speed(0.0)
+        try:
+            yield
+        finally:
+            self.sim.clock.set_speed(speed)
+
     def settle(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait until the bot has finished every piece of work it accepted and everything the
         cluster's current state and the clock ask of its leader-only work."""

@@ -309,3 +309,34 @@ def test_with_a_terminal_demo_is_an_interactive_prompt_that_takes_a_pasted_manif
         except (ProcessLookupError, ChildProcessError):
             pass
         os.close(fd)
+
+
+@pytest.mark.slow
+def test_the_tour_at_the_prompt_plays_on_a_still_clock_and_passes() -> None:
+    """At the prompt simulated time flows; the tour pauses it, so its checks hold there too."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "podbot", "demo", "--locale", "zh_CN"])
+    seen = bytearray()
+    try:
+        deadline = time.monotonic() + 240
+        while b"[y/N]" not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.3)[0]:
+                seen.extend(os.read(fd, 65536))
+        os.write(fd, b"y\n")
+        while b"alice@#ops> " not in seen.split(b"[y/N]")[-1] and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.3)[0]:
+                seen.extend(os.read(fd, 65536))
+        after = bytes(seen.split(b"[y/N]")[-1])
+        assert "✓ every step passed".encode() in after, after.decode(errors="replace")[-2000:]
+        os.write(fd, b"quit\n")
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(fd)
