@@ -257,6 +257,20 @@ def test_a_static_pod_from_a_manifest_on_a_node(world: DemoWorld) -> None:
     assert not passed and "there is no node node09 in the simulator (nodes: node01, node02)" in out
 
 
+@pytest.mark.slow
+def test_whatever_the_bot_posts_is_printed_replies_and_edits_included(world: DemoWorld) -> None:
+    """Digests and alerts are posted by the bot's leader-only work, not in answer to a step; the
+    transcript shows them, thread replies (with what they answer) and edits too."""
+    client, ops = world.runtime.client, world.slack.workspace.channel("ops").id
+    parent = client.chat_postMessage(channel=ops, text="🚨 something broke")
+    client.chat_postMessage(channel=ops, text="still broken: 3 pods", thread_ts=parent["ts"])
+    client.chat_update(channel=ops, ts=parent["ts"], text="✅ resolved: something broke")
+    passed, out = play(world, "wait 1s\nexpect still broken\nexpect ✅ resolved\n")
+    assert passed, out
+    assert "[#ops] ↳ podbot (app), in the thread of “✅ resolved: something broke”:\n    still broken: 3 pods" in out
+    assert "[#ops] ✎ podbot (app) edited its message:\n    ✅ resolved: something broke" in out
+
+
 # --- the interactive prompt ----------------------------------------------------------------------------
 
 
