@@ -41,7 +41,9 @@ def _object(event: AuditEvent, locale: str | None) -> str:
         return "-"
     path = f"{event.namespace}/{event.name}" if event.namespace else event.name
     text = f"{kind_word(event.kind, locale)} `{mrkdwn_escape(path)}`".strip()
-    return f"{text} ({mrkdwn_escape(event.context)})" if event.context else text
+    if not event.context:
+        return text
+    return t("audit.object_in_cluster", locale, object=text, context=mrkdwn_escape(event.context))
 
 
 def audit_line(event: AuditEvent, locale: str | None, timezone: str = DEFAULT_TIMEZONE) -> str:

@@ -255,7 +255,7 @@ def test_audit_line() -> None:
 
 def test_audit_line_in_the_channels_language_and_time_zone() -> None:
     line = audit_line(EVENT, "zh_CN", "Asia/Shanghai")
-    assert line.startswith("`2026-05-09 17:00:00 UTC+8` <@UALICE> *删除* Pod `shop/web` (prod-eu) → 已删除")
+    assert line.startswith("`2026-05-09 17:00:00 UTC+8` <@UALICE> *删除* Pod `shop/web`（prod-eu） → 已删除")
     click = replace(EVENT, action=AuditAction.REFUSED_CLICK, outcome="not_an_approver")
     assert "*点击被拒*" in audit_line(click, "zh_CN") and "不是审批人" in audit_line(click, "zh_CN")
     assert "→ some_new_outcome" in audit_line(replace(EVENT, outcome="some_new_outcome"), "en")
