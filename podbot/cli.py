@@ -38,6 +38,14 @@ def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
+    from podbot.demo.script import STEPS_HELP  # pure text, no heavy imports
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = (
+        "Without a terminal on stdin (or with --script/--tour) the scenario plays and the exit code\n"
+        "says whether every step passed; with one, you get a prompt that takes the same steps.\n\n"
+        + STEPS_HELP
+    )
     parser.add_argument(
         "--script", metavar="FILE", help="play this scenario file and exit (0 = every step passed)"
     )
@@ -50,6 +58,11 @@ def _configure_demo(parser: argparse.ArgumentParser) -> None:
         "--locale", default="en", choices=["en", "zh_CN"], help="language of podbot's messages"
     )
     parser.add_argument("--user", default="alice", help="the workspace user you are (default alice)")
+    parser.add_argument(
+        "--timezone",
+        default="UTC",
+        help="display time zone of podbot's messages, e.g. Asia/Shanghai (default UTC)",
+    )
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:

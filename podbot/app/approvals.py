@@ -97,7 +97,7 @@ class ApprovalFlow:
         """Pin the object (uid), then delete at once (no approval needed here) or post the request."""
         kube, identity = grant.cluster, grant.identity
         if isinstance(request, DeletePod):
-            target = actions.plan_delete_pod(request, kube, identity)
+            target = actions.plan_delete_pod(request, kube, identity, grant.locale)
         else:
             target = actions.plan_delete_secret(request, kube, identity)
         if not self._settings.approvals.needs_approval(target.namespace):
@@ -230,7 +230,8 @@ class ApprovalFlow:
             self._update(approval)
         if state is ApprovalState.EXPIRED:
             return Notice(
-                "approvals.click_already_expired", {"id": approval.id, "when": when(approval.expires_at)}
+                "approvals.click_already_expired",
+                {"id": approval.id, "when": when(approval.expires_at, self._timezone(approval))},
             )
         key = (
             "approvals.click_already_denied"
@@ -276,12 +277,12 @@ class ApprovalFlow:
                 request = CreateFromManifest(
                     manifest=approval.manifest, where=Where(target.context, target.namespace)
                 )
-                actions.create_from_manifest(request, kube, identity)
+                actions.create_from_manifest(request, kube, identity, locale)
             else:
                 actions.delete_target(target, kube, identity)
         except NotFound as exc:
             if creating:  # e.g. the namespace is gone
-                state, outcome, detail = ApprovalState.FAILED, "not_found", str(exc)
+                state, outcome, detail = ApprovalState.FAILED, "not_found", exc.localized(locale)
             else:
                 outcome = "not_found"  # already gone: nothing left to do, so the request is done
         except PodbotError as exc:
@@ -290,7 +291,7 @@ class ApprovalFlow:
             explained = isinstance(exc, Forbidden) and explain_forbidden(
                 exc.message, identity.user if identity else None, locale, second_person=False
             )
-            state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), explained or str(exc)
+            state, outcome, detail = ApprovalState.FAILED, outcome_of(exc), explained or exc.localized(locale)
         except Exception:  # a bug must still end the request and say so
             log.exception("unexpected error carrying out approval %s", approval.id)
             state, outcome = ApprovalState.FAILED, "error"
@@ -344,12 +345,17 @@ class ApprovalFlow:
         channel = approval.requester.channel_id
         return self._settings.locale_for(channel, self._people.channel_name(channel))
 
+    def _timezone(self, approval: Approval) -> str:
+        channel = approval.requester.channel_id
+        return self._settings.timezone_for(channel, self._people.channel_name(channel))
+
     def _message(self, approval: Approval, locale: str) -> Rendered:
         return approval_message(
             approval,
             locale,
             approvers_for(self._settings.approvals, approval.target.namespace),
             runs_as_approver=self._settings.identity.enabled,
+            timezone=self._timezone(approval),
         )
 
     def _update(self, approval: Approval) -> None:

@@ -19,6 +19,7 @@ they may see.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -60,6 +61,7 @@ from podbot.core.podsecurity import Violation, check_create
 from podbot.core.policy import check_channel, check_verb
 from podbot.core.records import Approval, ApprovalAction
 from podbot.core.settings import ChannelPolicy, Settings
+from podbot.core.times import DEFAULT_TIMEZONE
 from podbot.k8s import actions
 from podbot.k8s.api import Identity, Kube, KubeClusters
 
@@ -89,6 +91,7 @@ class Grant:
     namespaces: tuple[str, ...] = ()  # the checked scope of digests and alerts; () = every namespace
     approval: Approval | None = None  # the approval request a click or the sweeper is about
     violations: tuple[Violation, ...] = field(default=())  # Pod Security findings of a create
+    timezone: str = DEFAULT_TIMEZONE  # the display time zone of the origin's channel
 
     @property
     def cluster(self) -> Kube:
@@ -156,6 +159,9 @@ class Gate:
     def policy(self, origin: Origin) -> ChannelPolicy:
         return self._settings.channel_policy(origin.channel_id, self._channel_name(origin))
 
+    def timezone(self, origin: Origin) -> str:
+        return self._settings.timezone_for(origin.channel_id, self._channel_name(origin))
+
     def approval(self, approval_id: int) -> Approval | None:
         """The approval request a click or the sweeper names (for the audit of a refusal)."""
         return self._approvals.get(approval_id)
@@ -166,7 +172,7 @@ class Gate:
         rule = self._rules[type(request)]
         if rule not in (self._anyone, self._approval):  # an approval's verb is its action's
             check_verb(policy, request.verb, locale)
-        return rule(request, origin, policy, locale)
+        return dataclasses.replace(rule(request, origin, policy, locale), timezone=self.timezone(origin))
 
     # --- the rules, by kind of request ------------------------------------------------------------
     def _anyone(self, request: ShowHelp, origin: Origin, policy: ChannelPolicy, locale: str) -> Grant:

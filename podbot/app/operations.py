@@ -54,13 +54,13 @@ class KubeOperations:
         }
 
     def run(self, request: RunPod, grant: Grant) -> Changed:
-        return actions.run_pod(request, grant.cluster, grant.identity)
+        return actions.run_pod(request, grant.cluster, grant.identity, grant.locale)
 
     def create(self, request: CreateFromManifest, grant: Grant) -> Changed:
-        return actions.create_from_manifest(request, grant.cluster, grant.identity)
+        return actions.create_from_manifest(request, grant.cluster, grant.identity, grant.locale)
 
     def get(self, request: GetPods, grant: Grant) -> PodTable | RawOutput:
-        return actions.get_pods(request, grant.cluster, grant.identity)
+        return actions.get_pods(request, grant.cluster, grant.identity, grant.locale)
 
     def describe(self, request: DescribePod, grant: Grant) -> PodDescription:
         return actions.describe_pod(request, grant.cluster, self._now(), grant.identity)
@@ -69,16 +69,16 @@ class KubeOperations:
         return actions.pod_logs(request, grant.cluster, grant.identity)
 
     def secret(self, request: CreateRegistrySecret, grant: Grant) -> Changed:
-        return actions.create_registry_secret(request, grant.cluster, grant.identity)
+        return actions.create_registry_secret(request, grant.cluster, grant.identity, grant.locale)
 
     def replace_login(self, request: ReplaceRegistryLogin, grant: Grant) -> Changed:
-        return actions.replace_registry_login(request, grant.cluster, grant.identity)
+        return actions.replace_registry_login(request, grant.cluster, grant.identity, grant.locale)
 
     def attach(self, request: AttachPullSecret, grant: Grant) -> Changed | Notice:
-        return actions.attach_pull_secret(request, grant.cluster, grant.identity)
+        return actions.attach_pull_secret(request, grant.cluster, grant.identity, grant.locale)
 
     def static(self, request: ListStaticPods, grant: Grant) -> StaticPods:
-        return actions.list_static_pods(request, grant.cluster, grant.identity)
+        return actions.list_static_pods(request, grant.cluster, grant.identity, grant.locale)
 
     def help(self, request: ShowHelp, grant: Grant) -> HelpText:
         return HelpText(help_text(request.topic, grant.locale))

@@ -67,6 +67,7 @@ from podbot.core.results import (
     SubscriptionChanged,
 )
 from podbot.core.settings import OnViolation, Settings
+from podbot.core.times import DEFAULT_TIMEZONE
 from podbot.k8s.api import Identity
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Answer:
     error: PodbotError | None = None
     error_id: str = ""
     public: bool = False  # True: show it to the channel; False: only to the asker
+    timezone: str = DEFAULT_TIMEZONE  # how times in the result are shown
 
 
 # The audit action of a change, by request type (deletes at once, without approval, included).
@@ -174,6 +176,7 @@ class Pipeline:
             error = self._explain(exc, grant, locale)
             if carries_secret(request):  # an API error may quote the object it refused
                 error.message = redact(error.message)
+                error.text = None  # its catalog form holds the same quote: show the redacted one
             self._audit_failure(request, origin, text, error, grant)
             metrics.COMMANDS.labels(verb=request.verb, outcome=_metric_outcome(error)).inc()
             return Answer(locale, error=error)
@@ -183,7 +186,8 @@ class Pipeline:
         self._audit_result(request, origin, text, result, grant)
         metrics.COMMANDS.labels(verb=request.verb, outcome="ok").inc()
         # Slack shows the channel the command behind an in_channel answer: never for secret data.
-        return Answer(locale, result, public=_public(result) and not carries_secret(request))
+        public = _public(result) and not carries_secret(request)
+        return Answer(locale, result, public=public, timezone=grant.timezone)
 
     def apologise(self, origin: Origin, what: str) -> Answer:
         error_id = uuid.uuid4().hex[:8].upper()

@@ -21,6 +21,7 @@ from podbot.core.i18n import t
 from podbot.core.model import ListSubscriptions, SetAlerts, Subscribe, Unsubscribe
 from podbot.core.records import ChannelSettings, Schedule
 from podbot.core.results import AlertsChanged, SubscriptionChanged, SubscriptionList
+from podbot.core.times import DEFAULT_TIMEZONE
 from podbot.store.ports import ChannelStore, SubscriptionStore
 
 
@@ -56,7 +57,12 @@ class ChannelVerbs:
             team_id=origin.team_id,
             channel_id=origin.channel_id,
             kind=request.kind,
-            schedule=Schedule(every_seconds=request.every_seconds, cron=request.cron),
+            schedule=Schedule(
+                every_seconds=request.every_seconds,
+                cron=request.cron,
+                # A cron runs on the clock of the channel unless it names its own time zone.
+                timezone=(request.timezone or grant.timezone) if request.cron else DEFAULT_TIMEZONE,
+            ),
             namespaces=grant.namespaces,
             context=grant.cluster.context,
             created_by=origin.user_id,

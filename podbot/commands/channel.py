@@ -19,6 +19,7 @@ from podbot.core.model import (
     Subscribe,
     Unsubscribe,
 )
+from podbot.core.times import is_timezone
 
 # Slack user ids (U..., W... for Enterprise Grid); "<@U123|name>" arrives here as "@U123".
 _USER_ID = re.compile(r"^@?([UW][A-Z0-9]{2,})$")
@@ -87,7 +88,13 @@ def _context(args: Args) -> str | None:
     return names.context(value) if value is not None else None
 
 
-SUBSCRIBE_FLAGS = (Flag("every"), Flag("cron"), Flag("namespace", Kind.LIST, short="n"), flags.CONTEXT)
+SUBSCRIBE_FLAGS = (
+    Flag("every"),
+    Flag("cron"),
+    Flag("tz", aliases=("timezone", "time-zone")),
+    Flag("namespace", Kind.LIST, short="n"),
+    flags.CONTEXT,
+)
 _KINDS = {kind.value: kind for kind in DigestKind}
 _KIND_ALIASES = {
     "image-pull": "image-pulls",
@@ -120,12 +127,19 @@ def parse_subscribe(tokens: Sequence[Token]) -> Subscribe:
     normalized = schedule.cron(cron) if cron is not None else None
     if every_seconds is None and normalized is None:
         normalized = DEFAULT_CRON
+    timezone = args.one("tz")
+    if timezone is not None:
+        if every_seconds is not None:
+            raise Problem("commands.error.tz_with_every")
+        if not is_timezone(timezone):
+            raise Problem("commands.error.bad_timezone", value=timezone)
     return Subscribe(
         kind=kind,
         every_seconds=every_seconds,
         cron=normalized,
         namespaces=_namespaces(args),
         context=_context(args),
+        timezone=timezone,
     )
 
 

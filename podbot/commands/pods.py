@@ -41,6 +41,8 @@ def pod_names(verb: str, positionals: Sequence[Token]) -> list[str]:
     texts = [t.text for t in positionals]
     if not texts:
         return []
+    if resources.misspelt_pods(texts[0]):
+        raise Problem("commands.error.pods_typo", word=texts[0], verb=verb)
     first = resources.classify(texts[0])
     if first.kind == "pod" and first.name is None:
         for text in texts[1:]:

@@ -106,6 +106,24 @@ def refuse_other(verb: str, type_word: str, supported: str) -> Problem:
     )
 
 
+def _near_misses(words: frozenset[str]) -> frozenset[str]:
+    """Two neighbouring letters swapped (``pdos``) or one letter doubled (``podss``)."""
+    found: set[str] = set()
+    for w in words:
+        found.update(w[:i] + w[i + 1] + w[i] + w[i + 2 :] for i in range(len(w) - 1))
+        found.update(w[: i + 1] + w[i:] for i in range(len(w)))
+    return frozenset(found - words)
+
+
+_POD_TYPOS = _near_misses(frozenset({"pod", "pods"}))
+
+
+def misspelt_pods(text: str) -> bool:
+    """``get pdos`` meant ``get pods``: a typo this close is no pod name anyone chose (a pod really
+    called so is still reachable as ``pod pdos``)."""
+    return word(text) in _POD_TYPOS
+
+
 def looks_like_other_resource(text: str) -> str | None:
     """A near miss of another resource type ("deploymnets"), so it is not taken as a pod name."""
     if "," in text:

@@ -10,10 +10,17 @@ Messages must never contain secrets (tokens, registry passwords): build them fro
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
+
+from podbot.core.messages import Msg
 
 
 class PodbotError(Exception):
     """Base class: a failure with a message that is safe and useful to show to the user."""
+
+    text: Msg | None = None
+    """The same sentence as a catalog message, when the raiser knows no reader's language (the
+    Kubernetes client): shown in the reader's language by ``localized``."""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -22,6 +29,16 @@ class PodbotError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message}\n{self.hint}" if self.hint else self.message
+
+    def localized(self, locale: str | None) -> str:
+        """``str(self)`` in ``locale`` where a catalog message says the same."""
+        message = self.text.render(locale) if self.text is not None else self.message
+        return f"{message}\n{self.hint}" if self.hint else message
+
+    def said(self, key: str, /, **params: str | int) -> Self:
+        """This error, with the catalog message ``key`` for its sentence (returns itself)."""
+        self.text = Msg(key, dict(params))
+        return self
 
 
 class UsageError(PodbotError):

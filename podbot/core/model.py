@@ -283,6 +283,7 @@ class Subscribe:
     cron: str | None = None
     namespaces: tuple[str, ...] = ()
     context: str | None = None
+    timezone: str | None = None  # of the cron expression; None = the channel's display time zone
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ was broken in the words the API server would use (apimachinery's validation pack
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from podbot.core.messages import Msg, Problem, msg
 
@@ -97,16 +97,29 @@ def _join(errors: Iterable[Msg]) -> Msg:
     return msg("commands.k8s.joined", first=errors[0], rest=_join(errors[1:]))
 
 
-def _check(value: str, what: str, errors: list[Msg]) -> str:
+def _check(value: str, what: str, rule: Callable[[str], list[Msg]]) -> str:
+    errors = rule(value)
     if errors:
         raise Problem(
-            "commands.error.invalid_name", what=msg("commands.noun." + what), name=value, reason=_join(errors)
+            "commands.error.invalid_name",
+            what=msg("commands.name_of." + what),
+            name=value,
+            reason=_join(errors),
+            suggestion=_lowercase_suggestion(value, rule),
         )
     return value
 
 
+def _lowercase_suggestion(value: str, rule: Callable[[str], list[Msg]]) -> str | Msg:
+    """``MyNginx`` -> "Did you mean `mynginx`?": the same name as the rule allows it, if that is all."""
+    candidate = value.strip().lower().replace("_", "-")
+    if candidate == value or rule(candidate):
+        return ""
+    return msg("commands.error.did_you_mean", candidate=candidate)
+
+
 def pod_name(value: str) -> str:
-    return _check(value, "pod", subdomain_errors(value))
+    return _check(value, "pod", subdomain_errors)
 
 
 def secret_name(value: str) -> str:
@@ -119,15 +132,15 @@ def secret_name(value: str) -> str:
 
 
 def node_name(value: str) -> str:
-    return _check(value, "node", subdomain_errors(value))
+    return _check(value, "node", subdomain_errors)
 
 
 def namespace(value: str) -> str:
-    return _check(value, "namespace", label_errors(value))
+    return _check(value, "namespace", label_errors)
 
 
 def container_name(value: str) -> str:
-    return _check(value, "container", label_errors(value))
+    return _check(value, "container", label_errors)
 
 
 def run_name(value: str) -> str:

@@ -12,6 +12,7 @@ from enum import StrEnum
 from podbot.core.i18n import normalize_locale
 from podbot.core.model import Secret
 from podbot.core.podsecurity import PodSecurityLevel
+from podbot.core.times import DEFAULT_TIMEZONE
 
 NO_SECRET = Secret("")  # immutable, so one shared default is safe
 
@@ -93,6 +94,8 @@ class ChannelPolicy:
     """The Pod Security Standard a created pod must meet (privileged | baseline | restricted)."""
     on_violation: OnViolation = OnViolation.REFUSE
     """A create that breaks it (or targets a protected namespace): refused, or held for an approver."""
+    timezone: str | None = None
+    """Display time zone of this channel (IANA name); None = the workspace's (``Settings.timezone``)."""
 
 
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
@@ -177,6 +180,9 @@ class Settings:
     (bench/slack_acks.py: 4 workers keep p99 acks at ~1.5x a bare bolt app, 16 at ~3x)."""
     locale: str = "en"
     """Default language of messages: en or zh_CN (per channel: channels[].locale)."""
+    timezone: str = DEFAULT_TIMEZONE
+    """Display time zone of the workspace (IANA name, e.g. Asia/Shanghai), env PODBOT_TIMEZONE;
+    per channel: channels[].timezone. Cron subscriptions use it unless they name their own."""
     log_level: str = "INFO"
     protected_namespaces: tuple[str, ...] = PROTECTED_NAMESPACES
     """Namespaces a create from Slack never lands in unapproved (the cluster's own)."""
@@ -198,3 +204,7 @@ class Settings:
 
     def locale_for(self, channel_id: str, channel_name: str = "") -> str:
         return normalize_locale(self.channel_policy(channel_id, channel_name).locale or self.locale)
+
+    def timezone_for(self, channel_id: str, channel_name: str = "") -> str:
+        """The display time zone of a channel: its own, else the workspace's."""
+        return self.channel_policy(channel_id, channel_name).timezone or self.timezone

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import os
+import select
 import sys
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from podbot.core.times import is_timezone
 from podbot.demo.runner import DemoRunner
-from podbot.demo.script import ScriptError, Step, parse_script
+from podbot.demo.script import STEPS_HELP, ScriptError, Step, parse_script
 from podbot.demo.world import DemoWorld, demo_world
 
 PROMPT_HELP = """\
 You are @{user} in #{channel} of a local Slack workspace (users: alice, bob, carol; channels: #ops, #dev).
-  /pod ...              type a slash command (try /pod help, /pod get pods -A)
-  as bob: /pod ...      any step as another user (bob approves deletes)
-  click N | click TEXT  press button N (or by label) of the latest message that has it; add `confirm`
-  submit k=v ...        submit the open dialog (k=@file reads a file)
-  wait 30s              let simulated time pass
+Type a step and press Enter; paste a multi-line manifest under a /pod command as it is.
   tour                  play the guided tour
+  help                  this text
   quit                  leave (Ctrl-D works too)
-"""
+
+{steps}"""
+
+PASTE_SECONDS = 0.05  # lines that arrive this close together were pasted as one block
 
 
 def tour_text() -> str:
@@ -29,6 +32,11 @@ def tour_text() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not is_timezone(args.timezone):
+        print(
+            f"podbot demo: unknown time zone {args.timezone!r} (e.g. Asia/Shanghai or UTC)", file=sys.stderr
+        )
+        return 2
     if args.script:
         try:
             text = Path(args.script).read_text(encoding="utf-8")
@@ -49,7 +57,15 @@ def run(args: argparse.Namespace) -> int:
         else f"Starting podbot against {args.kubeconfig} with the local Slack workspace …",
         flush=True,
     )
-    with demo_world(kubeconfig=args.kubeconfig, context=args.context, locale=args.locale) as world:
+    with demo_world(
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        locale=args.locale,
+        timezone=args.timezone,
+        # A scenario's clock moves only with `wait`, so it plays the same way every time; at the
+        # prompt, simulated time flows like real time.
+        sim_speed=0.0 if scripted else 1.0,
+    ) as world:
         runner = DemoRunner(world, sys.stdout, default_user=args.user)
         if scripted:
             return 0 if runner.run(steps) else 1
@@ -57,30 +73,86 @@ def run(args: argparse.Namespace) -> int:
 
 
 def interact(world: DemoWorld, runner: DemoRunner, tour: list[Step], stdin: TextIO, out: TextIO) -> int:
-    out.write(PROMPT_HELP.format(user=runner.default_user, channel=world.channel))
-    answer = _ask("Play the guided tour first? [y/N] ", stdin, out)
+    help_text = PROMPT_HELP.format(user=runner.default_user, channel=world.channel, steps=STEPS_HELP)
+    out.write(help_text)
+    lines = Lines(stdin)
+    answer = _ask("Play the guided tour first? [y/N] ", lines, out)
     if answer.strip().lower().startswith("y"):
-        runner.run(tour)
+        with world.scripted():
+            runner.run(tour)
     while True:
-        line = _ask(f"{runner.default_user}@#{world.channel}> ", stdin, out)
+        line = _ask(f"{runner.default_user}@#{world.channel}> ", lines, out)
         if line == "" or line.strip() in ("quit", "exit"):
             out.write("bye\n")
             return 0
         if line.strip() == "help":
-            out.write(PROMPT_HELP.format(user=runner.default_user, channel=world.channel))
+            out.write(help_text)
             continue
         if line.strip() == "tour":
-            runner.run(tour)
+            with world.scripted():
+                runner.run(tour)
             continue
         try:
-            steps = parse_script(line)
+            steps = prompt_steps(line + lines.pasted())
         except ScriptError as exc:
             out.write(f"  {exc}\n")
             continue
         runner.run(steps, summary=False)
 
 
-def _ask(prompt: str, stdin: TextIO, out: TextIO) -> str:
+def prompt_steps(block: str) -> list[Step]:
+    """The steps of what was typed or pasted at the prompt. A pasted block is a scenario; when it
+    is not one but starts with a /pod command, the lines under it belong to the command even if
+    they are not indented (a manifest pasted as it is)."""
+    try:
+        return parse_script(block)
+    except ScriptError:
+        first, _, rest = block.strip("\n").partition("\n")
+        if not first.lstrip().startswith(("/pod", "as ")) or not rest.strip():
+            raise
+        indented = "\n".join("  " + line if line.strip() else line for line in rest.split("\n"))
+        return parse_script(f"{first}\n{indented}")
+
+
+class Lines:
+    """Lines from the terminal, read straight from its file descriptor so that the lines of a paste
+    still waiting are visible (Python's own buffer would hide them from ``select``)."""
+
+    def __init__(self, stdin: TextIO) -> None:
+        self.stdin = stdin
+        try:
+            self.fd: int | None = stdin.fileno()
+        except (AttributeError, OSError, ValueError):  # not a real file (tests)
+            self.fd = None
+        self.buffer = b""
+
+    def readline(self) -> str:
+        """The next line with its newline; "" at end of input."""
+        if self.fd is None:
+            return self.stdin.readline()
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                rest, self.buffer = self.buffer, b""
+                return rest.decode("utf-8", errors="replace")
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode("utf-8", errors="replace") + "\n"
+
+    def pasted(self) -> str:
+        """The lines that arrived together with the one just read (a paste), without blocking."""
+        if self.fd is None:
+            return ""
+        more = []
+        while b"\n" in self.buffer or select.select([self.fd], [], [], PASTE_SECONDS)[0]:
+            line = self.readline()
+            if line == "":
+                break
+            more.append(line)
+        return "".join(more)
+
+
+def _ask(prompt: str, lines: Lines, out: TextIO) -> str:
     out.write(prompt)
     out.flush()
-    return stdin.readline()
+    return lines.readline()

@@ -209,6 +209,9 @@ class AlertFanout:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.cycles = 0
+        self._settled = threading.Condition()
+        self._asked = 0  # settle() requests made, and the last one a finished cycle has served
+        self._served = 0
         caches.add_listener(channels.kick.set)
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -225,6 +228,8 @@ class AlertFanout:
         if self._thread is not None:
             self._thread.join(timeout)
         self._thread = None
+        with self._settled:
+            self._settled.notify_all()
         self._reconciler.forget()
 
     def wakeup(self, *, sweep: bool = True) -> None:
@@ -232,6 +237,17 @@ class AlertFanout:
         if sweep:
             self._channels.sweep.set()
         self._channels.kick.set()
+
+    def settle(self, timeout: float) -> bool:
+        """Sweep once more and wait until that cycle has finished (``podbot demo`` after each step)."""
+        with self._settled:
+            self._asked += 1
+            asked = self._asked
+        self.wakeup(sweep=True)
+        with self._settled:
+            return self._settled.wait_for(
+                lambda: self._served >= asked or self._thread is None or self._stop.is_set(), timeout
+            )
 
     # --- the loop --------------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -243,6 +259,8 @@ class AlertFanout:
                 return
             time.sleep(self._debounce)  # let a burst of watch events land in one cycle
             kick.clear()
+            with self._settled:
+                serving = self._asked
             sweep = sweep_asked.is_set() or time.monotonic() - last_sweep >= self._sweep_seconds
             sweep_asked.clear()
             if sweep:
@@ -252,6 +270,9 @@ class AlertFanout:
             except Exception:
                 log.exception("alert cycle failed")
                 self._stop.wait(1.0)
+            with self._settled:
+                self._served = serving
+                self._settled.notify_all()
 
     def cycle(self, *, sweep: bool = False) -> None:
         """One reconciliation of every alerting channel."""

@@ -49,6 +49,7 @@ from podbot.core.model import DigestKind, Entry, Origin, PostDigest
 from podbot.core.records import Subscription
 from podbot.core.results import Posted
 from podbot.core.settings import Settings
+from podbot.core.times import DEFAULT_TIMEZONE
 from podbot.jobs.scheduler import ClockExecutor, ClockScheduler, trigger_for
 from podbot.k8s import actions
 from podbot.k8s.api import Kube
@@ -96,6 +97,7 @@ class DigestScheduler:
         self._poll_seconds = poll_seconds
         self._maintenance_seconds = maintenance_seconds
         self._scheduler: ClockScheduler | None = None
+        self._executor: ClockExecutor | None = None
 
     @property
     def running(self) -> bool:
@@ -112,11 +114,12 @@ class DigestScheduler:
             else:
                 job.func(*job.args, **job.kwargs)
 
+        self._executor = ClockExecutor(self._now, run_job)
         scheduler = ClockScheduler(
             self._now,
             poll_seconds=self._poll_seconds,
             jobstores={"default": SQLAlchemyJobStore(engine=self._engine), "local": MemoryJobStore()},
-            executors={"default": ClockExecutor(self._now, run_job)},
+            executors={"default": self._executor},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -147,6 +150,20 @@ class DigestScheduler:
         """Look at the clock again now (after ``sim.advance`` in tests and the demo)."""
         if self._scheduler is not None:
             self._scheduler.wakeup()
+
+    def settle(self, timeout: float) -> bool:
+        """Hand what is due by the clock to the executor now and wait until it has run
+        (``podbot demo`` after each step; the scheduler thread would only look on its next poll)."""
+        scheduler, executor = self._scheduler, self._executor
+        if scheduler is None or executor is None:
+            return True
+        scheduler.run_due()
+        return executor.wait_idle(timeout)
+
+    def next_due(self) -> datetime | None:
+        """The earliest run time of any digest job (None: none scheduled, or not leading)."""
+        times = [job.next_run_time for job in self.get_jobs() if job.next_run_time is not None]
+        return min(times) if times else None
 
     def get_jobs(self) -> list[Any]:
         """The scheduled digest jobs (empty where the scheduler does not run)."""
@@ -237,7 +254,9 @@ class DigestPoster:
                     self._claims.mark_posted(claim, found, now=self._now())
                     return Posted(found)
             scope = Scope(grant.cluster.context, grant.namespaces)
-            rendered, marks = self.compose(sub, scheduled, scope, grant.locale, kube=grant.cluster)
+            rendered, marks = self.compose(
+                sub, scheduled, scope, grant.locale, grant.timezone, kube=grant.cluster
+            )
             ts = self._post(sub, scheduled, rendered)
         except Exception:
             self._claims.release(claim)
@@ -249,7 +268,14 @@ class DigestPoster:
         return Posted(ts)
 
     def compose(
-        self, sub: Subscription, scheduled: datetime, scope: Scope, locale: str, *, kube: Kube | None = None
+        self,
+        sub: Subscription,
+        scheduled: datetime,
+        scope: Scope,
+        locale: str,
+        timezone: str = DEFAULT_TIMEZONE,
+        *,
+        kube: Kube | None = None,
     ) -> tuple[Rendered, list[str]]:
         """The digest message of ``sub`` from the warm cache over ``scope``, and the marks to remember."""
         cache = self._caches.get(scope.context)
@@ -276,11 +302,11 @@ class DigestPoster:
                 previous_at=previous_at,
             )
             top = self._settings.digests.top_offenders
-            return render_health(health, locale, top=top, late_for=late_for), health.marks
+            return render_health(health, locale, top=top, late_for=late_for, timezone=timezone), health.marks
         pulls = pull_digest(
             findings, scope=scope, now=scheduled, previous=sub.last_fingerprints, previous_at=previous_at
         )
-        return render_pulls(pulls, locale, late_for=late_for), pulls.marks
+        return render_pulls(pulls, locale, late_for=late_for, timezone=timezone), pulls.marks
 
     def _post(self, sub: Subscription, scheduled: datetime, rendered: Rendered) -> str:
         metadata = {

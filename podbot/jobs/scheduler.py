@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from threading import TIMEOUT_MAX
@@ -76,6 +77,8 @@ class ClockExecutor(BaseExecutor):  # type: ignore[misc]
         self._clock = clock
         self._runner = runner
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="podbot-digest")
+        self._idle = threading.Condition()
+        self._in_flight = 0
 
     def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
         def run() -> list[JobExecutionEvent]:
@@ -107,8 +110,23 @@ class ClockExecutor(BaseExecutor):  # type: ignore[misc]
                 self._run_job_error(job.id, error, error.__traceback__)
             else:
                 self._run_job_success(job.id, future.result())
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
 
-        self._pool.submit(run).add_done_callback(done)
+        with self._idle:
+            self._in_flight += 1
+        try:
+            self._pool.submit(run).add_done_callback(done)
+        except BaseException:
+            with self._idle:
+                self._in_flight -= 1
+            raise
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every submitted run has finished (``podbot demo`` after a time jump)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def drain(self) -> None:
         """Take no more runs and wait for the running ones (before the scheduler's own shutdown)."""
@@ -134,12 +152,21 @@ class ClockScheduler(BackgroundScheduler):  # type: ignore[misc]
         that adds or removes jobs (the digest service's maintenance does) would deadlock on it.
         So: pause (no new runs), let running jobs finish without the lock, then shut down."""
         if self.state != STATE_STOPPED:
-            self.pause()
+            # Under the job-store lock: a _process_jobs pass in progress finishes its submits first
+            # (else it would submit to the drained executor: "cannot schedule new futures").
+            with self._jobstores_lock:
+                self.pause()
             if wait:
                 for executor in list(self._executors.values()):
                     if isinstance(executor, ClockExecutor):
                         executor.drain()
         super().shutdown(wait)
+
+    def run_due(self) -> None:
+        """Hand every run that is due by the clock to the executor now, on the caller's thread
+        (``podbot demo`` after a time jump; the scheduler thread would only see it on its next poll)."""
+        if self.state != STATE_STOPPED:
+            self._process_jobs()
 
     def _main_loop(self) -> None:
         wait_seconds: float | None = TIMEOUT_MAX

@@ -77,7 +77,7 @@ def _dry_run_query(dry_run: DryRun) -> list[tuple[str, str]]:
 
 
 # --- run -----------------------------------------------------------------------------------------
-def build_run_pod(req: RunPod, namespace: str | None) -> JSON:
+def build_run_pod(req: RunPod, namespace: str | None, locale: str | None = None) -> JSON:
     """The Pod ``kubectl run`` generates for these flags (``namespace`` None: none, as without -n)."""
     container: JSON = {"name": req.name, "image": req.image, "resources": {}}
     if req.port is not None:
@@ -106,9 +106,9 @@ def build_run_pod(req: RunPod, namespace: str | None) -> JSON:
         try:
             pod = overrides.apply(pod, json.loads(req.overrides), req.override_type)
         except (ValueError, RecursionError) as exc:  # OverrideError, or JSON the parser let through
-            raise UsageError(t("actions.bad_overrides", None, error=str(exc))) from exc
+            raise UsageError(t("actions.bad_overrides", locale, error=str(exc))) from exc
         if not isinstance(pod, dict):
-            raise UsageError(t("actions.bad_overrides", None, error="the result is not a Pod"))
+            raise UsageError(t("actions.bad_overrides", locale, error="the result is not a Pod"))
     return pod
 
 
@@ -141,8 +141,8 @@ def printed_pod(pod: JSON, output: OutputFormat, context: str, *, show_managed_f
     return RawOutput(context, output, text)
 
 
-def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None) -> Changed:
-    pod = build_run_pod(req, req.where.namespace)
+def run_pod(req: RunPod, kube: Kube, as_user: Identity | None = None, locale: str | None = None) -> Changed:
+    pod = build_run_pod(req, req.where.namespace, locale)
     namespace = namespace_of(req.where.namespace, kube)
 
     def printed(obj: JSON) -> RawOutput | None:
@@ -195,12 +195,14 @@ PLURALS = {"Pod": "pods", "Secret": "secrets"}
 STRICT = ("fieldValidation", "Strict")
 
 
-def create_from_manifest(req: CreateFromManifest, kube: Kube, as_user: Identity | None = None) -> Changed:
+def create_from_manifest(
+    req: CreateFromManifest, kube: Kube, as_user: Identity | None = None, locale: str | None = None
+) -> Changed:
     """Create every document, or none: all are dry-run on the server (strict fields) first."""
     if req.manifest is None:
-        raise UsageError(t("actions.manifest_needed", None))
+        raise UsageError(t("actions.manifest_needed", locale))
     manifests = load_manifests(req.manifest)
-    plan = [(m, _target_namespace(m, req.where.namespace, kube)) for m in manifests]
+    plan = [(m, _target_namespace(m, req.where.namespace, kube, locale)) for m in manifests]
     previews = []
     for manifest, namespace in plan:
         try:
@@ -214,7 +216,7 @@ def create_from_manifest(req: CreateFromManifest, kube: Kube, as_user: Identity 
                 )
             )
         except Invalid as exc:
-            raise _in_document(exc, manifest, len(plan)) from exc
+            raise _in_document(exc, manifest, len(plan), locale) from exc
     if req.dry_run is not DryRun.NONE:
         return Changed("created", kube.context, tuple(_ref(p) for p in previews), dry_run=True)
     created: list[ObjectRef] = []
@@ -231,27 +233,31 @@ def create_from_manifest(req: CreateFromManifest, kube: Kube, as_user: Identity 
             if not created:
                 raise
             done = ", ".join(f"{r.kind.lower()}/{r.name}" for r in created)
-            raise type(exc)(t("actions.create_partial", None, done=done, error=exc.message)) from exc
+            raise type(exc)(t("actions.create_partial", locale, done=done, error=exc.message)) from exc
         created.append(_ref(obj))
     return Changed("created", kube.context, tuple(created))
 
 
-def _target_namespace(manifest: Manifest, flag: str | None, kube: Kube) -> str:
+def _target_namespace(manifest: Manifest, flag: str | None, kube: Kube, locale: str | None) -> str:
     if flag and manifest.namespace and manifest.namespace != flag:
         # kubectl's own refusal: the flag must not silently move an object elsewhere
-        raise UsageError(t("actions.namespace_mismatch", None, document=manifest.namespace, flag=flag))
+        raise UsageError(t("actions.namespace_mismatch", locale, document=manifest.namespace, flag=flag))
     return manifest.namespace or flag or kube.default_namespace
 
 
-def _in_document(error: Invalid, manifest: Manifest, count: int) -> Invalid:
+def _in_document(error: Invalid, manifest: Manifest, count: int, locale: str | None) -> Invalid:
     if count == 1:
         return error
-    where = t("actions.in_document", None, index=manifest.index, kind=manifest.kind, name=manifest.name or "")
+    where = t(
+        "actions.in_document", locale, index=manifest.index, kind=manifest.kind, name=manifest.name or ""
+    )
     return Invalid(f"{where}: {error.message}", error.causes)
 
 
 # --- get -----------------------------------------------------------------------------------------
-def get_pods(req: GetPods, kube: Kube, as_user: Identity | None = None) -> PodTable | RawOutput:
+def get_pods(
+    req: GetPods, kube: Kube, as_user: Identity | None = None, locale: str | None = None
+) -> PodTable | RawOutput:
     namespace = None if req.all_namespaces else namespace_of(req.where.namespace, kube)
     query: list[tuple[str, str | int | bool]] = []
     if req.label_selector:
@@ -263,7 +269,7 @@ def get_pods(req: GetPods, kube: Kube, as_user: Identity | None = None) -> PodTa
         return _table(req, kube, namespace, collection, query, as_user)
     objects, missing = _fetch(req, kube, namespace, collection, query, as_user)
     if missing:
-        raise NotFound(t("actions.pods_not_found", None, names=", ".join(missing)))
+        raise NotFound(t("actions.pods_not_found", locale, names=", ".join(missing)))
     if not req.show_managed_fields:
         objects = [without_managed_fields(o) for o in objects]
     return RawOutput(kube.context, req.output, _format(objects, req.output, bool(req.names)))
@@ -563,7 +569,9 @@ def pod_logs(req: PodLogs, kube: Kube, as_user: Identity | None = None) -> Logs:
 
 
 # --- delete --------------------------------------------------------------------------------------
-def plan_delete_pod(req: DeletePod, kube: Kube, as_user: Identity | None = None) -> DeleteTarget:
+def plan_delete_pod(
+    req: DeletePod, kube: Kube, as_user: Identity | None = None, locale: str | None = None
+) -> DeleteTarget:
     """Look the pod up and pin it (uid) for approval; mirror pods are refused with the reason."""
     namespace = namespace_of(req.where.namespace, kube)
     pod = kube.get(path_for("v1", "pods", namespace, req.name), as_user=as_user)
@@ -574,10 +582,10 @@ def plan_delete_pod(req: DeletePod, kube: Kube, as_user: Identity | None = None)
         raise NotPermitted(
             t(
                 "actions.static_delete_refused",
-                None,
+                locale,
                 name=req.name,
                 node=node or "?",
-                where=_manifest_hint(pod),
+                where=_manifest_hint(pod, locale),
             )
         )
     owner = next((o for o in meta.get("ownerReferences") or () if o.get("controller")), None) or {}
@@ -635,9 +643,11 @@ def dockerconfigjson(server: str, username: str, password: str, email: str | Non
     return json.dumps({"auths": {server: entry}}, separators=(",", ":"))
 
 
-def create_registry_secret(req: CreateRegistrySecret, kube: Kube, as_user: Identity | None = None) -> Changed:
+def create_registry_secret(
+    req: CreateRegistrySecret, kube: Kube, as_user: Identity | None = None, locale: str | None = None
+) -> Changed:
     if req.password is None or not req.password:
-        raise UsageError(t("actions.password_required", None, name=req.name))
+        raise UsageError(t("actions.password_required", locale, name=req.name))
     namespace = namespace_of(req.where.namespace, kube)
     config = dockerconfigjson(req.server, req.username, req.password.reveal(), req.email)
     secret: JSON = {
@@ -667,32 +677,34 @@ def _login_entry(username: str, password: str, email: str | None) -> JSON:
     return entry
 
 
-def replace_registry_login(req: ReplaceRegistryLogin, kube: Kube, as_user: Identity | None = None) -> Changed:
+def replace_registry_login(
+    req: ReplaceRegistryLogin, kube: Kube, as_user: Identity | None = None, locale: str | None = None
+) -> Changed:
     """Set the login for ``req.server`` in the existing registry secret, in place (an update pinned
     to the version read: a concurrent change fails instead of being overwritten). Entries for other
     registries stay; an entry for the same host under another spelling (``https://host/v1/``) goes."""
     if req.password is None or not req.password or not req.username:
-        raise UsageError(t("actions.password_required", None, name=req.name))
+        raise UsageError(t("actions.password_required", locale, name=req.name))
     namespace = namespace_of(req.where.namespace, kube)
     path = path_for("v1", "secrets", namespace, req.name)
     try:
         secret = kube.get(path, as_user=as_user)
     except NotFound as exc:
-        raise NotFound(t("actions.login_secret_missing", None, name=req.name, namespace=namespace)) from exc
+        raise NotFound(t("actions.login_secret_missing", locale, name=req.name, namespace=namespace)) from exc
     kind = str(secret.get("type") or "")
     key = {
         "kubernetes.io/dockerconfigjson": ".dockerconfigjson",
         "kubernetes.io/dockercfg": ".dockercfg",
     }.get(kind)
     if key is None:
-        raise UsageError(t("actions.not_registry_secret", None, name=req.name, type=kind or "Opaque"))
+        raise UsageError(t("actions.not_registry_secret", locale, name=req.name, type=kind or "Opaque"))
     data = dict(secret.get("data") or {})
     try:
         document = json.loads(base64.b64decode(data[key], validate=True)) if data.get(key) else {}
     except (ValueError, binascii.Error) as exc:
-        raise Invalid(t("actions.registry_secret_unreadable", None, name=req.name)) from exc
+        raise Invalid(t("actions.registry_secret_unreadable", locale, name=req.name)) from exc
     if not isinstance(document, dict):
-        raise Invalid(t("actions.registry_secret_unreadable", None, name=req.name))
+        raise Invalid(t("actions.registry_secret_unreadable", locale, name=req.name))
     entries = document.get("auths") if key == ".dockerconfigjson" else document
     if not isinstance(entries, dict):
         entries = {}
@@ -710,14 +722,14 @@ def replace_registry_login(req: ReplaceRegistryLogin, kube: Kube, as_user: Ident
     try:
         updated = kube.request("PUT", path, body=body, query=_dry_run_query(req.dry_run), as_user=as_user)
     except Conflict as exc:
-        raise Conflict(t("actions.changed_meanwhile", None, kind="secret", name=req.name)) from exc
+        raise Conflict(t("actions.changed_meanwhile", locale, kind="secret", name=req.name)) from exc
     return Changed(
         "updated", kube.context, (_ref(updated),), dry_run=req.dry_run is DryRun.SERVER, notes=notes
     )
 
 
 def attach_pull_secret(
-    req: AttachPullSecret, kube: Kube, as_user: Identity | None = None
+    req: AttachPullSecret, kube: Kube, as_user: Identity | None = None, locale: str | None = None
 ) -> Changed | Notice:
     """Add the registry secret to the ServiceAccount's imagePullSecrets (an update pinned to the
     version read). Already there: a notice, nothing written."""
@@ -725,17 +737,17 @@ def attach_pull_secret(
     try:
         secret = kube.get(path_for("v1", "secrets", namespace, req.name), as_user=as_user)
     except NotFound as exc:
-        raise NotFound(t("actions.login_secret_missing", None, name=req.name, namespace=namespace)) from exc
+        raise NotFound(t("actions.login_secret_missing", locale, name=req.name, namespace=namespace)) from exc
     if secret.get("type") not in REGISTRY_SECRET_TYPES:
         raise UsageError(
-            t("actions.not_registry_secret", None, name=req.name, type=secret.get("type") or "Opaque")
+            t("actions.not_registry_secret", locale, name=req.name, type=secret.get("type") or "Opaque")
         )
     path = path_for("v1", "serviceaccounts", namespace, req.service_account)
     try:
         account = kube.get(path, as_user=as_user)
     except NotFound as exc:
         raise NotFound(
-            t("actions.service_account_missing", None, name=req.service_account, namespace=namespace)
+            t("actions.service_account_missing", locale, name=req.service_account, namespace=namespace)
         ) from exc
     names = pull_secret_names(account)
     if req.name in names:
@@ -754,7 +766,7 @@ def attach_pull_secret(
         updated = kube.request("PUT", path, body=body, query=_dry_run_query(req.dry_run), as_user=as_user)
     except Conflict as exc:
         raise Conflict(
-            t("actions.changed_meanwhile", None, kind="service account", name=req.service_account)
+            t("actions.changed_meanwhile", locale, kind="service account", name=req.service_account)
         ) from exc
     return Changed(
         "updated", kube.context, (_ref(updated),), dry_run=req.dry_run is DryRun.SERVER, notes=notes
@@ -762,7 +774,7 @@ def attach_pull_secret(
 
 
 # --- static pods ---------------------------------------------------------------------------------
-def _manifest_hint(pod: JSON) -> str:
+def _manifest_hint(pod: JSON, locale: str | None) -> str:
     meta = pod.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     node = str((pod.get("spec") or {}).get("nodeName") or "")
@@ -770,11 +782,13 @@ def _manifest_hint(pod: JSON) -> str:
     if node and base.endswith("-" + node):
         base = base[: -len(node) - 1]
     if annotations.get(SOURCE_ANNOTATION) == "http":
-        return t("actions.manifest_from_url", None, name=base, node=node)
-    return t("actions.manifest_in_dir", None, name=base, node=node, path=DEFAULT_STATIC_POD_PATH)
+        return t("actions.manifest_from_url", locale, name=base, node=node)
+    return t("actions.manifest_in_dir", locale, name=base, node=node, path=DEFAULT_STATIC_POD_PATH)
 
 
-def list_static_pods(req: ListStaticPods, kube: Kube, as_user: Identity | None = None) -> StaticPods:
+def list_static_pods(
+    req: ListStaticPods, kube: Kube, as_user: Identity | None = None, locale: str | None = None
+) -> StaticPods:
     namespace = (
         None if req.all_namespaces and not req.where.namespace else namespace_of(req.where.namespace, kube)
     )
@@ -795,7 +809,7 @@ def list_static_pods(req: ListStaticPods, kube: Kube, as_user: Identity | None =
                 node=str((pod.get("spec") or {}).get("nodeName") or ""),
                 source=str(annotations.get(SOURCE_ANNOTATION, "")),
                 status=pod_status(as_pod(pod)),
-                manifest_hint=_manifest_hint(pod),
+                manifest_hint=_manifest_hint(pod, locale),
             )
         )
     return StaticPods(kube.context, tuple(pods))

@@ -83,11 +83,15 @@ def error_from_status(code: int, body: bytes, context: str) -> PodbotError:
     if code == 403:
         return Forbidden(message)
     if code == 401:
-        return NotPermitted(f"cluster {context!r} rejected podbot's credentials ({message})")
+        return NotPermitted(f"cluster {context!r} rejected podbot's credentials ({message})").said(
+            "k8s.credentials_rejected", context=context, detail=message
+        )
     if code == 410:
         return Gone(message)
     if code == 429 or code >= 500:
-        return ClusterUnavailable(f"cluster {context!r} is unavailable: {message}")
+        return ClusterUnavailable(f"cluster {context!r} is unavailable: {message}").said(
+            "k8s.unavailable", context=context, detail=message
+        )
     return ApiError(message, code)
 
 
@@ -165,7 +169,7 @@ class KubeClient:
             metrics.KUBE_SECONDS.labels(method=method, code="none").observe(time.monotonic() - started)
             raise ClusterUnavailable(
                 f"cannot reach the Kubernetes API of cluster {self.context!r} ({type(exc).__name__})"
-            ) from exc
+            ).said("k8s.unreachable", context=self.context, error=type(exc).__name__) from exc
         metrics.KUBE_SECONDS.labels(method=method, code=str(response.status)).observe(
             time.monotonic() - started
         )
@@ -213,9 +217,11 @@ class KubeClient:
         except ValueError as exc:
             raise ApiError(
                 f"cluster {self.context!r} sent a response that is not JSON", response.status
-            ) from exc
+            ).said("k8s.not_json", context=self.context) from exc
         if not isinstance(decoded, dict):
-            raise ApiError(f"cluster {self.context!r} sent an unexpected response", response.status)
+            raise ApiError(f"cluster {self.context!r} sent an unexpected response", response.status).said(
+                "k8s.unexpected", context=self.context
+            )
         return decoded
 
     def get(
@@ -292,7 +298,9 @@ class KubeClient:
             if cancel is not None and cancel.cancelled:
                 return
             metrics.KUBE_ERRORS.labels(kind="watch_dropped").inc()
-            raise ClusterUnavailable(f"the watch on cluster {self.context!r} was interrupted") from exc
+            raise ClusterUnavailable(f"the watch on cluster {self.context!r} was interrupted").said(
+                "k8s.watch_interrupted", context=self.context
+            ) from exc
         finally:
             if cancel is not None:
                 cancel.detach(response)

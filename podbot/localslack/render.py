@@ -116,6 +116,9 @@ EMOJI: Mapping[str, str] = {
     "smile": "😄",
     "cry": "😢",
     "sweat_smile": "😅",
+    "stethoscope": "🩺",
+    "test_tube": "🧪",
+    "leftwards_arrow_with_hook": "↩️",
 }
 
 _ANSI_BOLD = ("\x1b[1m", "\x1b[22m")

@@ -9,16 +9,18 @@ ping ``<!channel>`` or fake a link.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from podbot.core.i18n import t
 from podbot.core.policy import Approvers
 from podbot.core.records import Approval, ApprovalAction, ApprovalState
+from podbot.core.times import DEFAULT_TIMEZONE, show_time
 from podbot.render.blocks import (
     Block,
     Rendered,
     button,
     context,
+    kind_word,
     mrkdwn_escape,
     render_delete_target_summary,
     section,
@@ -32,9 +34,10 @@ MAX_FALLBACK = 3000
 MAX_LISTED = 40  # /pod approvals: one section each, leaving room under the 50-block limit
 
 
-def when(moment: datetime) -> str:
-    """A time every reader sees in their own time zone (Slack date token), UTC as the fallback."""
-    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def when(moment: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
+    """A time every reader sees in their own time zone (Slack date token); where a client cannot
+    show the token, the fallback is in the channel's display time zone."""
+    fallback = show_time(moment, timezone)
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
@@ -47,8 +50,8 @@ def approvers_text(approvers: Approvers | None) -> str:
     return ", ".join(mentions) or "-"
 
 
-def _kind(approval: Approval) -> str:
-    return approval.target.kind.lower()
+def _kind(approval: Approval, locale: str | None) -> str:
+    return kind_word(approval.target.kind, locale)
 
 
 def _key(approval: Approval, key: str) -> str:
@@ -62,7 +65,7 @@ def _header(approval: Approval, locale: str | None) -> str:
         _key(approval, "header"),
         locale,
         id=approval.id,
-        kind=_kind(approval),
+        kind=_kind(approval, locale),
         name=target.name,
         namespace=target.namespace,
     )
@@ -73,7 +76,7 @@ def _what(approval: Approval, locale: str | None) -> str:
     create: where, and each Pod Security rule it breaks."""
     if approval.action is ApprovalAction.CREATE:
         target = approval.target
-        lines = [t("approvals.create_target", locale, kind=_kind(approval), name=target.name,
+        lines = [t("approvals.create_target", locale, kind=_kind(approval, locale), name=target.name,
                    namespace=target.namespace, context=target.context)]  # fmt: skip
         lines.append(t("podsecurity.held", locale))
         lines += [
@@ -95,7 +98,7 @@ def _what(approval: Approval, locale: str | None) -> str:
 def _confirm(approval: Approval, locale: str | None) -> Block:
     target = approval.target
     params = {
-        "kind": _kind(approval),
+        "kind": _kind(approval, locale),
         "name": target.name,
         "namespace": target.namespace,
         "context": target.context,
@@ -116,7 +119,12 @@ def _confirm(approval: Approval, locale: str | None) -> Block:
 
 
 def request_message(
-    approval: Approval, locale: str | None, approvers: Approvers | None, *, runs_as_approver: bool
+    approval: Approval,
+    locale: str | None,
+    approvers: Approvers | None,
+    *,
+    runs_as_approver: bool,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Rendered:
     """The pending request: what, who asked, why, until when, who can approve; Approve / Deny."""
     target = approval.target
@@ -128,10 +136,10 @@ def request_message(
     fields = [
         t("approvals.requested_by", locale, user=approval.requester.user_id),
         reason,
-        t("approvals.expires", locale, when=when(approval.expires_at)),
+        t("approvals.expires", locale, when=when(approval.expires_at, timezone)),
         t("approvals.approvers", locale, who=approvers_text(approvers)),
     ]
-    notes = [t(_key(approval, "pinned"), locale, kind=_kind(approval), uid=target.uid)]
+    notes = [t(_key(approval, "pinned"), locale, kind=_kind(approval, locale), uid=target.uid)]
     if runs_as_approver:
         notes.append(t("approvals.runs_as_approver", locale))
     value = str(approval.id)
@@ -158,10 +166,14 @@ def request_message(
     return Rendered(text=_plain(_header(approval, locale)), blocks=blocks)
 
 
-def status_line(approval: Approval, locale: str | None) -> str:
+def status_line(approval: Approval, locale: str | None, timezone: str = DEFAULT_TIMEZONE) -> str:
     """Where the request stands, for the edited message ("" while pending)."""
     state = approval.state
-    params = {"user": approval.decided_by or "", "kind": _kind(approval), "name": approval.target.name}
+    params = {
+        "user": approval.decided_by or "",
+        "kind": _kind(approval, locale),
+        "name": approval.target.name,
+    }
     if state is ApprovalState.PENDING:
         return ""
     if state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
@@ -170,7 +182,7 @@ def status_line(approval: Approval, locale: str | None) -> str:
         key = "status_withdrawn" if approval.decided_by == approval.requester.user_id else "status_denied"
         return t(_key(approval, key), locale, **params)
     if state is ApprovalState.EXPIRED:
-        return t(_key(approval, "status_expired"), locale, when=when(approval.expires_at))
+        return t(_key(approval, "status_expired"), locale, when=when(approval.expires_at, timezone))
     detail = mrkdwn_escape(approval.detail or approval.outcome or "?")
     if approval.action is ApprovalAction.CREATE:
         key = "status_created" if approval.outcome == "created" else "status_error_create"
@@ -184,13 +196,13 @@ def status_line(approval: Approval, locale: str | None) -> str:
     return t(f"approvals.{key}", locale, detail=detail, **params)
 
 
-def outcome_message(approval: Approval, locale: str | None) -> Rendered:
+def outcome_message(approval: Approval, locale: str | None, timezone: str = DEFAULT_TIMEZONE) -> Rendered:
     """The request after a decision or expiry: no buttons, the outcome in place of them."""
     target = approval.target
     reason = (
         t("approvals.requested_reason", locale, reason=mrkdwn_escape(target.reason)) if target.reason else ""
     )
-    status = status_line(approval, locale)
+    status = status_line(approval, locale, timezone)
     blocks: list[Block] = [
         section(_header(approval, locale)),
         section(_what(approval, locale)),
@@ -201,42 +213,55 @@ def outcome_message(approval: Approval, locale: str | None) -> Rendered:
 
 
 def approval_message(
-    approval: Approval, locale: str | None, approvers: Approvers | None, *, runs_as_approver: bool
+    approval: Approval,
+    locale: str | None,
+    approvers: Approvers | None,
+    *,
+    runs_as_approver: bool,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Rendered:
     """The message for the request's current state."""
     if approval.state is ApprovalState.PENDING:
-        return request_message(approval, locale, approvers, runs_as_approver=runs_as_approver)
-    return outcome_message(approval, locale)
+        return request_message(
+            approval, locale, approvers, runs_as_approver=runs_as_approver, timezone=timezone
+        )
+    return outcome_message(approval, locale, timezone)
 
 
-def posted_notice(approval: Approval, locale: str | None, approvers: Approvers | None) -> Rendered:
+def posted_notice(
+    approval: Approval, locale: str | None, approvers: Approvers | None, *, timezone: str = DEFAULT_TIMEZONE
+) -> Rendered:
     """The requester's private confirmation that the request is up and who will see it."""
     text = t(
         _key(approval, "posted"),
         locale,
         id=approval.id,
         who=approvers_text(approvers),
-        when=when(approval.expires_at),
+        when=when(approval.expires_at, timezone),
     )
     return Rendered(text=_plain(text), blocks=[section(text)])
 
 
-def duplicate_notice(approval: Approval, locale: str | None, link: str | None) -> Rendered:
+def duplicate_notice(
+    approval: Approval, locale: str | None, link: str | None, *, timezone: str = DEFAULT_TIMEZONE
+) -> Rendered:
     """Someone asked again for an object that already has an open request: point at that one."""
     text = t(
         "approvals.duplicate",
         locale,
-        kind=_kind(approval),
+        kind=_kind(approval, locale),
         name=approval.target.name,
         id=approval.id,
         user=approval.requester.user_id,
-        when=when(approval.expires_at),
+        when=when(approval.expires_at, timezone),
         link=f"<{link}|#{approval.id}>" if link else "",
     ).rstrip()
     return Rendered(text=_plain(text), blocks=[section(text)])
 
 
-def pending_list(approvals: Sequence[Approval], locale: str | None) -> Rendered:
+def pending_list(
+    approvals: Sequence[Approval], locale: str | None, *, timezone: str = DEFAULT_TIMEZONE
+) -> Rendered:
     """``/pod approvals``: the channel's waiting requests, oldest first."""
     if not approvals:
         text = t("approvals.list_none", locale)
@@ -255,13 +280,13 @@ def pending_list(approvals: Sequence[Approval], locale: str | None) -> Rendered:
             "approvals.list_item",
             locale,
             id=approval.id,
-            kind=_kind(approval),
+            kind=_kind(approval, locale),
             name=target.name,
             namespace=target.namespace,
             context=target.context,
             user=approval.requester.user_id,
             reason=reason,
-            when=when(approval.expires_at),
+            when=when(approval.expires_at, timezone),
         )
         blocks.append(section(item[:3000]))
     if len(approvals) > MAX_LISTED:

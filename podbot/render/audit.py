@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-from podbot.core.i18n import t
+from podbot.core.i18n import DEFAULT_LOCALE, catalog, t
 from podbot.core.records import AuditEvent
+from podbot.core.times import DEFAULT_TIMEZONE, show_time
 from podbot.render.approvals import when
 from podbot.render.blocks import (
     MAX_SECTION_TEXT,
@@ -15,6 +16,7 @@ from podbot.render.blocks import (
     Upload,
     context,
     fits,
+    kind_word,
     mrkdwn_escape,
     section,
 )
@@ -23,28 +25,37 @@ MAX_DETAIL = 160
 _QUIET_OUTCOMES = frozenset({"ok", "created", "deleted", "pending", "approved", "denied", "expired"})
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+def _stamp(moment: datetime, timezone: str = DEFAULT_TIMEZONE) -> str:
+    return show_time(moment, timezone, seconds=True)
 
 
-def _object(event: AuditEvent) -> str:
+def _word(kind: str, value: str, locale: str | None) -> str:
+    """An audit action or outcome in the reader's language; a word the catalog does not know
+    (an outcome recorded by a newer podbot) as it was stored."""
+    key = f"audit.{kind}.{value}"
+    return t(key, locale) if key in catalog(DEFAULT_LOCALE) else value
+
+
+def _object(event: AuditEvent, locale: str | None) -> str:
     if not event.name and not event.kind:
         return "-"
     path = f"{event.namespace}/{event.name}" if event.namespace else event.name
-    text = f"{event.kind.lower()} `{mrkdwn_escape(path)}`".strip()
-    return f"{text} ({mrkdwn_escape(event.context)})" if event.context else text
+    text = f"{kind_word(event.kind, locale)} `{mrkdwn_escape(path)}`".strip()
+    if not event.context:
+        return text
+    return t("audit.object_in_cluster", locale, object=text, context=mrkdwn_escape(event.context))
 
 
-def audit_line(event: AuditEvent, locale: str | None) -> str:
+def audit_line(event: AuditEvent, locale: str | None, timezone: str = DEFAULT_TIMEZONE) -> str:
     """One record: when, who, what, on which object, with what outcome (and as whom, for which request)."""
     line = t(
         "audit.line",
         locale,
-        when=f"`{_stamp(event.at)}`",
+        when=f"`{_stamp(event.at, timezone)}`",
         user=event.user_id or "-",
-        action=event.action.value,
-        object=_object(event),
-        outcome=mrkdwn_escape(event.outcome or "-"),
+        action=_word("action", event.action.value, locale),
+        object=_object(event, locale),
+        outcome=mrkdwn_escape(_word("outcome", event.outcome, locale) if event.outcome else "-"),
     )
     if event.kube_user:
         identity = event.kube_user + (f" [{', '.join(event.kube_groups)}]" if event.kube_groups else "")
@@ -72,14 +83,16 @@ def _plain_line(event: AuditEvent) -> str:
     return "\t".join(parts)
 
 
-def _filters(locale: str | None, user: str | None, since: datetime | None, namespace: str | None) -> str:
+def _filters(
+    locale: str | None, user: str | None, since: datetime | None, namespace: str | None, timezone: str
+) -> str:
     text = ""
     if user:
         text += t("audit.filter_user", locale, user=user)
     if namespace:
         text += t("audit.filter_namespace", locale, namespace=namespace)
     if since is not None:
-        text += t("audit.filter_since", locale, when=when(since))
+        text += t("audit.filter_since", locale, when=when(since, timezone))
     return text
 
 
@@ -91,9 +104,10 @@ def audit_list(
     since: datetime | None = None,
     namespace: str | None = None,
     truncated: bool = False,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Rendered:
     """``/pod audit``: newest first; a file with every line when they do not fit one message."""
-    filters = _filters(locale, user, since, namespace)
+    filters = _filters(locale, user, since, namespace, timezone)
     if not events:
         text = t("audit.none", locale, filters=filters)
         return Rendered(text=text.replace("*", ""), blocks=[section(text)])
@@ -102,7 +116,7 @@ def audit_list(
     blocks: list[Block] = [section(header)]
     chunk = ""
     for event in events:
-        line = audit_line(event, locale)
+        line = audit_line(event, locale, timezone)
         if chunk and len(chunk) + 1 + len(line) > MAX_SECTION_TEXT:
             blocks.append(section(chunk))
             chunk = ""

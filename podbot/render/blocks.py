@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from podbot.core.diagnosis.findings import Finding, Fix, FixKind, Severity, describe_finding
-from podbot.core.i18n import t
+from podbot.core.i18n import DEFAULT_LOCALE, catalog, t
 from podbot.core.kube import as_pod
 from podbot.core.pods.describe import describe_text
 from podbot.core.pods.status import pod_status
@@ -218,7 +218,14 @@ def render_raw(output: RawOutput, locale: str | None = None) -> Rendered:
 def render_changed(change: Changed, locale: str | None = None) -> Rendered:
     key = f"blocks.{change.verb}{'_dry_run' if change.dry_run else ''}"
     lines = [
-        t(key, locale, kind=o.kind.lower(), name=o.name, namespace=o.namespace or "-", context=change.context)
+        t(
+            key,
+            locale,
+            kind=kind_word(o.kind, locale),
+            name=o.name,
+            namespace=o.namespace or "-",
+            context=change.context,
+        )
         for o in change.objects
     ]
     header = "\n".join(lines)
@@ -274,6 +281,12 @@ def render_help(help_text: HelpText, locale: str | None = None) -> Rendered:
 def render_notice(notice: Notice, locale: str | None = None) -> Rendered:
     text = t(notice.key, locale, **notice.params)
     return Rendered(text=_plain(text), blocks=[section(text)])
+
+
+def kind_word(kind: str, locale: str | None) -> str:
+    """An API kind as a word in a sentence: "pod" in English, "Pod" in Chinese."""
+    key = f"kinds.{kind.lower()}"
+    return t(key, locale) if key in catalog(DEFAULT_LOCALE) else kind.lower()
 
 
 def render_error(message: str, locale: str | None = None) -> Rendered:
@@ -408,7 +421,7 @@ def render_delete_target_summary(target: DeleteTarget, locale: str | None = None
     line = t(
         "blocks.delete_target",
         locale,
-        kind=target.kind.lower(),
+        kind=kind_word(target.kind, locale),
         name=target.name,
         namespace=target.namespace,
         context=target.context,

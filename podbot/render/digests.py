@@ -14,9 +14,10 @@ from podbot.core.diagnosis.findings import Finding, FindingKind, Severity, descr
 from podbot.core.digests import AlertGroup, Changes, HealthDigest, ImageFailure, Mark, PullDigest, Scope
 from podbot.core.i18n import t
 from podbot.core.model import DigestKind
-from podbot.core.pods.status import human_duration
+from podbot.core.pods.status import duration_text
 from podbot.core.records import Schedule
 from podbot.core.results import AlertsChanged, SubscriptionChanged, SubscriptionList
+from podbot.core.times import DEFAULT_TIMEZONE, show_time
 from podbot.render.blocks import (
     MAX_SECTION_TEXT,
     Block,
@@ -33,8 +34,8 @@ from podbot.render.blocks import (
 ONE_LINE = 220  # characters of a cause sentence in a one-line list entry
 
 
-def _time(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M")
+def _time(when: datetime, timezone: str) -> str:
+    return show_time(when, timezone)
 
 
 def _pods(count: int, locale: str | None) -> str:
@@ -98,15 +99,38 @@ def _changes_blocks(changes: Changes, limit: int, locale: str | None) -> list[Bl
 
 
 def _stamp(
-    at: datetime, previous_at: datetime | None, late_for: datetime | None, locale: str | None
+    at: datetime,
+    previous_at: datetime | None,
+    late_for: datetime | None,
+    locale: str | None,
+    timezone: str,
 ) -> Block:
     if previous_at is not None:
-        text = t("digests.at_previous", locale, time=_time(at), previous=_time(previous_at))
+        text = t(
+            "digests.at_previous", locale, time=_time(at, timezone), previous=_time(previous_at, timezone)
+        )
     else:
-        text = t("digests.at", locale, time=_time(at))
+        text = t("digests.at", locale, time=_time(at, timezone))
     if late_for is not None:
-        text += "\n" + t("digests.late", locale, time=_time(late_for))
+        text += "\n" + t("digests.late", locale, time=_time(late_for, timezone))
     return context(text)
+
+
+def _since(moment: datetime, locale: str | None, timezone: str) -> str:
+    return t("digests.file.since", locale, time=_time(moment, timezone))
+
+
+def _pod_and_container(pod: str, container: str, is_init: bool, locale: str | None) -> str:
+    key = "digests.affected_init" if is_init else "digests.affected_app"
+    return t(key, locale, pod=pod, container=container)
+
+
+def _change_lists(changes: Changes, locale: str | None) -> tuple[tuple[str, tuple[Mark, ...]], ...]:
+    """The attached file's "new" and "resolved" sections, titled in the reader's language."""
+    return (
+        (t("digests.file.new", locale), tuple(changes.new)),
+        (t("digests.file.resolved", locale), tuple(changes.resolved)),
+    )
 
 
 def _fit(candidates: Sequence[list[Block]]) -> list[Block]:
@@ -120,11 +144,11 @@ def _fit(candidates: Sequence[list[Block]]) -> list[Block]:
 # --- health --------------------------------------------------------------------------------------
 
 
-def health_text(digest: HealthDigest, locale: str | None) -> str:
+def health_text(digest: HealthDigest, locale: str | None, timezone: str = DEFAULT_TIMEZONE) -> str:
     """The full digest as plain text: every problem with its cause and fix (the attached file)."""
     lines = [
         f"{t('digests.kind_health', locale)}: {digest.scope.context}, {scope_text(digest.scope, locale)}, "
-        f"{_time(digest.at)} UTC",
+        + _time(digest.at, timezone),
         _pods(digest.total_pods, locale),
         "",
     ]
@@ -135,12 +159,12 @@ def health_text(digest: HealthDigest, locale: str | None) -> str:
         where = f"{finding.namespace}/{finding.pod}" + (
             f" ({finding.container})" if finding.container else ""
         )
-        since = f"  since {_time(finding.since)} UTC" if finding.since else ""
+        since = "  " + _since(finding.since, locale, timezone) if finding.since else ""
         label = kind_label(finding.kind.value, finding.cause_value, locale)
         lines += [f"[{finding.severity.value}] {where}: {label}{since}"]
         lines += [f"    {cause}", f"    {fix}" if fix else ""]
         lines += [f"    | {line}" for line in finding.evidence.log_tail] + [""]
-    for title, marks in (("NEW", digest.changes.new), ("RESOLVED", digest.changes.resolved)):
+    for title, marks in _change_lists(digest.changes, locale):
         if marks:
             lines.append(f"{title} ({len(marks)})")
             lines += [f"  {m.kind} {m.namespace}/{m.subject}" for m in marks]
@@ -149,7 +173,12 @@ def health_text(digest: HealthDigest, locale: str | None) -> str:
 
 
 def render_health(
-    digest: HealthDigest, locale: str | None = None, *, top: int = 10, late_for: datetime | None = None
+    digest: HealthDigest,
+    locale: str | None = None,
+    *,
+    top: int = 10,
+    late_for: datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Rendered:
     scope = digest.scope
     problems = len({(f.namespace, f.pod) for f in digest.findings})
@@ -198,7 +227,7 @@ def render_health(
         return len(cause_lines) <= causes and len(top_lines) <= tops and longest <= changes
 
     def build(causes: int, tops: int, changes: int) -> list[Block]:
-        blocks = [section(header), _stamp(digest.at, digest.previous_at, late_for, locale)]
+        blocks = [section(header), _stamp(digest.at, digest.previous_at, late_for, locale, timezone)]
         if statuses:
             blocks.append(section(t("digests.by_status", locale) + "\n" + statuses[: MAX_SECTION_TEXT - 40]))
         if cause_lines:
@@ -226,9 +255,9 @@ def render_health(
             locale,
             title=t("digests.kind_health", locale),
             context=scope.context,
-            time=_time(digest.at),
+            time=_time(digest.at, timezone),
         )
-        upload = Upload(filename=filename, content=health_text(digest, locale), title=title)
+        upload = Upload(filename=filename, content=health_text(digest, locale, timezone), title=title)
     return Rendered(text=_plain(header), blocks=blocks, upload=upload)
 
 
@@ -251,11 +280,17 @@ def _affected(failure: ImageFailure, locale: str | None, limit: int = 8) -> str:
     return t("digests.affected", locale, pods=shown)
 
 
-def failure_blocks(failure: ImageFailure, context_name: str, at: datetime, locale: str | None) -> list[Block]:
+def failure_blocks(
+    failure: ImageFailure,
+    context_name: str,
+    at: datetime,
+    locale: str | None,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> list[Block]:
     """One failing image: what, since when, its root cause and fix, the pods, the fix button."""
     example = failure.example
     if failure.since is not None:
-        age = human_duration(max(0, int((at - failure.since).total_seconds())))
+        age = duration_text((at - failure.since).total_seconds(), locale)
         head = t(
             "digests.pull_image",
             locale,
@@ -263,7 +298,7 @@ def failure_blocks(failure: ImageFailure, context_name: str, at: datetime, local
             image=mrkdwn_escape(failure.image),
             namespace=failure.namespace,
             pods=_pods(len(failure.pods), locale),
-            since=_time(failure.since),
+            since=_time(failure.since, timezone),
             age=age,
         )
     else:
@@ -286,21 +321,19 @@ def failure_blocks(failure: ImageFailure, context_name: str, at: datetime, local
     return blocks
 
 
-def pulls_text(digest: PullDigest, locale: str | None) -> str:
+def pulls_text(digest: PullDigest, locale: str | None, timezone: str = DEFAULT_TIMEZONE) -> str:
     lines = [
         f"{t('digests.kind_image_pulls', locale)}: {digest.scope.context}, "
-        f"{scope_text(digest.scope, locale)}, {_time(digest.at)} UTC",
+        f"{scope_text(digest.scope, locale)}, {_time(digest.at, timezone)}",
         "",
     ]
     for failure in digest.failures:
         cause, fix = describe_finding(failure.example, locale)
-        since = f" since {_time(failure.since)} UTC" if failure.since else ""
+        since = " " + _since(failure.since, locale, timezone) if failure.since else ""
         lines += [f"{failure.namespace} {failure.image}{since}", f"    {cause}", f"    {fix}"]
-        lines += [
-            f"    - {p.pod} ({'init ' if p.is_init else ''}container {p.container})" for p in failure.pods
-        ]
+        lines += [f"    - {_pod_and_container(p.pod, p.container, p.is_init, locale)}" for p in failure.pods]
         lines.append("")
-    for title, marks in (("NEW", digest.changes.new), ("RESOLVED", digest.changes.resolved)):
+    for title, marks in _change_lists(digest.changes, locale):
         if marks:
             lines.append(f"{title} ({len(marks)})")
             lines += [f"  {m.namespace} {m.subject}" for m in marks]
@@ -309,17 +342,21 @@ def pulls_text(digest: PullDigest, locale: str | None) -> str:
 
 
 def render_pulls(
-    digest: PullDigest, locale: str | None = None, *, late_for: datetime | None = None
+    digest: PullDigest,
+    locale: str | None = None,
+    *,
+    late_for: datetime | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> Rendered:
     scope = digest.scope
     count = len(digest.failures)
     key = {0: "digests.pulls_header_ok", 1: "digests.pulls_header_one"}.get(count, "digests.pulls_header")
     header = t(key, locale, context=scope.context, scope=scope_text(scope, locale), count=count)
     filename = f"image-pulls-{digest.at.strftime('%Y%m%d-%H%M')}.txt"
-    per_failure = [failure_blocks(f, scope.context, digest.at, locale) for f in digest.failures]
+    per_failure = [failure_blocks(f, scope.context, digest.at, locale, timezone) for f in digest.failures]
 
     def build(shown: int, changes: int) -> list[Block]:
-        blocks = [section(header), _stamp(digest.at, digest.previous_at, None, locale)]
+        blocks = [section(header), _stamp(digest.at, digest.previous_at, late_for, locale, timezone)]
         for group in per_failure[:shown]:
             blocks += group
         if shown < count:
@@ -337,9 +374,9 @@ def render_pulls(
             locale,
             title=t("digests.kind_image_pulls", locale),
             context=scope.context,
-            time=_time(digest.at),
+            time=_time(digest.at, timezone),
         )
-        upload = Upload(filename=filename, content=pulls_text(digest, locale), title=title)
+        upload = Upload(filename=filename, content=pulls_text(digest, locale, timezone), title=title)
     return Rendered(text=_plain(header), blocks=blocks, upload=upload)
 
 
@@ -397,7 +434,7 @@ def render_alert_resolved(title: str, duration_seconds: float, locale: str | Non
     text = t(
         "digests.alert_resolved",
         locale,
-        duration=human_duration(max(0, int(duration_seconds))),
+        duration=duration_text(duration_seconds, locale),
         title=mrkdwn_escape(title),
     )
     return Rendered(text=_plain(text), blocks=[section(text)])
@@ -408,27 +445,18 @@ def _plain(text: str) -> str:
 
 
 # --- subscription and alert settings answers ------------------------------------------------------
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+def _when(moment: datetime | None, timezone: str) -> str:
+    return show_time(moment, timezone) if moment is not None else "-"
 
 
 def kind_text(kind: DigestKind, locale: str | None) -> str:
     return t("digests.kind_health" if kind is DigestKind.HEALTH else "digests.kind_image_pulls", locale)
 
 
-def interval_text(seconds: int) -> str:
-    """``--every`` as the user would write it: 2h, 1h30m, 1d, 45m, 90s."""
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, seconds = divmod(seconds, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
-
-
 def schedule_text(schedule: Schedule, locale: str | None) -> str:
     if schedule.every_seconds is not None:
-        return t("digests.schedule_every", locale, duration=interval_text(schedule.every_seconds))
+        every = duration_text(schedule.every_seconds, locale, exact=True)
+        return t("digests.schedule_every", locale, duration=every)
     return t("digests.schedule_cron", locale, cron=schedule.cron, timezone=schedule.timezone)
 
 
@@ -436,7 +464,9 @@ def _short(text: str) -> Rendered:
     return Rendered(text=text.replace("*", "")[:3000], blocks=[section(text)])
 
 
-def render_subscription_changed(changed: SubscriptionChanged, locale: str | None) -> Rendered:
+def render_subscription_changed(
+    changed: SubscriptionChanged, locale: str | None, *, timezone: str = DEFAULT_TIMEZONE
+) -> Rendered:
     sub = changed.subscription
     if changed.stopped:
         return _short(
@@ -458,12 +488,14 @@ def render_subscription_changed(changed: SubscriptionChanged, locale: str | None
             schedule=schedule_text(sub.schedule, locale),
             scope=scope_text(scope, locale),
             context=scope.context,
-            next=_when(changed.next_run),
+            next=_when(changed.next_run, timezone),
         )
     )
 
 
-def render_subscription_list(listing: SubscriptionList, locale: str | None) -> Rendered:
+def render_subscription_list(
+    listing: SubscriptionList, locale: str | None, *, timezone: str = DEFAULT_TIMEZONE
+) -> Rendered:
     if not listing.subscriptions:
         return _short(t("digests.no_subscriptions", locale))
     lines = [t("digests.subscriptions_header", locale)]
@@ -477,7 +509,7 @@ def render_subscription_list(listing: SubscriptionList, locale: str | None) -> R
                 schedule=schedule_text(sub.schedule, locale),
                 scope=scope_text(Scope(sub.context or "", sub.namespaces), locale),
                 context=sub.context or listing.default_context or "-",
-                next=_when(next_run),
+                next=_when(next_run, timezone),
                 user=sub.created_by,
             )
         )

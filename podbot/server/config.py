@@ -33,6 +33,7 @@ from podbot.core.settings import (
     Settings,
     SlackSettings,
 )
+from podbot.core.times import DEFAULT_TIMEZONE, is_timezone
 
 
 class _Problems:
@@ -108,6 +109,16 @@ def _choice(value: Any, name: str, problems: _Problems, default: E) -> E:
     except ValueError:
         problems.add(name, f"must be one of {', '.join(m.value for m in kind)}, not {value!r}")
         return default
+
+
+def _timezone(value: Any, name: str, problems: _Problems) -> str | None:
+    """An IANA time zone name (Asia/Shanghai, UTC), or None when not set."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not is_timezone(value):
+        problems.add(name, f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai or UTC)")
+        return None
+    return value
 
 
 def _leader_election(
@@ -218,6 +229,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         locale = raw.get("locale")
         if locale is not None and normalize_locale(str(locale)) == "en" and not str(locale).startswith("en"):
             problems.add(f"channels[{i}].locale", f"unsupported language {locale!r} (en or zh_CN)")
+        timezone = _timezone(raw.get("timezone"), f"channels[{i}].timezone", problems)
         channels.append(
             ChannelPolicy(
                 channel=str(raw["channel"]),
@@ -236,6 +248,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
                 on_violation=_choice(
                     raw.get("on_violation"), f"channels[{i}].on_violation", problems, OnViolation.REFUSE
                 ),
+                timezone=timezone,
             )
         )
 
@@ -296,6 +309,8 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
             if "protected_namespaces" in doc
             else PROTECTED_NAMESPACES
         ),
+        timezone=_timezone(env.get("PODBOT_TIMEZONE") or doc.get("timezone"), "timezone", problems)
+        or DEFAULT_TIMEZONE,
         log_level=str(env.get("PODBOT_LOG_LEVEL") or doc.get("log_level") or "INFO").upper(),
     )
     if problems.items:
@@ -311,6 +326,10 @@ def require_slack(settings: Settings, *, socket_mode: bool) -> None:
     if socket_mode and not settings.slack.app_token:
         missing.append("SLACK_APP_TOKEN (an app-level token with connections:write, xapp-...)")
     if not socket_mode and not settings.slack.signing_secret:
-        missing.append("SLACK_SIGNING_SECRET (Basic Information > App Credentials)")
+        missing.append(
+            "SLACK_SIGNING_SECRET (Basic Information > App Credentials) for HTTP mode, or instead "
+            "SLACK_APP_TOKEN (an app-level token with connections:write, xapp-...) for Socket Mode, "
+            "which needs no public URL"
+        )
     if missing:
         raise ConfigError("missing settings:\n- " + "\n- ".join(missing))

@@ -201,9 +201,17 @@ class WebServer:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, let running requests finish, close every connection."""
         server = self._server
-        # Closing every dispatcher in the map ends waitress's asyncore loop (as webtest does).
-        while server._map:
-            for dispatcher in list(server._map.values()):
-                dispatcher.close()
+
+        def close_all() -> None:
+            # An empty map ends waitress's asyncore loop (as webtest does).
+            while server._map:
+                for dispatcher in list(server._map.values()):
+                    dispatcher.close()
+
+        if self._thread.is_alive():
+            # On the loop's own thread: closing sockets under a select() running on another
+            # thread makes it fail with "OSError: [Errno 9] Bad file descriptor".
+            server.trigger.pull_trigger(close_all)
+            self._thread.join(timeout)
+        close_all()
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
-        self._thread.join(timeout)

@@ -61,6 +61,15 @@ class SimClock:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.time(), UTC)
 
+    def set_speed(self, speed: float) -> None:
+        """From now on, run at ``speed`` (0: only ``advance`` moves time); no jump either way."""
+        with self._lock:
+            self._start = self._free_time()
+            self._real_start = time.monotonic()
+            self._jumped = 0.0
+            self.speed = speed
+            self._wakeup.notify_all()
+
     def timestamp(self) -> str:
         """RFC 3339 with second precision, as Kubernetes writes metadata timestamps."""
         return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -45,10 +45,10 @@ def render_answer(answer: Answer, now: datetime) -> Rendered | None:
     if answer.error_id:
         return render_internal_error(answer.error_id, answer.locale)
     if answer.error is not None:
-        return render_error(str(answer.error), answer.locale)
+        return render_error(answer.error.localized(answer.locale), answer.locale)
     if answer.result is None or isinstance(answer.result, SILENT):
         return None
-    return render(answer.result, answer.locale, now=now)
+    return render(answer.result, answer.locale, now=now, timezone=answer.timezone)
 
 
 class SlackMessenger:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 BOT_SCOPES = [
     "commands",  # the /pod slash command
@@ -21,10 +22,19 @@ BOT_SCOPES = [
 def app_manifest(
     url: str | None = None, *, socket_mode: bool = False, name: str = "podbot"
 ) -> dict[str, Any]:
-    """The manifest; HTTP mode needs the public ``url`` the app is served at (…/slack/events)."""
-    if not socket_mode and not url:
+    """The manifest; HTTP mode needs the public ``url`` the app is served at (…/slack/events).
+    ValueError (with the fix) for a URL Slack would not accept, or one that Socket Mode would drop."""
+    if socket_mode:
+        if url:
+            raise ValueError(
+                "--url and --socket-mode do not go together: in Socket Mode podbot connects to Slack "
+                "and has no request URL. Drop one of them."
+            )
+        request_url = None
+    elif not url:
         raise ValueError("HTTP mode needs --url (where Slack reaches podbot); or use --socket-mode")
-    request_url = f"{url.rstrip('/')}/slack/events" if url and not url.endswith("/slack/events") else url
+    else:
+        request_url = request_url_of(url)
     command: dict[str, Any] = {
         "command": "/pod",
         "description": "Kubernetes pods: run, create, get, describe, logs, delete, secret, static",
@@ -37,7 +47,7 @@ def app_manifest(
         "socket_mode_enabled": socket_mode,
         "token_rotation_enabled": False,
     }
-    if not socket_mode:
+    if request_url is not None:
         command["url"] = request_url
         settings["interactivity"]["request_url"] = request_url
     return {
@@ -54,3 +64,19 @@ def app_manifest(
         "oauth_config": {"scopes": {"bot": BOT_SCOPES}},
         "settings": settings,
     }
+
+
+def request_url_of(url: str) -> str:
+    """``https://host[/path]`` -> its ``…/slack/events``; Slack sends requests over HTTPS only."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if "://" not in text:
+        raise ValueError(f"--url {url!r} has no scheme: write https://{text.lstrip('/')}")
+    if parts.scheme.lower() != "https":
+        raise ValueError(f"--url {url!r} must start with https:// (Slack only sends requests to HTTPS URLs)")
+    if not parts.hostname:
+        raise ValueError(f"--url {url!r} names no host, e.g. https://podbot.example.com")
+    if parts.query or parts.fragment:
+        raise ValueError(f"--url {url!r} must not have a query or fragment (?… #…)")
+    base = parts._replace(scheme="https").geturl().rstrip("/")
+    return base if base.endswith("/slack/events") else f"{base}/slack/events"

@@ -41,3 +41,18 @@ def test_next_due_skips_cancelled_timers() -> None:
     assert clock.next_due() == start + 5  # not None: a live timer is still waiting
     clock.advance(6)
     assert clock.next_due() is None
+
+
+def test_set_speed_changes_the_pace_without_a_jump() -> None:
+    import time
+
+    clock = SimClock(speed=100.0)
+    time.sleep(0.05)
+    clock.set_speed(0.0)
+    frozen = clock.time()
+    time.sleep(0.05)
+    assert clock.time() == frozen  # stands still, from where it was
+    clock.advance(30)
+    assert clock.time() == frozen + 30
+    clock.set_speed(1.0)
+    assert frozen + 30 <= clock.time() < frozen + 31  # flows again from there

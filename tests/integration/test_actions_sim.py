@@ -187,6 +187,18 @@ def test_static_pods_are_listed_and_their_delete_refused(sim: SimCluster, kube: 
         actions.plan_delete_pod(parse("delete pod etcd-node01 -n kube-system"), kube)  # type: ignore[arg-type]
 
 
+def test_action_refusals_come_in_the_callers_language(sim: SimCluster, kube: KubeClient) -> None:
+    """Issue 14: the action layer formatted its refusals in English whatever the channel's language."""
+    with pytest.raises(NotPermitted) as caught:
+        actions.plan_delete_pod(parse("delete pod kube-apiserver-node01 -n kube-system"), kube, None, "zh_CN")  # type: ignore[arg-type]
+    assert "是静态 Pod" in caught.value.message and "/etc/kubernetes/manifests" in caught.value.message
+    with pytest.raises(NotFound) as missing:
+        actions.get_pods(parse("get pod no-such-pod -o yaml"), kube, None, "zh_CN")  # type: ignore[arg-type]
+    assert "找不到" in missing.value.message and "no-such-pod" in missing.value.message
+    static = actions.list_static_pods(parse("static"), kube, None, "zh_CN")  # type: ignore[arg-type]
+    assert all("清单文件" in p.manifest_hint for p in static.pods)
+
+
 def test_delete_secret(sim: SimCluster, kube: KubeClient) -> None:
     actions.create_registry_secret(
         parse(

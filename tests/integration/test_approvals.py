@@ -146,7 +146,7 @@ def test_non_approver_is_refused_privately_and_audited(h: Harness) -> None:
         click(h, "carol", request, "Deny")
     assert deletes == []
     answers = private_answers(h, "carol", mark)
-    assert len(answers) == 2 and all("only @sre can" in a for a in answers)
+    assert len(answers) == 2 and all("Only @sre can approve" in a for a in answers)
     assert current(h, request).rendered == request.rendered  # the message did not change
     approval = approval_of(h, request)
     assert approval.state is ApprovalState.PENDING

@@ -267,7 +267,7 @@ def test_init_container_pull_failure() -> None:
         PullCause.NOT_FOUND,
     )
     assert describe_finding(f, "en")[0].startswith("The init container fetch")
-    assert "初始化容器 fetch" in describe_finding(f, "zh_CN")[0]
+    assert describe_finding(f, "zh_CN")[0].startswith("Init 容器 fetch（Pod web-7d4b9c-abcde）")
 
 
 # --- crash loops, OOM, init failures --------------------------------------------------------------

@@ -90,6 +90,27 @@ def test_subscription_commands_list_and_stop_digests(tmp_path: Path) -> None:
         assert "no active digest #2" in other_channel.rendered  # only the channel's own
 
 
+def test_a_cron_digest_runs_on_the_channels_clock_and_shows_its_times_there(tmp_path: Path) -> None:
+    """Issue 14: readers in China Standard Time. #ops shows times in Asia/Shanghai; a cron in that
+    channel means 09:00 there (01:00 UTC) unless it names another zone with --tz."""
+    config = 'channels:\n  - {channel: "#ops", timezone: Asia/Shanghai}\n'
+    with podbot_harness(tmp_path, speed=0, config=config) as h:
+        answer = h.command('subscribe health --cron "0 9 * * *"')
+        start = h.sim.clock.now()
+        due = (start + timedelta(hours=8)).replace(hour=9, minute=0, second=0, microsecond=0)
+        if due <= start + timedelta(hours=8):
+            due += timedelta(days=1)
+        due -= timedelta(hours=8)  # 09:00 in Shanghai, as UTC
+        assert f"{(due + timedelta(hours=8)):%Y-%m-%d} 09:00 UTC+8" in answer.rendered  # "Next one: ..."
+        assert "(Asia/Shanghai)" in answer.rendered
+        other = h.command('subscribe image-pulls --cron "0 9 * * *" --tz UTC')
+        assert "(UTC)" in other.rendered and "09:00 UTC+8" not in other.rendered
+        mark = h.slack.mark()
+        advance_to(h, due)
+        digest = h.slack.wait_for_message(channel="ops", contains="Pod health", after=mark, timeout=10)
+        assert f"Digest of {(due + timedelta(hours=8)):%Y-%m-%d} 09:00 UTC+8" in digest.rendered
+
+
 def test_a_health_digest_is_posted_on_schedule_once(tmp_path: Path) -> None:
     with podbot_harness(tmp_path, speed=0) as h:
         h.command("subscribe health --every 1h")

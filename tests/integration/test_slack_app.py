@@ -109,6 +109,6 @@ def test_chinese_channel_gets_chinese_answers(tmp_path: Path) -> None:
     config = 'locale: zh_CN\nchannels:\n  - channel: "*"\n'
     with podbot_harness(tmp_path, config=config) as h:
         answer = h.command("get pods -n kube-system")
-        assert "个 pod" in answer.rendered
+        assert "个 Pod" in answer.rendered
         refused = h.command("gte pods")
         assert any("\u4e00" <= ch <= "\u9fff" for ch in refused.rendered)

@@ -245,11 +245,20 @@ EVENT = AuditEvent(
 
 def test_audit_line() -> None:
     line = audit_line(EVENT, "en")
-    assert line.startswith("`2026-05-09 09:00:00` <@UALICE> *delete* pod `shop/web` (prod-eu) → deleted")
+    assert line.startswith("`2026-05-09 09:00:00 UTC` <@UALICE> *delete* pod `shop/web` (prod-eu) → deleted")
     assert "(as bob@example.com [oncall, deleters])" in line and "request #7" in line
     assert "approved by" not in line  # details only for failures and refusals
     refused = replace(EVENT, action=AuditAction.REFUSED, outcome="forbidden", detail="run: You may not")
     assert "— _run: You may not_" in audit_line(refused, "en")
+    assert "*refused*" in audit_line(refused, "en") and "forbidden by RBAC" in audit_line(refused, "en")
+
+
+def test_audit_line_in_the_channels_language_and_time_zone() -> None:
+    line = audit_line(EVENT, "zh_CN", "Asia/Shanghai")
+    assert line.startswith("`2026-05-09 17:00:00 UTC+8` <@UALICE> *删除* Pod `shop/web`（prod-eu） → 已删除")
+    click = replace(EVENT, action=AuditAction.REFUSED_CLICK, outcome="not_an_approver")
+    assert "*点击被拒*" in audit_line(click, "zh_CN") and "不是审批人" in audit_line(click, "zh_CN")
+    assert "→ some_new_outcome" in audit_line(replace(EVENT, outcome="some_new_outcome"), "en")
 
 
 def test_audit_list_fits_or_uploads() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from podbot.commands import parse
@@ -334,6 +336,11 @@ VALID: list[tuple[str, Request]] = [
         Subscribe(kind=DigestKind.HEALTH, cron="*/30 8-18 * * *", namespaces=("a", "b")),
     ),
     ("subscribe health --cron @weekly", Subscribe(kind=DigestKind.HEALTH, cron="0 0 * * sun")),
+    (
+        "subscribe image-pulls --cron '30 8 * * *' --tz Asia/Shanghai",
+        Subscribe(kind=DigestKind.IMAGE_PULLS, cron="30 8 * * *", timezone="Asia/Shanghai"),
+    ),
+    ("subscribe health --timezone=UTC", Subscribe(kind=DigestKind.HEALTH, cron="0 9 * * *", timezone="UTC")),
     # 08:58 and 09:58 are an hour apart: the five-minute floor must not refuse it
     ("subscribe health --cron '58 8-9 * * *'", Subscribe(kind=DigestKind.HEALTH, cron="58 8-9 * * *")),
     ("subscribe health --cron '0,30 * * * *'", Subscribe(kind=DigestKind.HEALTH, cron="0,30 * * * *")),
@@ -618,7 +625,9 @@ def test_the_api_servers_own_wording_for_names() -> None:
     assert caught.value.message == (
         'Invalid pod name "My_Pod": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric '
         "characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
-        "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        # the regex in a code span: in Slack's mrkdwn its stars would otherwise turn into bold
+        "regex used for validation is `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`). "
+        "Did you mean `my-pod`?"
     )
     with pytest.raises(UsageError) as caught:
         parse("get pods -n " + "a" * 64)
@@ -699,3 +708,54 @@ def test_a_secret_manifest_stays_out_of_the_requests_repr() -> None:
     assert isinstance(request, CreateFromManifest)
     assert request.manifest == manifest
     assert "eyJhdXRocyI6e319" not in repr(request)
+
+
+@pytest.mark.parametrize(
+    ("text", "suggested"),
+    [
+        ("get pod MyNginx", "`mynginx`"),
+        ("run MyNginx --image=nginx", "`mynginx`"),
+        ("logs Web_1", "`web-1`"),
+        ("get pods -n Prod", "`prod`"),
+    ],
+)
+def test_an_invalid_name_that_only_needs_lowercase_gets_the_valid_one_suggested(
+    text: str, suggested: str
+) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(text)
+    assert f"Did you mean {suggested}?" in caught.value.message
+
+
+def test_no_suggestion_when_lowercase_does_not_make_a_valid_name() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("get pod -bad-")
+    assert "Did you mean" not in caught.value.message
+
+
+@pytest.mark.parametrize("typo", ["pdos", "opds", "podss", "ppod", "pdo"])
+def test_a_misspelt_pods_is_not_taken_for_a_pod_name(typo: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse(f"get {typo}")
+    assert "Did you mean `pods`?" in caught.value.message
+    assert f"`/pod get pod {typo}`" in caught.value.message  # how to mean a pod really named so
+    assert parse(f"get pod {typo}") == GetPods(names=(typo,))
+
+
+def test_an_unknown_verb_lists_the_commands_once() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse("gte pods")
+    assert "Did you mean `get`?" in caught.value.message
+    assert str(caught.value).count("subscriptions") == 1  # the list is in the hint only
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("subscribe health --cron '0 9 * * *' --tz Mars/Olympus", 'There is no time zone "Mars/Olympus"'),
+        ("subscribe health --every 1h --tz Asia/Shanghai", "`--tz` sets the time zone of a `--cron`"),
+    ],
+)
+def test_a_cron_time_zone_must_exist_and_belongs_to_cron(text: str, problem: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(problem)):
+        parse(text)

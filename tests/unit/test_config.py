@@ -92,3 +92,36 @@ def test_unreadable_or_non_mapping_file(tmp_path: Path) -> None:
     listy.write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="must be a YAML mapping"):
         load_settings({"PODBOT_CONFIG": str(listy)})
+
+
+def test_display_time_zone_for_the_workspace_and_per_channel(tmp_path: Path) -> None:
+    config = tmp_path / "podbot.yaml"
+    config.write_text(
+        "timezone: Asia/Shanghai\n"
+        "channels:\n"
+        "  - {channel: '#ops'}\n"
+        "  - {channel: '#berlin', timezone: Europe/Berlin}\n"
+    )
+    settings = load_settings({}, str(config))
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.timezone_for("C1", "ops") == "Asia/Shanghai"  # the workspace's
+    assert settings.timezone_for("C2", "berlin") == "Europe/Berlin"
+    assert load_settings({"PODBOT_TIMEZONE": "UTC"}, str(config)).timezone == "UTC"  # env wins
+    assert load_settings({}).timezone == "UTC"  # the default
+
+
+def test_an_unknown_time_zone_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "podbot.yaml"
+    config.write_text("timezone: Mars/Olympus\nchannels:\n  - {channel: '#ops', timezone: CST+8}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({}, str(config))
+    assert "timezone: unknown time zone 'Mars/Olympus'" in str(caught.value)
+    assert "channels[0].timezone: unknown time zone 'CST+8'" in str(caught.value)
+
+
+def test_serving_with_nothing_set_names_socket_mode_as_the_alternative() -> None:
+    with pytest.raises(ConfigError) as caught:
+        require_slack(load_settings({}), socket_mode=False)
+    message = str(caught.value)
+    assert "SLACK_BOT_TOKEN" in message and "SLACK_SIGNING_SECRET" in message
+    assert "SLACK_APP_TOKEN" in message and "Socket Mode" in message

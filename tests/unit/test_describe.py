@@ -76,7 +76,7 @@ def test_seed_pod_description_offers_the_secret_fix_button() -> None:
     }
     zh = render(PodDescription("sim", raw, event_rows(events, now), tuple(findings)), "zh_CN", now=now)
     assert_valid_message(zh)
-    assert "创建 secret myregistrykey" in str(zh.blocks)
+    assert "创建镜像拉取密钥 myregistrykey" in str(zh.blocks)
 
 
 def test_healthy_pod_says_so() -> None:

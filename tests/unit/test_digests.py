@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -259,6 +261,9 @@ def test_digests_of_any_size_fit_one_message_and_attach_what_is_left_out(count: 
 def test_alert_resolved_message_names_the_alert_and_how_long_it_lasted() -> None:
     rendered = render_alert_resolved("image pull failure in namespace default", 154)
     assert "Resolved" in rendered.text and "2m34s" in rendered.text
+    assert (
+        "2 分钟 34 秒" in render_alert_resolved("镜像拉取失败", 154, "zh_CN").text
+    )  # units from the catalog
     assert "~image pull failure in namespace default~" in rendered.blocks[0]["text"]["text"]
 
 
@@ -270,3 +275,14 @@ def test_every_finding_kind_and_cause_has_a_short_label(locale: str) -> None:
     for cause in [*PullCause, *SchedulingCause]:
         assert f"digests.cause.{cause.value}" in keys, (locale, cause)
         assert kind_label(FindingKind.IMAGE_PULL.value, cause.value, locale) != cause.value
+
+
+def test_digest_times_are_shown_in_the_channels_time_zone_and_durations_in_its_language() -> None:
+    findings = find_problems([private_pod("web-1")], lambda key: (), NO_CREDENTIALS, NOW)
+    digest = pull_digest(findings, scope=Scope("prod"), now=NOW)
+    utc = str(render_pulls(digest).blocks)
+    assert f"{NOW:%Y-%m-%d %H:%M} UTC" in utc
+    local = NOW.astimezone(ZoneInfo("Asia/Shanghai"))
+    shanghai = str(render_pulls(digest, "zh_CN", timezone="Asia/Shanghai").blocks)
+    assert f"{local:%Y-%m-%d %H:%M} UTC+8 的摘要" in shanghai and " UTC 的摘要" not in shanghai
+    assert re.search(r"（\d+ (小时|分钟|秒)", shanghai)  # "failing since ... (9 分钟 14 秒)"

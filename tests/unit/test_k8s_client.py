@@ -210,6 +210,9 @@ def test_unreachable_cluster_is_cluster_unavailable(tmp_path: Path) -> None:
     with pytest.raises(ClusterUnavailable, match="cannot reach") as info:
         kube.version()
     assert "tok-do-not-leak" not in str(info.value)
+    # issue 14: shown to a user in their language, like every other sentence
+    assert info.value.localized("zh_CN").startswith("无法连接集群 down 的 Kubernetes API（")
+    assert info.value.localized("en") == str(info.value)
 
 
 def test_unknown_context_and_bad_kubeconfig_are_clear(server: Path, tmp_path: Path) -> None:
@@ -268,3 +271,17 @@ def test_paths() -> None:
     assert path_for("coordination.k8s.io/v1", "leases", "kube-system") == (
         "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
     )
+
+
+def test_podbot_s_own_api_error_sentences_come_in_the_readers_language() -> None:
+    unavailable = error_from_status(503, b'{"message": "etcdserver: leader changed"}', "prod")
+    assert unavailable.localized("zh_CN") == "集群 prod 暂时不可用：etcdserver: leader changed"
+    assert (
+        unavailable.localized("en")
+        == str(unavailable)
+        == "cluster 'prod' is unavailable: etcdserver: leader changed"
+    )
+    refused = error_from_status(401, b'{"message": "Unauthorized"}', "prod")
+    assert refused.localized("zh_CN") == "集群 prod 拒绝了 podbot 的身份认证（Unauthorized）"
+    found = error_from_status(404, b'{"message": "pods \\"x\\" not found"}', "prod")
+    assert found.localized("zh_CN") == found.message  # the API server's own words, as kubectl shows them

@@ -117,7 +117,7 @@ def test_secret_created_after_the_last_failure_is_found_and_the_kubelet_retries(
     assert "Found" in english and "retries in about 20s" in english and "myregistrykey" in english
     assert "delete" not in english.lower() and "holds no login" not in english
     chinese = text(f, "zh_CN")
-    assert "大约 20s 后" in chinese and "myregistrykey" in chinese
+    assert "大约 20 秒后" in chinese and "myregistrykey" in chinese
 
 
 def test_back_off_runs_out_at_five_minutes_and_then_it_is_any_moment() -> None:

@@ -180,3 +180,56 @@ def test_shutdown_waits_for_a_running_job_that_changes_the_jobs(tmp_path: Path) 
     stopper.join(5)
     assert not stopper.is_alive(), "shutdown deadlocked"
     engine.dispose()
+
+
+def test_run_due_hands_due_runs_over_at_once_and_wait_idle_waits_for_them(
+    parts: tuple[ManualClock, Recorder, ClockScheduler],
+) -> None:
+    """What ``podbot demo`` does after a time jump: no wakeup, no poll (30 s here), no waiting loop."""
+    clock, recorder, scheduler = parts
+    add_hourly(scheduler, clock)
+    executor = scheduler._lookup_executor("default")
+    clock.advance(hours=1)
+    scheduler.run_due()
+    assert executor.wait_idle(5)
+    assert recorder.runs == [T0 + timedelta(hours=1)]
+
+
+class SlowDueJobs(SQLAlchemyJobStore):  # type: ignore[misc]
+    """A job store whose due-jobs query takes a while (a busy database), announcing when it starts."""
+
+    def __init__(self, entered: threading.Event, **options: Any) -> None:
+        super().__init__(**options)
+        self.entered = entered
+
+    def get_due_jobs(self, now: datetime) -> list[Any]:
+        if (jobs := super().get_due_jobs(now)) and not self.entered.is_set():
+            self.entered.set()
+            time.sleep(0.3)
+        return jobs  # type: ignore[no-any-return]
+
+
+def test_a_shutdown_during_a_scheduling_pass_lets_that_pass_submit_first(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14: shutting down while a pass was collecting due jobs drained the executor under it,
+    and the pass's submit failed with "cannot schedule new futures after shutdown"."""
+    clock, recorder, entered = ManualClock(), Recorder(), threading.Event()
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    scheduler = ClockScheduler(
+        clock,
+        poll_seconds=30,
+        jobstores={"default": SlowDueJobs(entered, engine=engine)},
+        executors={"default": ClockExecutor(clock, recorder)},
+    )
+    scheduler.start()
+    add_hourly(scheduler, clock)
+    clock.advance(hours=1)
+    passing = threading.Thread(target=scheduler.run_due)
+    passing.start()
+    assert entered.wait(5)
+    scheduler.shutdown(wait=True)  # while the pass sleeps in get_due_jobs
+    passing.join(5)
+    engine.dispose()
+    assert "error submitting job" not in caplog.text
+    assert recorder.runs == [T0 + timedelta(hours=1)]  # the pass submitted it; shutdown waited for it

@@ -16,7 +16,7 @@ from enum import Enum
 
 from podbot.core import i18n
 from podbot.core.diagnosis.pull_causes import PullCause
-from podbot.core.pods.status import human_duration
+from podbot.core.pods.status import duration_text
 
 CREDENTIAL_CAUSES = frozenset(
     {
@@ -275,8 +275,8 @@ def _params(finding: Finding, locale: str | None) -> dict[str, object]:
         "reason": ev.last_reason or ev.reason or "?",
         "restarts": ev.restarts,
         "count": ev.restarts_in_window,
-        "window": human_duration(ev.window_seconds),
-        "duration": human_duration(ev.duration_seconds),
+        "window": duration_text(ev.window_seconds, locale),
+        "duration": duration_text(ev.duration_seconds, locale),
         # The scheduler's "preemption: ..." tail is noise in a sentence (the evidence keeps it all).
         "message": ev.message.split(" preemption:")[0]
         if finding.kind is FindingKind.UNSCHEDULABLE
@@ -293,7 +293,7 @@ def _retry_text(seconds: int | None, locale: str | None) -> str:
         return i18n.t("diagnosis.retry.unknown", locale)
     if seconds <= 0:
         return i18n.t("diagnosis.retry.now", locale)
-    return i18n.t("diagnosis.retry.in", locale, duration=human_duration(seconds))
+    return i18n.t("diagnosis.retry.in", locale, duration=duration_text(seconds, locale))
 
 
 def _fix_params(fix: Fix, finding: Finding, locale: str | None) -> dict[str, object]:

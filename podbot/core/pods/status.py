@@ -9,9 +9,11 @@ podbot uses them for digests and alerts computed from its watch cache, so both a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from podbot.core.i18n import t
 from podbot.core.kube import Container, Pod, StateTerminated
 
 NODE_LOST = "NodeLost"  # node.NodeUnreachablePodReason
@@ -268,3 +270,22 @@ def pod_row_of(pod: Pod) -> PodRow:
 def pod_row(pod: Pod, now: datetime, wide: bool = False) -> list[str]:
     """One ``kubectl get pods`` row: NAME READY STATUS RESTARTS AGE (+ IP NODE ... when wide)."""
     return pod_row_of(pod).cells(now, wide)
+
+
+_PART = re.compile(r"(\d+)([ydhms])")
+_SIZES = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+def duration_text(seconds: float, locale: str | None, *, exact: bool = False) -> str:
+    """A duration in words of the reader's language: ``9m14s`` / ``9 分钟 14 秒``. Rounded to two
+    units like kubectl's ages (``human_duration``), or ``exact`` for a schedule (``1h30m``)."""
+    if exact:
+        left, parts = max(0, int(seconds)), []
+        for unit, size in _SIZES:
+            count, left = divmod(left, size)
+            if count:
+                parts.append((count, unit))
+        parts = parts or [(0, "s")]
+    else:
+        parts = [(int(n), unit) for n, unit in _PART.findall(human_duration(max(0.0, seconds)))]
+    return t("time.join", locale).join(t(f"time.{unit}", locale, n=n) for n, unit in parts)
