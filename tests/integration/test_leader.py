@@ -18,7 +18,9 @@ from podbot.core.errors import Conflict
 from podbot.k8s.client import Clusters, KubeClient
 from podbot.k8s.election import LeaderElector, LeaseLock, LeaseRecord
 from podbot.sim.cluster import SimCluster
+from tests.support.election import FAST
 from tests.support.stores import race
+from tests.support.waits import wait_until
 
 NS = "default"
 T0 = datetime(2026, 5, 9, 9, 0, tzinfo=UTC)
@@ -241,9 +243,6 @@ def test_bad_timings_are_refused(kube: KubeClient) -> None:
 
 
 # --- the loop, on threads, in real time ---------------------------------------------------------
-FAST = {"lease_duration": 2, "renew_deadline": 1.5, "retry_period": 0.25}
-
-
 class Candidate:
     """An elector on its thread plus a log of its leadership changes."""
 
@@ -260,16 +259,6 @@ class Candidate:
 
     def starts(self) -> int:
         return sum(1 for kind, _ in self.events if kind == "started")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> float:
-    """Poll ``predicate`` (real time); the time it took, or fail."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 @pytest.fixture

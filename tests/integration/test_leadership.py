@@ -22,7 +22,8 @@ from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
 from podbot.store import Store
-from tests.integration.test_leader import FAST, wait_until
+from tests.support.election import FAST
+from tests.support.waits import wait_until
 
 
 class Recorder:
