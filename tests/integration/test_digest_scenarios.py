@@ -14,6 +14,7 @@ from pathlib import Path
 
 from podbot.localslack import Message
 from podbot.sim.objects.meta import stamp_new
+from tests.support.builders import active_namespace
 from tests.support.harness import Harness, podbot_harness
 from tests.support.seed import SEED_POD
 from tests.support.waits import wait_until
@@ -214,15 +215,7 @@ def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
         h.command("alerts on -n batch")
         h.sim.store.create(
             "namespaces",
-            stamp_new(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": "batch"},
-                    "status": {"phase": "Active"},
-                },
-                h.sim.clock,
-            ),
+            stamp_new(active_namespace("batch"), h.sim.clock),
         )
         mark = h.slack.mark()
         for i in range(500):

@@ -13,7 +13,7 @@ from podbot.k8s.client import Clusters
 from podbot.k8s.watch import Backoff, Resource, WatchCache
 from podbot.sim.cluster import SimCluster
 from podbot.sim.objects.meta import stamp_new
-from tests.support.builders import cstatus, event, pod, waiting
+from tests.support.builders import active_namespace, cstatus, event, pod, waiting
 from tests.support.waits import wait_until
 
 FAST = Backoff(initial=0.05, maximum=0.4)
@@ -200,15 +200,7 @@ def test_configured_namespaces_are_watched_one_by_one(sim: SimCluster) -> None:
     put_pod(sim, "web")
     sim.store.create(
         "namespaces",
-        stamp_new(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": "shop"},
-                "status": {"phase": "Active"},
-            },
-            sim.clock,
-        ),
+        stamp_new(active_namespace("shop"), sim.clock),
     )
     put_pod(sim, "cart", namespace="shop")
     clusters = Clusters(str(sim.kubeconfig_path))
