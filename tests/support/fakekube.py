@@ -30,7 +30,16 @@ PODBOT = "system:serviceaccount:podbot:podbot"  # who the fake says podbot itsel
 CREATED_AT = "2026-03-01T12:00:00Z"
 KINDS = {"pods": "Pod", "secrets": "Secret", "events": "Event", "namespaces": "Namespace"}
 FIELDS = {  # the field selectors the API server supports, per resource (and metadata.* for all)
-    "pods": ("spec.nodeName", "status.phase", "spec.restartPolicy", "spec.schedulerName"),
+    "pods": (
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ),
     "events": (
         "involvedObject.kind",
         "involvedObject.namespace",
@@ -193,10 +202,22 @@ class FakeKube:
         self._authorize("get", "pods/log", target, as_user)
         pod = self._existing(target)
         params = dict(query)
-        names = [c["name"] for c in [*pod["spec"].get("initContainers", ()), *pod["spec"]["containers"]]]
-        container = str(params.get("container") or (names[0] if len(names) == 1 else ""))
+        spec = pod["spec"]
+        names = [c["name"] for c in [*spec.get("initContainers", ()), *spec["containers"]]]
+        container = str(params.get("container") or "")
+        if not container and len(spec["containers"]) == 1:
+            container = spec["containers"][0]["name"]
+        elif not container:
+            choices = " ".join(c["name"] for c in spec["containers"])
+            raise self._status(
+                400,
+                "BadRequest",
+                f"a container name must be specified for pod {target.name}, choose one of: [{choices}]",
+            )
         if container not in names:
             raise self._status(400, "BadRequest", f"container {container} is not valid for pod {target.name}")
+        if not spec.get("nodeName"):
+            return ""  # no kubelet to ask yet: the API server answers with an empty log
         previous = str(params.get("previous", "false")).lower() == "true"
         key = (str(target.namespace), str(target.name), container, previous)
         if key not in self.logs:
@@ -237,7 +258,8 @@ class FakeKube:
             key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]),
         )
         items = [o for o in items if _labels_match(o, params.get("labelSelector", ""))]
-        items = [o for o in items if self._fields_match(target.plural, o, params.get("fieldSelector", ""))]
+        terms = self._field_terms(target.plural, params.get("fieldSelector", ""))
+        items = [o for o in items if all((_field(o, f) == v) != negated for f, v, negated in terms)]
         start = int(params.get("continue") or 0)
         limit = int(params.get("limit") or 0) or len(items)
         if self._page_limit:
@@ -259,11 +281,13 @@ class FakeKube:
         if not isinstance(body, dict):
             raise self._status(400, "BadRequest", "the body of the request was not a JSON object")
         kind = KINDS.get(target.plural, "")
-        if body.get("kind") != kind:
+        sent = body.get("kind")
+        if sent != kind:
             raise self._status(
                 400,
                 "BadRequest",
-                f"the kind in the data ({body.get('kind')}) does not match the expected kind ({kind})",
+                f'{sent} in version "v1" cannot be handled as a {kind}: '
+                f"converting (v1.{sent}) to (v1.{kind}): unknown conversion",
             )
         if params.get("fieldValidation") == "Strict":
             unknown = sorted(set(body) - TOP_LEVEL) + [
@@ -273,7 +297,8 @@ class FakeKube:
                 raise self._status(
                     400,
                     "BadRequest",
-                    "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown),
+                    f'{kind} in version "v1" cannot be handled as a {kind}: strict decoding error: '
+                    + ", ".join(f'unknown field "{f}"' for f in unknown),
                 )
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
@@ -401,18 +426,16 @@ class FakeKube:
                 f'in API group "" {where}',
             )
 
-    def _fields_match(self, plural: str, obj: JSON, selector: str) -> bool:
+    def _field_terms(self, plural: str, selector: str) -> list[tuple[str, str, bool]]:
+        """``(field, value, negated)`` per term; an unsupported field is a 400, as on the server."""
+        terms = []
         for term in filter(None, (t.strip() for t in selector.split(","))):
-            negate = "!=" in term
+            negated = "!=" in term
             field, _, wanted = term.replace("!=", "=").replace("==", "=").partition("=")
             if field not in ("metadata.name", "metadata.namespace", *FIELDS.get(plural, ())):
                 raise self._status(400, "BadRequest", f"field label not supported: {field}")
-            value: Any = obj
-            for part in field.split("."):
-                value = value.get(part, "") if isinstance(value, dict) else ""
-            if (str(value) == wanted) == negate:
-                return False
-        return True
+            terms.append((field, wanted, negated))
+        return terms
 
     def _table(self, plural: str, objects: Iterable[JSON], include: str, meta: JSON) -> JSON:
         if plural != "pods":
@@ -509,6 +532,13 @@ def _namespace(name: str) -> JSON:
         "metadata": {"name": name},
         "status": {"phase": "Active"},
     }
+
+
+def _field(obj: JSON, path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part, "") if isinstance(value, dict) else ""
+    return str(value)
 
 
 def _wants_table(accept: str) -> bool:
