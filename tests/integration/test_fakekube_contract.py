@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from podbot.core.errors import PodbotError
+from podbot.k8s import actions
 from podbot.k8s.api import Identity, Kube
 from podbot.k8s.client import Clusters
 from podbot.sim.cluster import SimCluster
@@ -20,6 +21,7 @@ from tests.support.fakekube import FakeKube
 
 PODS = "/api/v1/namespaces/default/pods"
 NOBODY = Identity("nobody@example.com")  # the simulator's RBAC grants this user nothing
+ADMIN = Identity("kubernetes-admin", ("system:masters",))
 UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -117,6 +119,11 @@ SCENARIOS: dict[str, Callable[[Kube, str], Any]] = {
     "a user RBAC refuses, reading one": lambda k, n: (create(k, n), k.get(f"{PODS}/{n}", as_user=NOBODY)),
     "a user RBAC refuses, logs": lambda k, n: (create(k, n), k.text(f"{PODS}/{n}/log", as_user=NOBODY)),
     "a user RBAC refuses, creating": lambda k, n: create_as(k, n, NOBODY),
+    "access reviews, as podbot and as a user RBAC refuses": lambda k, n: [
+        actions.may(k, who, "list", "pods", namespace)
+        for who in (ADMIN, NOBODY)
+        for namespace in ("default", None)
+    ],
 }
 
 

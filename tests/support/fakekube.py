@@ -1,9 +1,9 @@
 """An in-memory fake of the ``podbot.k8s.api.Kube`` port, for unit tests of the action layer.
 
-It answers GET, POST, DELETE and lists of core/v1 objects from a dictionary, and fails the way the
-API server does: the same Status messages, turned into podbot's errors by the real client's own
-mapping (``error_from_status``). Paging (``list_all``/``list_pages``) is the real client's code
-running on the fake's pages. Every call is recorded in ``calls``.
+It answers GET, POST, DELETE and lists of core/v1 objects (and SelfSubjectAccessReviews) from a
+dictionary, and fails the way the API server does: the same Status messages, turned into podbot's
+errors by the real client's own mapping (``error_from_status``). Paging (``list_all``,
+``list_pages``) is the real client's code running on the fake's pages. Every call is recorded.
 
 Deliberately small: no watch, PATCH or PUT; no admission, defaulting or schema beyond the checks
 below; pod Tables have three columns (Name, Status, and Node at priority 1), enough for the
@@ -26,6 +26,7 @@ from podbot.core.errors import NotFound, PodbotError
 from podbot.k8s.api import JSON, Identity, Query
 from podbot.k8s.client import KubeClient, error_from_status
 
+REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 PODBOT = "system:serviceaccount:podbot:podbot"  # who the fake says podbot itself is, in 403s
 CREATED_AT = "2026-03-01T12:00:00Z"
 KINDS = {"pods": "Pod", "secrets": "Secret", "events": "Event", "namespaces": "Namespace"}
@@ -174,6 +175,8 @@ class FakeKube:
         self._maybe_fail(method, path)
         if path == "/version":
             return {"major": "1", "minor": "32", "gitVersion": "v1.32.0-fake"}
+        if path == REVIEWS and method == "POST":
+            return self._review(body, as_user)
         target = self._parse(path)
         params = dict(query)
         if method == "GET" and target.name is None:
@@ -371,6 +374,23 @@ class FakeKube:
             "metadata": {},
             "status": "Success",
             "details": {"name": target.name, "kind": target.plural, "uid": meta.get("uid", "")},
+        }
+
+    def _review(self, body: Any, as_user: Identity | None) -> JSON:
+        """A SelfSubjectAccessReview: may the caller do it? (Everyone may ask.)"""
+        attributes = ((body or {}).get("spec") or {}).get("resourceAttributes") or {}
+        target = _Target(
+            attributes.get("resource", ""), attributes.get("namespace"), attributes.get("name"), None
+        )
+        try:
+            self._authorize(attributes.get("verb", ""), target.plural, target, as_user)
+            allowed = True
+        except PodbotError:
+            allowed = False
+        return {
+            **copy.deepcopy(body),
+            "metadata": {"creationTimestamp": None},
+            "status": {"allowed": allowed},
         }
 
     # --- plumbing ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from podbot.core.model import (
     GetPods,
     ListApprovals,
     Origin,
+    PostDigest,
     Request,
     SetAlerts,
     ShowHelp,
@@ -54,16 +55,18 @@ from podbot.core.results import (
     Result,
     SubscriptionChanged,
 )
-from podbot.core.settings import ChannelPolicy, IdentitySettings, KubeSettings, Settings
+from podbot.core.settings import ChannelPolicy, IdentitySettings, KubeSettings, OnViolation, Settings
 from podbot.k8s.api import Identity
 from tests.support.builders import NOW, active_namespace, pod
 from tests.support.fakekube import FakeClusters, FakeKube
 
-OPS = Origin("T1", "C-OPS", "U-ALICE", channel_name="ops")
-DEV = Origin("T1", "C-DEV", "U-ALICE", channel_name="dev")
+OPS = Origin("T1", "C0OPS00", "U0ALICE", channel_name="ops")
+DEV = Origin("T1", "C0DEV00", "U0ALICE")  # its policy is keyed by #name: the gate looks the name up
+ELSEWHERE = Origin("T1", "C0RANDOM", "U0ALICE", channel_name="random")  # no policy names it
 SETTINGS = Settings(
     kube=KubeSettings(default_context="prod"),
     channels=(
+        ChannelPolicy(channel="C0OPS00"),
         ChannelPolicy(
             channel="#dev",
             contexts=("staging",),
@@ -93,7 +96,7 @@ class People:
         return None
 
     def channel_name(self, channel_id: str) -> str:
-        return ""
+        return {"C0DEV00": "dev", "C0CN000": "cn"}.get(channel_id, "")
 
 
 class MemoryAudit:
@@ -145,9 +148,12 @@ class World:
             **(KubeOperations(lambda: NOW).handlers() if kube_handlers else {}),
             **(handlers or {}),
         }
-        identities = SlackIdentities(settings, people or People({}))
-        gate = Gate(settings, self.clusters, identities, approvals or Approvals())
-        self.pipeline = Pipeline(settings, gate, table, AuditTrail(self.audit, lambda: NOW))
+        people = people or People({})
+        gate = Gate(
+            settings, self.clusters, SlackIdentities(settings, people), approvals or Approvals(), people
+        )
+        self.held = Recorder(HelpText("held for an approver"))
+        self.pipeline = Pipeline(settings, gate, table, AuditTrail(self.audit, lambda: NOW), hold=self.held)
 
     def text(self, text: str, origin: Origin = OPS) -> Answer:
         return self.pipeline.handle_text(text, origin)
@@ -204,13 +210,12 @@ def test_a_request_that_needs_a_dialog_is_authorized_but_not_run() -> None:
 
 def test_usage_errors_are_answered_in_the_channels_language() -> None:
     world = World()
+    in_cn = Origin("T1", "C0CN000", "U0ALICE")  # #cn, by the name Slack gives for its ID
     english = error_of(world.text("frobnicate"))
-    chinese = error_of(
-        world.text("frobnicate", dataclasses.replace(OPS, channel_id="C-CN", channel_name="cn"))
-    )
+    chinese = error_of(world.text("frobnicate", in_cn))
     assert isinstance(english, UsageError) and isinstance(chinese, UsageError)
     assert english.message != chinese.message
-    assert world.pipeline.locale(dataclasses.replace(OPS, channel_name="cn")) == "zh_CN"
+    assert world.pipeline.locale(in_cn) == "zh_CN" and world.pipeline.locale(OPS) == "en"
 
 
 # --- the gate: channel policy, cluster, namespace ------------------------------------------------
@@ -237,8 +242,8 @@ def test_the_channel_policy_refuses_before_any_call_and_the_refusal_is_audited(
     assert (event.action, event.outcome, event.user_id, event.channel_id) == (
         AuditAction.REFUSED,
         "refused",
-        "U-ALICE",
-        "C-DEV",
+        "U0ALICE",
+        "C0DEV00",
     )
     assert event.request_text == text and event.detail.endswith(refused.message)
 
@@ -272,15 +277,51 @@ def test_turning_alerts_off_needs_no_cluster_turning_them_on_is_granted_the_chec
     assert on.kube is world.staging and on.namespaces == ("dev-*",)
 
 
+def test_a_channel_no_policy_names_may_look_but_not_touch() -> None:
+    world = World()
+    assert isinstance(world.text("get pods", ELSEWHERE).result, PodTable)
+    refused = error_of(world.text("run web --image=nginx:1.25", ELSEWHERE))
+    assert isinstance(refused, NotPermitted) and "`run`" in refused.message and world.prod.writes() == []
+
+
+# --- Pod Security of what a create makes ---------------------------------------------------------
+HOST_NETWORK = """run web --image=nginx:1.25 --overrides='{"spec":{"hostNetwork":true}}'"""
+
+
+def test_a_create_that_breaks_the_pod_security_level_is_refused_before_any_call() -> None:
+    world = World()
+    refused = error_of(world.text(HOST_NETWORK))
+    assert isinstance(refused, NotPermitted) and refused.reason == "pod_security"
+    assert "hostNetwork=true" in refused.message and world.prod.calls == []
+    assert world.actions() == [(AuditAction.REFUSED, "pod_security")]
+    protected = error_of(world.text("run web --image=nginx:1.25 -n kube-system"))
+    assert "namespace reserved for the cluster itself" in protected.message
+    preview = world.text(HOST_NETWORK.replace("run web", "run web --dry-run=server"))
+    assert isinstance(preview.result, Changed) and preview.result.violations  # says what a create would meet
+    assert all(c.dry_run for c in world.prod.writes()) and world.held.calls == []
+
+
+def test_a_channel_may_hold_such_a_create_for_an_approver_instead() -> None:
+    holding = dataclasses.replace(
+        SETTINGS, channels=(ChannelPolicy(channel="C0OPS00", on_violation=OnViolation.APPROVE),)
+    )
+    world = World(holding)
+    assert world.text(HOST_NETWORK).result == HelpText("held for an approver")
+    ((request, grant),) = world.held.calls
+    assert request.name == "web" and [v.rule for v in grant.violations] == ["host_namespaces"]
+    assert world.prod.writes() == []
+    assert isinstance(world.text("run ok --image=nginx:1.25").result, Changed)  # within the level: at once
+
+
 # --- identity ------------------------------------------------------------------------------------
 IDENTITY = dataclasses.replace(
     SETTINGS,
-    identity=IdentitySettings(enabled=True, users={"U-BOB": "bob"}, groups={"S-SRE": ("sre", "oncall")}),
+    identity=IdentitySettings(enabled=True, users={"U0BOB": "bob"}, groups={"S-SRE": ("sre", "oncall")}),
 )
 
 
 def test_with_identity_on_every_call_is_made_as_the_mapped_user() -> None:
-    people = People({"U-ALICE": "alice@example.com"}, {"U-ALICE": frozenset({"S-SRE", "S-OTHER"})})
+    people = People({"U0ALICE": "alice@example.com"}, {"U0ALICE": frozenset({"S-SRE", "S-OTHER"})})
     world = World(IDENTITY, people=people)
     world.prod.add(pod("web"))
     assert isinstance(world.text("get pods").result, PodTable)
@@ -289,20 +330,20 @@ def test_with_identity_on_every_call_is_made_as_the_mapped_user() -> None:
     assert [c.as_user for c in world.prod.calls] == [alice, alice]
     (run,) = world.audit.events
     assert (run.action, run.kube_user, run.kube_groups) == (AuditAction.RUN, alice.user, alice.groups)
-    world.text("get pods", dataclasses.replace(OPS, user_id="U-BOB"))
+    world.text("get pods", dataclasses.replace(OPS, user_id="U0BOB"))
     assert world.prod.calls[-1].as_user == Identity("bob")  # the explicit mapping wins
 
 
 def test_a_user_podbot_cannot_map_is_refused_never_served_as_the_bot() -> None:
     world = World(IDENTITY, people=People({}))
     refused = error_of(world.text("get pods"))
-    assert isinstance(refused, NotPermitted) and "U-ALICE" in refused.message
+    assert isinstance(refused, NotPermitted) and "U0ALICE" in refused.message
     assert world.prod.calls == []
     assert world.actions() == [(AuditAction.REFUSED, "refused")]
 
 
 def test_the_clusters_403_names_who_was_refused_what() -> None:
-    people = People({"U-ALICE": "alice@example.com"})
+    people = People({"U0ALICE": "alice@example.com"})
     world = World(IDENTITY, people=people)
     world.prod.forbid("list", "pods", "shop", user="alice@example.com")
     refused = error_of(world.text("get pods -n shop"))
@@ -372,7 +413,7 @@ REQUEST = Approval(
     state=ApprovalState.PENDING,
     created_at=NOW,
     expires_at=NOW + timedelta(hours=1),
-    requester=Requester("T1", "C-OPS", "U-ALICE"),
+    requester=Requester("T1", "C0OPS00", "U0ALICE"),
     target=DeleteTarget("prod", "Pod", "shop", "web", "uid-1"),
 )
 
@@ -397,12 +438,12 @@ def test_subscription_changes_are_public_and_audited() -> None:
     subscription = Subscription(
         id=3,
         team_id="T1",
-        channel_id="C-OPS",
+        channel_id="C0OPS00",
         kind=DigestKind.HEALTH,
         schedule=Schedule(every_seconds=3600),
         namespaces=("shop",),
         context="prod",
-        created_by="U-ALICE",
+        created_by="U0ALICE",
         created_at=NOW,
     )
     world = World(handlers={Subscribe: Recorder(SubscriptionChanged(subscription, NOW))})
@@ -418,14 +459,14 @@ def test_subscription_changes_are_public_and_audited() -> None:
 
 
 # --- clicks on approval requests -----------------------------------------------------------------
-CLICK = dataclasses.replace(OPS, user_id="U-BOB", entry=Entry.BUTTON)
+CLICK = dataclasses.replace(OPS, user_id="U0BOB", entry=Entry.BUTTON)
 
 
 def test_a_click_is_granted_the_requests_cluster_and_the_approvers_identity() -> None:
     decisions = Recorder(Changed("deleted", "prod", (ObjectRef("Pod", "shop", "web"),)))
     world = World(
         IDENTITY,
-        people=People({"U-BOB": "bob@example.com"}),
+        people=People({"U0BOB": "bob@example.com"}),
         approvals=Approvals(REQUEST),
         handlers={DecideApproval: decisions},
     )
@@ -452,10 +493,41 @@ def test_a_click_on_an_unknown_request_or_from_a_channel_that_may_not_delete_is_
 
 def test_an_approver_podbot_cannot_map_may_not_approve_but_may_deny() -> None:
     world = World(IDENTITY, approvals=Approvals(REQUEST), handlers={DecideApproval: Recorder(HelpText("ok"))})
-    carol = dataclasses.replace(CLICK, user_id="U-CAROL")  # no mapping, no email
+    carol = dataclasses.replace(CLICK, user_id="U0CAROL")  # no mapping, no email
     unmapped = error_of(world.pipeline.handle(DecideApproval(7, Decision.APPROVE), carol))
     assert isinstance(unmapped, NotPermitted) and unmapped.reason == "unmapped"
     assert world.pipeline.handle(DecideApproval(7, Decision.DENY), carol).result == HelpText("ok")
+
+
+def test_a_click_counts_only_on_the_requests_own_message() -> None:
+    posted = dataclasses.replace(REQUEST, message_channel="C0OPS00", message_ts="1700000000.000100")
+    decisions = Recorder(HelpText("decided"))
+    world = World(approvals=Approvals(posted), handlers={DecideApproval: decisions})
+    copied = dataclasses.replace(CLICK, message_ts="1700000099.000900")  # the button pasted elsewhere
+    refused = error_of(world.pipeline.handle(DecideApproval(7, Decision.APPROVE), copied))
+    assert isinstance(refused, NotPermitted) and refused.reason == "elsewhere" and decisions.calls == []
+    own = dataclasses.replace(CLICK, message_ts="1700000000.000100")
+    assert world.pipeline.handle(DecideApproval(7, Decision.APPROVE), own).result == HelpText("decided")
+
+
+# --- digests and alerts with per-user identity: what the subscriber may see ------------------------
+def test_a_subscription_needs_the_subscriber_to_be_allowed_to_list_pods_there() -> None:
+    people = People({"U0ALICE": "alice@example.com"})
+    subscribe = Recorder(HelpText("subscribed"))
+    world = World(IDENTITY, people=people, handlers={Subscribe: subscribe, PostDigest: subscribe})
+    world.prod.forbid("list", "pods", "secret-ns", user="alice@example.com")
+    refused = error_of(world.text("subscribe health --every 1h -n shop -n secret-ns"))
+    assert isinstance(refused, NotPermitted) and refused.reason == "forbidden"
+    assert "secret-ns" in refused.message and "shop" not in refused.message
+    reviews = [c for c in world.prod.calls if c.path.endswith("/selfsubjectaccessreviews")]
+    assert [c.as_user for c in reviews] == [Identity("alice@example.com")] * 2
+    # A scheduled digest over the same scope shows what the subscriber may still see.
+    due = PostDigest(1, NOW, DigestKind.HEALTH, "prod", ("shop", "secret-ns"))
+    assert world.pipeline.handle(due, dataclasses.replace(OPS, entry=Entry.SCHEDULE)).result == HelpText(
+        "subscribed"
+    )
+    ((_, grant),) = subscribe.calls
+    assert grant.namespaces == ("shop",) and grant.identity == Identity("alice@example.com")
 
 
 # --- bugs ----------------------------------------------------------------------------------------
