@@ -25,6 +25,8 @@ from podbot.store import Store, Subscription
 from tests.support.stores import POSTGRES_URL, postgres_schema, race
 from tests.support.waits import wait_until
 
+pytestmark = pytest.mark.slow  # two replicas in real time on PostgreSQL
+
 HOUR = timedelta(hours=1)
 
 

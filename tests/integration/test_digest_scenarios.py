@@ -12,6 +12,8 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from podbot.localslack import Message
 from podbot.sim.objects.meta import stamp_new
 from tests.support.builders import active_namespace
@@ -210,6 +212,7 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
         assert "alerts are off" in off.rendered
 
 
+@pytest.mark.slow
 def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
     with podbot_harness(tmp_path, speed=0) as h:
         h.command("alerts on -n batch")

@@ -273,6 +273,7 @@ def leaders(candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in candidates if c.elector.is_leader]
 
 
+@pytest.mark.slow
 def test_three_candidates_exactly_one_leader(candidates: list[Candidate]) -> None:
     for candidate in candidates:
         candidate.elector.start()
@@ -288,6 +289,7 @@ def test_three_candidates_exactly_one_leader(candidates: list[Candidate]) -> Non
     assert all(c.elector.leader == first.elector.identity for c in candidates)
 
 
+@pytest.mark.slow
 def test_when_the_leader_stops_renewing_another_takes_over_within_the_lease_duration(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:
@@ -312,6 +314,7 @@ def test_when_the_leader_stops_renewing_another_takes_over_within_the_lease_dura
     assert time.monotonic() - stopped_renewing >= 1.0  # not before the old lease could have expired
 
 
+@pytest.mark.slow
 def test_api_down_the_leader_steps_down_at_the_deadline_and_someone_leads_after(
     candidates: list[Candidate], sim_cluster: SimCluster
 ) -> None:
@@ -333,6 +336,7 @@ def test_api_down_the_leader_steps_down_at_the_deadline_and_someone_leads_after(
     wait_until(lambda: len(leaders(candidates)) == 1, timeout=8)
 
 
+@pytest.mark.slow
 def test_a_slow_api_server_cannot_keep_a_stale_leader(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:
@@ -350,6 +354,7 @@ def test_a_slow_api_server_cannot_keep_a_stale_leader(
     wait_until(lambda: len(leaders(candidates)) == 1, timeout=10)
 
 
+@pytest.mark.slow
 def test_stop_then_release_hands_over_without_waiting_for_expiry(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:
@@ -365,6 +370,7 @@ def test_stop_then_release_hands_over_without_waiting_for_expiry(
     assert took < FAST["lease_duration"], took  # the next retry, not a lease duration later
 
 
+@pytest.mark.slow
 def test_stop_while_following_changes_nothing(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:

@@ -114,6 +114,7 @@ def elected(kube: KubeClient, lease: str, identity: str, rec: Recorder) -> Leade
     return Leadership([rec.task(identity)], identity, elector_factory=factory)
 
 
+@pytest.mark.slow
 def test_only_the_leader_runs_its_tasks_and_they_move_on_shutdown(
     kube: KubeClient, sim_cluster: SimCluster
 ) -> None:
@@ -142,6 +143,7 @@ def test_only_the_leader_runs_its_tasks_and_they_move_on_shutdown(
     assert rec.calls.count("stop r0") + rec.calls.count("stop r1") + rec.calls.count("stop r2") == 2
 
 
+@pytest.mark.slow
 def test_losing_the_lease_stops_the_tasks(kube: KubeClient, sim_cluster: SimCluster) -> None:
     rec = Recorder()
     replica = elected(kube, "tasks-lost", "solo", rec)
@@ -168,6 +170,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
+@pytest.mark.slow
 def test_a_second_replica_on_sqlite_is_refused_while_the_first_is_alive(store: Store) -> None:
     first = SingleReplicaGuard(store.leases, "pod-a_1", ttl=1.0, renew_every=0.2)
     first.acquire()
@@ -186,6 +189,7 @@ def test_a_second_replica_on_sqlite_is_refused_while_the_first_is_alive(store: S
     second.close()
 
 
+@pytest.mark.slow
 def test_a_dead_replicas_guard_runs_out_and_the_next_one_starts(store: Store) -> None:
     dead = SingleReplicaGuard(store.leases, "pod-a_1", ttl=0.6)
     dead.acquire()  # never renewed, never released: a SIGKILLed process
@@ -198,6 +202,7 @@ def test_a_dead_replicas_guard_runs_out_and_the_next_one_starts(store: Store) ->
     replacement.close()
 
 
+@pytest.mark.slow
 def test_runtime_on_sqlite_refuses_a_second_replica(
     tmp_path: Path, sim_cluster: SimCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -230,6 +235,7 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+@pytest.mark.slow
 def test_runtime_leads_runs_tasks_drains_and_releases_on_stop(
     tmp_path: Path, sim_cluster: SimCluster
 ) -> None:
@@ -324,6 +330,7 @@ def test_wall_clock_stamps_are_micro_time() -> None:
     assert micro_time(datetime(2026, 5, 9, 9, 0, 1, 2500, tzinfo=UTC)) == "2026-05-09T09:00:01.002500Z"
 
 
+@pytest.mark.slow
 def test_socket_mode_http_serves_probes_but_not_slack_events(tmp_path: Path, sim_cluster: SimCluster) -> None:
     """In Socket Mode there may be no signing secret: /slack/events must not be served at all
     (a request "signed" with an empty secret would otherwise pass), the probes must be."""

@@ -236,7 +236,7 @@ def many_failures(count: int) -> list[PodSummary]:
     return pods
 
 
-@pytest.mark.parametrize("count", [1, 40, 3000])
+@pytest.mark.parametrize("count", [1, 40, pytest.param(3000, marks=pytest.mark.slow)])
 def test_digests_of_any_size_fit_one_message_and_attach_what_is_left_out(count: int) -> None:
     pods = many_failures(count)
     findings = find_problems(pods, lambda key: (), NO_CREDENTIALS, NOW)
