@@ -1,4 +1,5 @@
-"""Shared test fixtures. Integration fixtures (simulator, Slack emulator) live beside their modules."""
+"""Shared test fixtures and markers. Integration fixtures (simulator, Slack emulator) live beside
+their modules; helpers that several modules use live in tests/support/."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ import pytest
 
 from podbot.sim.cluster import SimCluster
 from tests.support import sim as sim_support
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives the real kubectl is slow too: every step starts the kubectl binary."""
+    for item in items:
+        if item.get_closest_marker("kubectl") is not None:
+            item.add_marker(pytest.mark.slow)
+
 
 # --- podbot.sim fixtures ------------------------------------------------------------------------
 
