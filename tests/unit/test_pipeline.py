@@ -29,6 +29,7 @@ from podbot.core.model import (
     Origin,
     PostDigest,
     Request,
+    Secret,
     SetAlerts,
     ShowHelp,
     Subscribe,
@@ -396,16 +397,19 @@ def test_a_failed_change_is_audited_with_its_outcome_a_failed_read_is_not() -> N
     assert len(world.audit.events) == 1
 
 
-def test_the_request_text_is_redacted_in_the_audit() -> None:
+def test_a_password_typed_in_the_command_is_not_used_and_never_audited() -> None:
     world = World()
-    answer = world.text(
+    typed = world.text(
         "secret docker-registry regcred --docker-server=r.example.com --docker-username=u "
         "--docker-password=hunter2"
     )
+    assert isinstance(typed.result, DialogNeeded) and not typed.public  # the private dialog asks again
+    assert typed.result.request.password is None and world.prod.calls == []
+    submitted = dataclasses.replace(typed.result.request, password=Secret("hunter2"))
+    answer = world.pipeline.handle(submitted, dataclasses.replace(OPS, entry=Entry.DIALOG))
     assert isinstance(answer.result, Changed) and answer.public
     (event,) = world.audit.events
-    assert event.action is AuditAction.SECRET_CREATE and "hunter2" not in event.request_text
-    assert "--docker-password=***" in event.request_text
+    assert event.action is AuditAction.SECRET_CREATE and "hunter2" not in repr(event)
 
 
 REQUEST = Approval(
