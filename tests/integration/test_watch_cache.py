@@ -110,7 +110,10 @@ def test_pull_failure_events_are_remembered_on_the_pod_after_the_event_is_gone(
     created = sim.store.create("events", stamp_new(note, sim.clock))
     wait_until(lambda: bool(cache.pod("default", "nginx") and cache.pod("default", "nginx").pull_failures))  # type: ignore[union-attr]
     sim.store.delete("events", "default", created["metadata"]["name"])
-    time.sleep(0.2)
+    # A later event in the same watch stream: once the cache has it, it has seen the deletion too.
+    later = event(raw, "BackOff", f'Back-off pulling image "{IMAGE}"', container="nginx")
+    sim.store.create("events", stamp_new(later, sim.clock))
+    wait_until(lambda: any(n.reason == "BackOff" for n in cache.notes_for("default", "nginx")))
     summary = cache.pod("default", "nginx")
     assert summary is not None and "no basic auth credentials" in summary.pull_failures[0].message
     assert any(n.reason == "Failed" for n in cache.notes_for("default", "nginx"))
