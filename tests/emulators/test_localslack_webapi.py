@@ -513,6 +513,7 @@ def test_post_message_rate_limit_per_channel(
     assert [m.text for m in slack.messages("#ops")] == ["1", "2", "3"]
 
 
+@pytest.mark.slow  # Retry-After is in whole seconds
 def test_rate_limit_retry_after_is_honoured(slack: LocalSlack) -> None:
     client = WebClient(
         token=slack.bot_token,

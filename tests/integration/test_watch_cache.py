@@ -168,6 +168,7 @@ def test_410_gone_relists_and_forgets_pods_deleted_meanwhile(sim: SimCluster, ca
     assert stats.relists_after_gone >= 1
 
 
+@pytest.mark.slow  # counts reconnects over a second
 def test_api_down_backs_off_then_catches_up(sim: SimCluster, cache: WatchCache) -> None:
     stats = cache.stats[(Resource.PODS, "")]
     sim.faults.api_down()
