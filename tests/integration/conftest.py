@@ -1,5 +1,6 @@
 """Fixtures of the store tests: one migrated database per module and kind (SQLite, PostgreSQL),
-emptied before each test, so that no test pays for a new schema and its migrations."""
+emptied before each test, so that no test pays for a new schema and its migrations. (A module
+that tests migrations themselves defines its own ``target``.)"""
 
 from __future__ import annotations
 
