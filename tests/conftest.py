@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from podbot.k8s.client import Clusters, KubeClient
 from podbot.sim.cluster import SimCluster
 from tests.support import sim as sim_support
 
@@ -27,6 +28,14 @@ def sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimCluster
     """A simulated cluster on an ephemeral port, shared by one test module; time moves only on advance()."""
     with SimCluster(speed=0, state_dir=tmp_path_factory.mktemp("sim")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def kube(sim_cluster: SimCluster) -> Iterator[KubeClient]:
+    """podbot's real Kubernetes client on ``sim_cluster`` (its kubeconfig, real HTTPS)."""
+    clusters = Clusters(str(sim_cluster.kubeconfig_path))
+    yield clusters.get()
+    clusters.close()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,8 +14,6 @@ import pytest
 from podbot.core.errors import PodbotError
 from podbot.k8s import actions
 from podbot.k8s.api import Identity, Kube
-from podbot.k8s.client import Clusters
-from podbot.sim.cluster import SimCluster
 from tests.support.builders import unscheduled_pod
 from tests.support.fakekube import FakeKube
 
@@ -25,19 +23,13 @@ ADMIN = Identity("kubernetes-admin", ("system:masters",))
 UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-@pytest.fixture(scope="module")
-def real(sim_cluster: SimCluster) -> Iterator[Kube]:
-    clusters = Clusters(str(sim_cluster.kubeconfig_path))
-    yield clusters.get()
-    clusters.close()
-
-
 @pytest.fixture
-def fake(real: Kube) -> FakeKube:
-    kube = FakeKube(real.context, real.default_namespace)
+def fake(kube: Kube) -> FakeKube:
+    """A fake of the simulator's cluster, with its RBAC as far as these scenarios need it."""
+    made = FakeKube(kube.context, kube.default_namespace)
     for resource in ("pods", "pods/log"):
-        kube.forbid("*", resource, user=NOBODY.user)
-    return kube
+        made.forbid("*", resource, user=NOBODY.user)
+    return made
 
 
 def outcome(call: Callable[[], Any]) -> tuple[str, str]:
@@ -128,8 +120,8 @@ SCENARIOS: dict[str, Callable[[Kube, str], Any]] = {
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_the_fake_answers_like_the_api_server(scenario: str, fake: FakeKube, real: Kube) -> None:
+def test_the_fake_answers_like_the_api_server(scenario: str, fake: FakeKube, kube: Kube) -> None:
     name = "c-" + re.sub(r"[^a-z]+", "-", scenario).strip("-")[:40].strip("-")
     run = SCENARIOS[scenario]
-    expected = outcome(lambda: run(real, name))
+    expected = outcome(lambda: run(kube, name))
     assert outcome(lambda: run(fake, name)) == expected

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from podbot.core.errors import Conflict
-from podbot.k8s.client import Clusters, KubeClient
+from podbot.k8s.client import KubeClient
 from podbot.k8s.election import LeaderElector, LeaseLock, LeaseRecord
 from podbot.sim.cluster import SimCluster
 from tests.support.election import FAST
@@ -32,13 +32,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture(scope="module")
-def kube(sim_cluster: SimCluster) -> Iterator[KubeClient]:
-    clusters = Clusters(str(sim_cluster.kubeconfig_path))
-    yield clusters.get()
-    clusters.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from podbot.core.errors import ConfigError
 from podbot.jobs.leadership import Leadership, LeaderTask, SingleReplicaGuard
-from podbot.k8s.client import Clusters, KubeClient
+from podbot.k8s.client import KubeClient
 from podbot.k8s.election import LeaderElector, LeaseLock
 from podbot.localslack import LocalSlack, Workspace
 from podbot.server.config import load_settings
@@ -92,13 +92,6 @@ def test_a_task_registered_before_start_joins(tmp_path: Path) -> None:
     leadership.start()
     leadership.stop(timeout=5)
     assert rec.calls == ["start digests", "stop digests"]
-
-
-@pytest.fixture(scope="module")
-def kube(sim_cluster: SimCluster) -> Iterator[KubeClient]:
-    clusters = Clusters(str(sim_cluster.kubeconfig_path))
-    yield clusters.get()
-    clusters.close()
 
 
 def elected(kube: KubeClient, lease: str, identity: str, rec: Recorder) -> Leadership:
