@@ -29,7 +29,13 @@ from podbot.k8s.client import KubeClient, error_from_status
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 PODBOT = "system:serviceaccount:podbot:podbot"  # who the fake says podbot itself is, in 403s
 CREATED_AT = "2026-03-01T12:00:00Z"
-KINDS = {"pods": "Pod", "secrets": "Secret", "events": "Event", "namespaces": "Namespace"}
+KINDS = {
+    "pods": "Pod",
+    "secrets": "Secret",
+    "events": "Event",
+    "namespaces": "Namespace",
+    "serviceaccounts": "ServiceAccount",
+}
 FIELDS = {  # the field selectors the API server supports, per resource (and metadata.* for all)
     "pods": (
         "spec.nodeName",
@@ -113,7 +119,7 @@ class FakeKube:
         self._forbidden: list[tuple[str, str, str | None, str | None]] = []
         self._failures: list[tuple[str, str, PodbotError]] = []
         for namespace in ("default", "kube-system", default_namespace):
-            self.objects.setdefault(("namespaces", "", namespace), self._stamp(_namespace(namespace)))
+            self._ensure_namespace(namespace)
 
     # --- arranging the world ----------------------------------------------------------------------
     def add(self, obj: JSON) -> JSON:
@@ -122,10 +128,21 @@ class FakeKube:
         meta = obj.setdefault("metadata", {})
         namespace = "" if plural == "namespaces" else meta.setdefault("namespace", self.default_namespace)
         if namespace:
-            self.objects.setdefault(("namespaces", "", namespace), self._stamp(_namespace(namespace)))
+            self._ensure_namespace(namespace)
         stored = self._stamp(copy.deepcopy(obj))
         self.objects[(plural, namespace, meta["name"])] = stored
         return copy.deepcopy(stored)
+
+    def _ensure_namespace(self, name: str) -> None:
+        """A namespace, with the "default" ServiceAccount the controller gives every namespace."""
+        if ("namespaces", "", name) not in self.objects:
+            self.objects[("namespaces", "", name)] = self._stamp(_namespace(name))
+            account = {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "default", "namespace": name},
+            }
+            self.objects[("serviceaccounts", name, "default")] = self._stamp(account)
 
     def stored(self, plural: str, name: str, namespace: str | None = None) -> JSON | None:
         namespace = "" if plural == "namespaces" else namespace or self.default_namespace

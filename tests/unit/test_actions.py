@@ -29,7 +29,7 @@ from podbot.core.model import CreateRegistrySecret, DryRun, Secret, Where
 from podbot.core.results import Changed, Logs, PodDescription, PodTable, RawOutput, StaticPods
 from podbot.k8s import actions
 from podbot.k8s.api import TABLE_ACCEPT, Identity
-from tests.support.builders import NOW, cstatus, event, pod, waiting
+from tests.support.builders import NOW, ago, cstatus, event, pod, terminated, waiting
 from tests.support.fakekube import FakeKube
 from tests.support.seed import SEED_IMAGE, SEED_PULL_ERROR
 
@@ -53,7 +53,7 @@ def test_run_posts_the_pod_kubectl_run_builds_as_the_user(kube: FakeKube) -> Non
     result = actions.run_pod(request, kube, ALICE)
     (call,) = kube.calls
     assert (call.method, call.path, call.query, call.as_user) == ("POST", PODS, (), ALICE)
-    assert call.body == actions.build_run_pod(request, "default")
+    assert call.body == actions.build_run_pod(request, None)  # like kubectl: the namespace is the URL's
     stored = kube.stored("pods", "web")
     assert stored is not None and stored["spec"]["containers"][0]["ports"] == [{"containerPort": 80}]
     assert result == Changed(
@@ -268,11 +268,12 @@ def test_describe_reads_the_pod_its_own_events_and_the_secrets_then_diagnoses(ku
     selector = kube.calls[1].param("fieldSelector")
     uid = raw["metadata"]["uid"]
     assert selector == f"involvedObject.name=nginx,involvedObject.namespace=default,involvedObject.uid={uid}"
-    assert [c.path for c in kube.calls] == [
-        f"{PODS}/nginx",
-        "/api/v1/namespaces/default/events",
-        "/api/v1/namespaces/default/secrets",
-    ]
+    assert [c.path for c in kube.calls[:2]] == [f"{PODS}/nginx", "/api/v1/namespaces/default/events"]
+    assert {(c.path, c.param("fieldSelector")) for c in kube.calls[2:]} == {
+        ("/api/v1/namespaces/default/secrets", "type=kubernetes.io/dockerconfigjson"),
+        ("/api/v1/namespaces/default/secrets", "type=kubernetes.io/dockercfg"),
+        ("/api/v1/namespaces/default/serviceaccounts/default", None),
+    }
     assert all(c.as_user == ALICE for c in kube.calls)
     (finding,) = described.findings
     assert finding.cause is PullCause.CREDENTIALS_MISSING
@@ -291,7 +292,15 @@ def test_describe_quotes_the_last_lines_of_a_crash_looping_container(kube: FakeK
     kube.add(
         pod(
             "loop",
-            statuses=[cstatus("web", "nginx:1.25", waiting("CrashLoopBackOff", "back-off 5m0s"), restarts=7)],
+            statuses=[
+                cstatus(
+                    "web",
+                    "nginx:1.25",
+                    waiting("CrashLoopBackOff", "back-off 5m0s"),
+                    restarts=7,
+                    last=terminated(1, finished=ago(minutes=1)),
+                )
+            ],
         )
     )
     kube.set_log("loop", "web", "".join(f"line {i}\n" for i in range(30)), previous=True)
