@@ -1,4 +1,5 @@
-"""Shared test fixtures. Integration fixtures (simulator, Slack emulator) live beside their modules."""
+"""Shared test fixtures and markers. Integration fixtures (simulator, Slack emulator) live beside
+their modules; helpers that several modules use live in tests/support/."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from podbot.k8s.client import Clusters, KubeClient
 from podbot.sim.cluster import SimCluster
 from tests.support import sim as sim_support
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that drives the real kubectl is slow too: every step starts the kubectl binary."""
+    for item in items:
+        if item.get_closest_marker("kubectl") is not None:
+            item.add_marker(pytest.mark.slow)
+
 
 # --- podbot.sim fixtures ------------------------------------------------------------------------
 
@@ -18,6 +28,14 @@ def sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimCluster
     """A simulated cluster on an ephemeral port, shared by one test module; time moves only on advance()."""
     with SimCluster(speed=0, state_dir=tmp_path_factory.mktemp("sim")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def kube(sim_cluster: SimCluster) -> Iterator[KubeClient]:
+    """podbot's real Kubernetes client on ``sim_cluster`` (its kubeconfig, real HTTPS)."""
+    clusters = Clusters(str(sim_cluster.kubeconfig_path))
+    yield clusters.get()
+    clusters.close()
 
 
 @pytest.fixture(scope="module")

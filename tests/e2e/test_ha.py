@@ -39,6 +39,7 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.sim.cluster import SimCluster
 from podbot.store import Store
 from tests.support.stores import postgres_or_skip, postgres_schema
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -83,15 +84,6 @@ class Replica:
 
     def ready(self) -> bool:
         return http_get(f"{self.url}/readyz")[0] == 200
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 @pytest.fixture

@@ -22,17 +22,6 @@ from tests.support.localslack import ManualClock, bolt_app, serve_bolt
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def slack(clock: ManualClock) -> Iterator[LocalSlack]:
-    with LocalSlack(Workspace.demo(clock=clock)) as emulator:
-        yield emulator
-
-
-@pytest.fixture
 def app(slack: LocalSlack) -> Iterator[App]:
     bolt = bolt_app(slack)
     with serve_bolt(bolt) as url:

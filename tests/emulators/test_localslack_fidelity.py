@@ -13,34 +13,11 @@ from typing import Any
 import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from slack_sdk.webhook import WebhookClient
 
 from podbot.localslack import MARKETPLACE, NON_MARKETPLACE, LocalSlack, Workspace
-from tests.support.localslack import ManualClock, bolt_app, serve_bolt
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def slack(clock: ManualClock) -> Iterator[LocalSlack]:
-    with LocalSlack(Workspace.demo(clock=clock)) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return WebClient(token=slack.bot_token, base_url=slack.api_url)
-
-
-def error_of(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
-    with pytest.raises(SlackApiError) as info:
-        call(*args, **kwargs)
-    return info.value
+from tests.support.localslack import ManualClock, bolt_app, error_of, serve_bolt
 
 
 def ids(slack: LocalSlack) -> tuple[str, str]:

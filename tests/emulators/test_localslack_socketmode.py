@@ -106,6 +106,7 @@ def handler_class(variant: str) -> Any:
     return SocketModeHandler
 
 
+@pytest.mark.slow  # the real Socket Mode clients' timers
 @pytest.mark.parametrize("variant", ["builtin", "websocket_client"])
 def test_socket_mode_round_trip(slack: LocalSlack, variant: str) -> None:
     app = bolt_app(slack)
@@ -145,6 +146,7 @@ def test_socket_mode_round_trip(slack: LocalSlack, variant: str) -> None:
         stop(handler, gateway)
 
 
+@pytest.mark.slow  # the real Socket Mode clients' timers
 def test_reconnect_on_slack_request(slack: LocalSlack) -> None:
     app = bolt_app(slack)
     seen: queue.Queue[tuple[str, Any]] = queue.Queue()

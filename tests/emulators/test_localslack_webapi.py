@@ -6,39 +6,15 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from podbot.localslack import LocalSlack, Workspace
-from tests.support.localslack import ManualClock
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def slack(clock: ManualClock) -> Iterator[LocalSlack]:
-    with LocalSlack(Workspace.demo(clock=clock)) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return WebClient(token=slack.bot_token, base_url=slack.api_url)
-
-
-def error_of(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
-    with pytest.raises(SlackApiError) as info:
-        call(*args, **kwargs)
-    return info.value
+from tests.support.localslack import ManualClock, error_of
 
 
 def section(text: str) -> dict[str, Any]:
@@ -513,6 +489,7 @@ def test_post_message_rate_limit_per_channel(
     assert [m.text for m in slack.messages("#ops")] == ["1", "2", "3"]
 
 
+@pytest.mark.slow  # Retry-After is in whole seconds
 def test_rate_limit_retry_after_is_honoured(slack: LocalSlack) -> None:
     client = WebClient(
         token=slack.bot_token,

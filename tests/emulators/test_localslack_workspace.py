@@ -20,11 +20,6 @@ def slack() -> Iterator[LocalSlack]:
         yield emulator
 
 
-@pytest.fixture
-def client(slack: LocalSlack) -> WebClient:
-    return WebClient(token=slack.bot_token, base_url=slack.api_url)
-
-
 def test_demo_workspace() -> None:
     ws = Workspace.demo()
     assert [u.name for u in ws.users()] == ["podbot", "alice", "bob", "carol"]

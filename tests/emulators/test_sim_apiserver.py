@@ -10,22 +10,12 @@ import pytest
 import yaml
 
 from podbot.sim.cluster import SimCluster
+from tests.support.builders import unscheduled_pod as pod
 from tests.support.sim import Api
 
 TABLE = (  # what kubectl get sends
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 )
-
-
-def pod(name: str, **labels: str) -> dict[str, Any]:
-    """A pod no scheduler picks up (as on a real cluster with no "manual" scheduler): it stays
-    Pending and unchanged, so these API-server tests see only their own writes."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {"schedulerName": "manual", "containers": [{"name": "app", "image": "nginx:1.16"}]},
-    }
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ def wait_for(path: Path, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sim_command_serves_until_sigterm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "state"
     kubeconfig = state / "kubeconfig"
@@ -85,6 +86,7 @@ def test_sim_command_reports_a_bad_policy_file(tmp_path: Path, capsys: pytest.Ca
     assert "must be user:NAME, group:NAME or serviceaccount:NS:NAME" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_podbot_sim_as_a_process(tmp_path: Path) -> None:
     state = tmp_path / "state"
     proc = subprocess.Popen(

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from podbot.sim.objects.meta import SimApiError, stamp_new
+from tests.support.seed import SEED_IMAGE
 from tests.support.simkube import KubeEnv, nginx_pod
 
 JSON = dict[str, Any]
 
-SEED_IMAGE = "10.0.0.130:5000/nginx:latest"
 SEED_ERROR = (
     "rpc error: code = Unknown desc = Error response from daemon: "
     "Get http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"

@@ -14,30 +14,9 @@ import pytest
 
 from podbot.sim import cluster as cluster_module
 from tests.support import sim as sim_support
-from tests.support.seed import SEED_POD
+from tests.support.seed import SEED_POD, SEED_PULL_ERROR, STATIC_WEB
 
 pytestmark = pytest.mark.kubectl
-
-SEED_EVENT = (
-    'Failed to pull image "10.0.0.130:5000/nginx:latest": rpc error: code = Unknown desc = Error '
-    "response from "
-    "daemon: Get http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"
-)
-STATIC_WEB = """\
-apiVersion: v1
-kind: Pod
-metadata:
-  name: static-web
-  labels:
-    app: static
-spec:
-  containers:
-    - name: web
-      image: nginx
-      ports:
-        - name: web
-          containerPort: 80
-"""
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +57,7 @@ def test_seed_pod_fails_to_pull_then_runs_once_the_secret_exists(cluster: Any, k
         statuses.add(row[2])
     assert statuses == {"ErrImagePull", "ImagePullBackOff"}
     describe = k("describe", "pod", "nginx")
-    failed = next(line for line in describe.splitlines() if SEED_EVENT in line)
+    failed = next(line for line in describe.splitlines() if SEED_PULL_ERROR in line)
     assert re.match(r"^\s+Warning\s+Failed\s+.*\(x\d+ over .*\)\s+kubelet\s+", failed), failed
     assert re.search(
         r"Normal\s+BackOff\s+.*kubelet\s+Back-off pulling image \"10.0.0.130:5000/nginx:latest\"", describe
@@ -107,7 +86,7 @@ def test_events_are_counted_like_a_real_kubelet_reports_them(kubectl: Any) -> No
     events = json.loads(
         kubectl("get", "events", "--field-selector", "involvedObject.name=nginx", "-o", "json")
     )
-    failed = [e for e in events["items"] if e["message"] == SEED_EVENT]
+    failed = [e for e in events["items"] if e["message"] == SEED_PULL_ERROR]
     assert len(failed) == 1 and failed[0]["count"] >= 2
     assert failed[0]["source"]["component"] == "kubelet"
     scheduled = [e for e in events["items"] if e["reason"] == "Scheduled"]

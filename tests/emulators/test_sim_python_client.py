@@ -17,20 +17,10 @@ from kubernetes.client.rest import ApiException
 from urllib3._collections import HTTPHeaderDict
 
 from podbot.sim.cluster import SimCluster
+from tests.support.builders import unscheduled_pod as pod
 
 NS = "bulk"
 PODS = 1200
-
-
-def pod(name: str, **labels: str) -> dict[str, Any]:
-    """A pod no scheduler picks up (as on a real cluster with no "manual" scheduler): it stays
-    Pending and unchanged, so these API-server tests see only their own writes."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {"schedulerName": "manual", "containers": [{"name": "app", "image": "nginx:1.16"}]},
-    }
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,7 @@ import pytest
 from podbot.sim.images.credentials import Credential, credentials_from_secret, docker_config_json, lookup
 from podbot.sim.images.reference import InvalidReference, parse_image_name_error, parse_reference
 from podbot.sim.images.registry import RateLimitLedger, RegistryTable, RegistryTableError
-
-SEED_IMAGE = "10.0.0.130:5000/nginx:latest"
-SEED_MISSING = (
-    "rpc error: code = Unknown desc = Error response from daemon: "
-    "Get http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"
-)
+from tests.support.seed import SEED_AUTH_ERROR, SEED_IMAGE
 
 
 @pytest.mark.parametrize(
@@ -170,7 +165,7 @@ HUB = Credential("https://index.docker.io/v1/", "podbot", "dckr_pat_podbot_demo"
 @pytest.mark.parametrize(
     ("image", "creds", "error"),
     [
-        (SEED_IMAGE, (), SEED_MISSING),
+        (SEED_IMAGE, (), SEED_AUTH_ERROR),
         (
             SEED_IMAGE,
             (Credential("10.0.0.130:5000", "test", "wrong"),),
@@ -180,7 +175,7 @@ HUB = Credential("https://index.docker.io/v1/", "podbot", "dckr_pat_podbot_demo"
         (
             SEED_IMAGE,
             (Credential("10.0.0.131:5000", "test", "123456"),),
-            SEED_MISSING,
+            SEED_AUTH_ERROR,
         ),  # creds for another host
         (
             "10.0.0.130:5000/nginx:nosuch",

@@ -11,24 +11,10 @@ from typing import Any
 import pytest
 
 from podbot.sim.kubelet.staticpods import check_loopback
+from tests.support.seed import STATIC_WEB
 from tests.support.simkube import KubeEnv
 
 JSON = dict[str, Any]
-
-STATIC_WEB = """apiVersion: v1
-kind: Pod
-metadata:
-  name: static-web
-  labels:
-    app: static
-spec:
-  containers:
-    - name: web
-      image: nginx
-      ports:
-        - name: web
-          containerPort: 80
-"""
 
 
 @pytest.fixture

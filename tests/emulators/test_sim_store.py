@@ -1,13 +1,7 @@
 import pytest
 
 from podbot.sim.objects.store import ConflictError, GoneError, NotFoundError, ObjectStore
-
-
-def pod(ns: str, name: str, **labels: str) -> dict:
-    return {
-        "metadata": {"namespace": ns, "name": name, "labels": labels, "uid": f"uid-{name}"},
-        "spec": {"nodeName": "node01"},
-    }
+from tests.support.builders import unscheduled_pod
 
 
 @pytest.fixture
@@ -18,9 +12,9 @@ def store() -> ObjectStore:
 
 
 def test_resource_versions_increase_and_list_is_key_ordered(store: ObjectStore) -> None:
-    store.create("pods", pod("b", "x"))
-    store.create("pods", pod("a", "z"))
-    store.create("pods", pod("a", "y"))
+    store.create("pods", unscheduled_pod("x", "b"))
+    store.create("pods", unscheduled_pod("z", "a"))
+    store.create("pods", unscheduled_pod("y", "a"))
     items, rv, cont = store.list("pods")
     assert [(i.namespace, i.name) for i in items] == [("a", "y"), ("a", "z"), ("b", "x")]
     assert rv == 3 and cont is None
@@ -29,7 +23,7 @@ def test_resource_versions_increase_and_list_is_key_ordered(store: ObjectStore) 
 
 def test_paging_and_namespace_and_predicate(store: ObjectStore) -> None:
     for i in range(7):
-        store.create("pods", pod("a" if i % 2 else "b", f"p{i}", tier="web" if i < 3 else "db"))
+        store.create("pods", unscheduled_pod(f"p{i}", "a" if i % 2 else "b", tier="web" if i < 3 else "db"))
     page, _, cont = store.list("pods", limit=3)
     assert len(page) == 3 and cont == (page[-1].namespace, page[-1].name)
     rest, _, cont2 = store.list("pods", start_after=cont)
@@ -41,7 +35,7 @@ def test_paging_and_namespace_and_predicate(store: ObjectStore) -> None:
 
 
 def test_preconditions(store: ObjectStore) -> None:
-    created = store.create("pods", pod("a", "x"))
+    created = store.create("pods", unscheduled_pod("x", "a", uid="uid-x"))
     with pytest.raises(ConflictError):
         store.update("pods", created, expected_rv="999")
     with pytest.raises(ConflictError):
@@ -52,7 +46,7 @@ def test_preconditions(store: ObjectStore) -> None:
 
 
 def test_watch_resumes_from_history_and_is_gone_after_compaction(store: ObjectStore) -> None:
-    store.create("pods", pod("a", "x"))  # rv 1
+    store.create("pods", unscheduled_pod("x", "a"))  # rv 1
     store.mutate("pods", "a", "x", lambda o: {**o, "status": {"phase": "Running"}})  # rv 2
     w = store.watch("pods", since_rv=1)
     event = w.next(timeout=1)
@@ -62,7 +56,7 @@ def test_watch_resumes_from_history_and_is_gone_after_compaction(store: ObjectSt
     assert event is not None and event.type == "DELETED"
     w.close()
     for i in range(6):  # history_limit=5: the first events fall out
-        store.create("pods", pod("a", f"n{i}"))
+        store.create("pods", unscheduled_pod(f"n{i}", "a"))
     with pytest.raises(GoneError):
         store.watch("pods", since_rv=1)
     store.compact()
@@ -75,5 +69,5 @@ def test_slow_watcher_is_dropped_not_buffered_forever() -> None:
     s.register("pods")
     w = s.watch("pods")
     for i in range(3):
-        s.create("pods", pod("a", f"p{i}"))
+        s.create("pods", unscheduled_pod(f"p{i}", "a"))
     assert w.overflowed and w.closed

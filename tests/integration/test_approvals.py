@@ -350,6 +350,7 @@ def test_channel_policy_refusals_are_audited_and_bound_the_audit_view(h: Harness
     assert "ops-only" in h.command("audit").rendered  # #ops may see everything
 
 
+@pytest.mark.slow  # the Socket Mode client's 3 s receive timeout on close
 def test_approval_over_socket_mode(tmp_path: Path) -> None:
     with podbot_harness(tmp_path, config=CONFIG, workspace=workspace(), socket_mode=True) as made:
         run_pod(made, "socket-web")

@@ -4,6 +4,7 @@ bad values refused with a clear message, and the default render applied to podbo
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -35,8 +36,13 @@ def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def render(*values: str, release: str = "podbot", namespace: str = "podbot") -> list[dict[str, Any]]:
-    out = helm("template", release, str(CHART), "--namespace", namespace, *values).stdout
-    return documents(out)
+    return documents(_template(values, release, namespace))  # parsed anew: callers may change them
+
+
+@functools.cache
+def _template(values: tuple[str, ...], release: str, namespace: str) -> str:
+    """``helm template`` of the chart (the same values render the same text, so once is enough)."""
+    return helm("template", release, str(CHART), "--namespace", namespace, *values).stdout
 
 
 def only(docs: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:

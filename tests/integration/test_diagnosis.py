@@ -26,12 +26,8 @@ from podbot.core.diagnosis.pull_causes import PullCause
 from podbot.core.diagnosis.rules import DiagnosisSettings, diagnose, scheduling_cause
 from podbot.core.pods.summary import EventNote, PodSummary, note_from_event, remember, summarize
 from tests.support.builders import NOW, ago, cstatus, event, pod, running, terminated, waiting
+from tests.support.seed import SEED_IMAGE, SEED_PULL_ERROR
 
-SEED_IMAGE = "10.0.0.130:5000/nginx:latest"
-SEED_ERR = (
-    f'Failed to pull image "{SEED_IMAGE}": rpc error: code = Unknown desc = Error response from daemon: '
-    "Get http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"
-)
 NO_SECRETS = RegistryCredentialIndex.build([], namespaces=["default", "kube-system"])
 
 
@@ -57,7 +53,7 @@ def only(findings: list[Finding]) -> Finding:
 def pulling(
     image: str = SEED_IMAGE,
     reason: str = "ErrImagePull",
-    message: str = SEED_ERR,
+    message: str = SEED_PULL_ERROR,
     *,
     secrets: list[str] | None = None,
     owner: tuple[str, str] | None = None,
@@ -153,16 +149,15 @@ def test_backoff_uses_the_remembered_event_after_it_expired() -> None:
     )
     summary = summarize(raw, now=NOW)
     assert only(run(raw, summary=summary)).cause is PullCause.UNKNOWN  # nothing learned yet
-    note = note_from_event(event(raw, "Failed", SEED_ERR, container="nginx", first=ago(minutes=50)))
+    note = note_from_event(event(raw, "Failed", SEED_PULL_ERROR, container="nginx", first=ago(minutes=50)))
     assert note is not None
     learned = remember(summary, note)
     f = only(run(raw, summary=learned))  # no events passed: they have expired
     assert f.cause is PullCause.CREDENTIALS_MISSING
     assert f.since is not None and f.since == NOW - timedelta(minutes=50)
     # The same event passed directly (not remembered) classifies too.
-    assert only(run(raw, [event(raw, "Failed", SEED_ERR, container="nginx")], summary=summary)).cause is (
-        PullCause.CREDENTIALS_MISSING
-    )
+    direct = [event(raw, "Failed", SEED_PULL_ERROR, container="nginx")]
+    assert only(run(raw, direct, summary=summary)).cause is PullCause.CREDENTIALS_MISSING
 
 
 def test_unknown_pull_error_points_at_the_events() -> None:

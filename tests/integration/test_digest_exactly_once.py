@@ -5,7 +5,7 @@ subscription."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +23,9 @@ from podbot.sim.cluster import SimCluster
 from podbot.slack.web_client import make_web_client
 from podbot.store import Store, Subscription
 from tests.support.stores import POSTGRES_URL, postgres_schema, race
+from tests.support.waits import wait_until
+
+pytestmark = pytest.mark.slow  # two replicas in real time on PostgreSQL
 
 HOUR = timedelta(hours=1)
 
@@ -82,13 +85,6 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         yield Pair(sim, slack, store, replicas, sub)
 
 
-def eventually(check: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
 def posted(pair: Pair, due: datetime) -> bool:
     claim = pair.store.claims.get(pair.sub.id, due)
     return claim is not None and claim.posted_at is not None
@@ -99,7 +95,7 @@ def test_two_schedulers_post_each_scheduled_digest_once(pair: Pair) -> None:
     for hour in (1, 2, 3):
         due = pair.sub.created_at + hour * HOUR
         pair.advance(3600)
-        eventually(lambda due=due: posted(pair, due))  # type: ignore[misc]
+        wait_until(lambda due=due: posted(pair, due), 15)  # type: ignore[misc]
         time.sleep(0.5)  # room for a duplicate to show up, if there were one
         assert len(pair.digests()) == hour
         claim = pair.store.claims.get(pair.sub.id, due)
@@ -120,7 +116,7 @@ def test_a_crash_between_claim_and_post_is_retried_once_after_the_claim_goes_sta
     time.sleep(1.0)
     assert pair.digests() == []  # the live claim holds both schedulers back
     pair.advance(360)  # past the 5-minute stale_after, and a maintenance sweep is due
-    eventually(lambda: posted(pair, due))
+    wait_until(lambda: posted(pair, due), 15)
     time.sleep(0.5)
     (digest,) = pair.digests()
     assert "Posted late" in digest.rendered
@@ -145,7 +141,7 @@ def test_a_crash_after_the_post_is_recorded_without_posting_again(pair: Pair) ->
         },
     )
     pair.advance(3600 + 360)
-    eventually(lambda: posted(pair, due))
+    wait_until(lambda: posted(pair, due), 15)
     time.sleep(0.5)
     assert [m.ts for m in pair.digests()] == [sent["ts"]]
     claim = pair.store.claims.get(pair.sub.id, due)
@@ -156,7 +152,7 @@ def test_a_stale_claim_older_than_the_retry_window_is_recorded_as_missed(pair: P
     long_ago = pair.sim.clock.now() - 3 * HOUR
     assert pair.store.claims.claim_post(pair.sub.id, long_ago, "crashed-replica", long_ago) is not None
     pair.advance(120)
-    eventually(lambda: posted(pair, long_ago))
+    wait_until(lambda: posted(pair, long_ago), 15)
     claim = pair.store.claims.get(pair.sub.id, long_ago)
     assert claim is not None and claim.message_ts == MISSED
     assert pair.digests() == []
@@ -169,7 +165,7 @@ def test_both_schedulers_firing_the_same_run_time_at_once_post_it_once(pair: Pai
     )
     winners = [ts for ts in results if ts is not None]
     assert len(winners) == 1
-    eventually(lambda: posted(pair, due))
+    wait_until(lambda: posted(pair, due), 15)
     assert [m.ts for m in pair.digests()] == winners
 
 
@@ -178,7 +174,7 @@ def test_a_stale_claim_of_a_stopped_subscription_is_recorded_as_missed(pair: Pai
     assert pair.store.claims.claim_post(pair.sub.id, due, "crashed-replica", due) is not None
     pair.store.subscriptions.end(pair.sub.id, channel_id=pair.sub.channel_id, by="U1", now=due)
     pair.advance(3600 + 360)
-    eventually(lambda: posted(pair, due))
+    wait_until(lambda: posted(pair, due), 15)
     claim = pair.store.claims.get(pair.sub.id, due)
     assert claim is not None and claim.message_ts == MISSED
     assert pair.digests() == []

@@ -9,14 +9,17 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from podbot.localslack import Message
 from podbot.sim.objects.meta import stamp_new
+from tests.support.builders import active_namespace
 from tests.support.harness import Harness, podbot_harness
 from tests.support.seed import SEED_POD
+from tests.support.waits import wait_until
 
 SEED_CREATE = "create\n" + SEED_POD
 
@@ -40,13 +43,6 @@ def bot_messages(h: Harness, channel: str = "ops", *, top_level: bool = True) ->
         for m in h.slack.messages(channel)
         if m.is_bot and not m.is_ephemeral and (not top_level or not m.is_reply)
     ]
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
 
 
 def seed_pod_status(h: Harness, name: str = "nginx") -> str:
@@ -123,7 +119,7 @@ def test_a_health_digest_is_posted_on_schedule_once(tmp_path: Path) -> None:
         digest = h.slack.wait_for_message(channel="ops", contains="Pod health", after=mark, timeout=10)
         assert "all healthy" in digest.rendered and "Running" in digest.rendered
         due = sub.created_at + timedelta(hours=1)
-        eventually(lambda: getattr(h.runtime.store.claims.get(sub.id, due), "posted_at", None) is not None)
+        wait_until(lambda: getattr(h.runtime.store.claims.get(sub.id, due), "posted_at", None) is not None)
         claim = h.runtime.store.claims.get(sub.id, due)
         assert claim is not None and claim.message_ts == digest.ts and claim.attempt == 1
         advance(h, 60)
@@ -160,7 +156,7 @@ def test_seed_private_registry_pod_in_the_image_pull_digest_then_resolved(tmp_pa
         assert "123456" not in created.rendered
 
         advance(h, 300)  # the kubelet's next pull attempt uses the new secret
-        eventually(lambda: seed_pod_status(h) == "Running")
+        wait_until(lambda: seed_pod_status(h) == "Running")
         mark = h.slack.mark()
         advance_to(h, start + timedelta(hours=2))
         second = h.slack.wait_for_message(channel="ops", contains="Image pulls", after=mark, timeout=10)
@@ -193,7 +189,7 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
         second = SEED_CREATE.replace("name: nginx\n", "name: nginx-2\n", 1)
         h.command(second)
         advance(h, 60)
-        eventually(lambda: len(h.slack.thread("ops", alert.ts)) == 2)
+        wait_until(lambda: len(h.slack.thread("ops", alert.ts)) == 2)
         update = h.slack.thread("ops", alert.ts)[1]
         assert "Still failing: 2 pods" in update.rendered
         assert [m.ts for m in bot_messages(h) if "image pull failure" in m.rendered] == [alert.ts]
@@ -201,14 +197,14 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
         # The secret arrives; both pods start; the alert is edited to "resolved".
         h.sim.store.create("secrets", stamp_new(registry_secret(), h.sim.clock))
         advance(h, 300)
-        eventually(lambda: seed_pod_status(h) == "Running" and seed_pod_status(h, "nginx-2") == "Running")
+        wait_until(lambda: seed_pod_status(h) == "Running" and seed_pod_status(h, "nginx-2") == "Running")
         h.runtime.wakeup()
 
         def resolved() -> bool:
             current = next(m for m in h.slack.messages("ops") if m.ts == alert.ts)
             return current.edited and "Resolved" in current.rendered
 
-        eventually(resolved)
+        wait_until(resolved)
         current = next(m for m in h.slack.messages("ops") if m.ts == alert.ts)
         assert IMAGE in current.rendered
         assert h.runtime.store.alerts.open_alerts() == []
@@ -216,20 +212,13 @@ def test_an_alert_is_posted_once_updated_in_its_thread_then_resolved(tmp_path: P
         assert "alerts are off" in off.rendered
 
 
+@pytest.mark.slow
 def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
     with podbot_harness(tmp_path, speed=0) as h:
         h.command("alerts on -n batch")
         h.sim.store.create(
             "namespaces",
-            stamp_new(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Namespace",
-                    "metadata": {"name": "batch"},
-                    "status": {"phase": "Active"},
-                },
-                h.sim.clock,
-            ),
+            stamp_new(active_namespace("batch"), h.sim.clock),
         )
         mark = h.slack.mark()
         for i in range(500):
@@ -237,7 +226,7 @@ def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
         h.runtime.wakeup()
         alert = h.slack.wait_for_message(channel="ops", contains="image pull failure", after=mark, timeout=20)
         cache = h.runtime.caches.get(None)
-        eventually(lambda: sum(1 for p in cache.pods() if p.namespace == "batch") == 500)
+        wait_until(lambda: sum(1 for p in cache.pods() if p.namespace == "batch") == 500)
         for _ in range(3):
             h.runtime.wakeup()
             time.sleep(0.3)
@@ -245,7 +234,7 @@ def test_500_pods_failing_the_same_way_make_one_alert(tmp_path: Path) -> None:
         assert [m.ts for m in alerts if not m.is_reply] == [alert.ts]
         assert "registry.example.com/team/worker:9.9" in alert.rendered
         (row,) = h.runtime.store.alerts.open_alerts()
-        eventually(lambda: h.runtime.store.alerts.open_alerts()[0].peak_count == 500)
+        wait_until(lambda: h.runtime.store.alerts.open_alerts()[0].peak_count == 500)
         assert row.channel_id == h.slack.workspace.channel("ops").id
 
 

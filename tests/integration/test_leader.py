@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 import pytest
 
 from podbot.core.errors import Conflict
-from podbot.k8s.client import Clusters, KubeClient
+from podbot.k8s.client import KubeClient
 from podbot.k8s.election import LeaderElector, LeaseLock, LeaseRecord
 from podbot.sim.cluster import SimCluster
+from tests.support.election import FAST
 from tests.support.stores import race
+from tests.support.waits import wait_until
 
 NS = "default"
 T0 = datetime(2026, 5, 9, 9, 0, tzinfo=UTC)
@@ -30,13 +32,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.t
-
-
-@pytest.fixture(scope="module")
-def kube(sim_cluster: SimCluster) -> Iterator[KubeClient]:
-    clusters = Clusters(str(sim_cluster.kubeconfig_path))
-    yield clusters.get()
-    clusters.close()
 
 
 @pytest.fixture
@@ -241,9 +236,6 @@ def test_bad_timings_are_refused(kube: KubeClient) -> None:
 
 
 # --- the loop, on threads, in real time ---------------------------------------------------------
-FAST = {"lease_duration": 2, "renew_deadline": 1.5, "retry_period": 0.25}
-
-
 class Candidate:
     """An elector on its thread plus a log of its leadership changes."""
 
@@ -262,16 +254,6 @@ class Candidate:
         return sum(1 for kind, _ in self.events if kind == "started")
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float) -> float:
-    """Poll ``predicate`` (real time); the time it took, or fail."""
-    started = time.monotonic()
-    while not predicate():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
-    return time.monotonic() - started
-
-
 @pytest.fixture
 def candidates(kube: KubeClient, lease_name: str) -> Iterator[list[Candidate]]:
     made = [Candidate(kube, lease_name, f"replica-{i}") for i in range(3)]
@@ -284,6 +266,7 @@ def leaders(candidates: list[Candidate]) -> list[Candidate]:
     return [c for c in candidates if c.elector.is_leader]
 
 
+@pytest.mark.slow
 def test_three_candidates_exactly_one_leader(candidates: list[Candidate]) -> None:
     for candidate in candidates:
         candidate.elector.start()
@@ -299,6 +282,7 @@ def test_three_candidates_exactly_one_leader(candidates: list[Candidate]) -> Non
     assert all(c.elector.leader == first.elector.identity for c in candidates)
 
 
+@pytest.mark.slow
 def test_when_the_leader_stops_renewing_another_takes_over_within_the_lease_duration(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:
@@ -323,6 +307,7 @@ def test_when_the_leader_stops_renewing_another_takes_over_within_the_lease_dura
     assert time.monotonic() - stopped_renewing >= 1.0  # not before the old lease could have expired
 
 
+@pytest.mark.slow
 def test_api_down_the_leader_steps_down_at_the_deadline_and_someone_leads_after(
     candidates: list[Candidate], sim_cluster: SimCluster
 ) -> None:
@@ -344,6 +329,7 @@ def test_api_down_the_leader_steps_down_at_the_deadline_and_someone_leads_after(
     wait_until(lambda: len(leaders(candidates)) == 1, timeout=8)
 
 
+@pytest.mark.slow
 def test_a_slow_api_server_cannot_keep_a_stale_leader(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:
@@ -361,6 +347,7 @@ def test_a_slow_api_server_cannot_keep_a_stale_leader(
     wait_until(lambda: len(leaders(candidates)) == 1, timeout=10)
 
 
+@pytest.mark.slow
 def test_stop_then_release_hands_over_without_waiting_for_expiry(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:
@@ -376,6 +363,7 @@ def test_stop_then_release_hands_over_without_waiting_for_expiry(
     assert took < FAST["lease_duration"], took  # the next retry, not a lease duration later
 
 
+@pytest.mark.slow
 def test_stop_while_following_changes_nothing(
     candidates: list[Candidate], sim_cluster: SimCluster, lease_name: str
 ) -> None:

@@ -15,14 +15,15 @@ import pytest
 
 from podbot.core.errors import ConfigError
 from podbot.jobs.leadership import Leadership, LeaderTask, SingleReplicaGuard
-from podbot.k8s.client import Clusters, KubeClient
+from podbot.k8s.client import KubeClient
 from podbot.k8s.election import LeaderElector, LeaseLock
 from podbot.localslack import LocalSlack, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
 from podbot.store import Store
-from tests.integration.test_leader import FAST, wait_until
+from tests.support.election import FAST
+from tests.support.waits import wait_until
 
 
 class Recorder:
@@ -93,13 +94,6 @@ def test_a_task_registered_before_start_joins(tmp_path: Path) -> None:
     assert rec.calls == ["start digests", "stop digests"]
 
 
-@pytest.fixture(scope="module")
-def kube(sim_cluster: SimCluster) -> Iterator[KubeClient]:
-    clusters = Clusters(str(sim_cluster.kubeconfig_path))
-    yield clusters.get()
-    clusters.close()
-
-
 def elected(kube: KubeClient, lease: str, identity: str, rec: Recorder) -> Leadership:
     def factory(begin: Callable[[], None], end: Callable[[], None]) -> LeaderElector:
         return LeaderElector(
@@ -113,6 +107,7 @@ def elected(kube: KubeClient, lease: str, identity: str, rec: Recorder) -> Leade
     return Leadership([rec.task(identity)], identity, elector_factory=factory)
 
 
+@pytest.mark.slow
 def test_only_the_leader_runs_its_tasks_and_they_move_on_shutdown(
     kube: KubeClient, sim_cluster: SimCluster
 ) -> None:
@@ -141,6 +136,7 @@ def test_only_the_leader_runs_its_tasks_and_they_move_on_shutdown(
     assert rec.calls.count("stop r0") + rec.calls.count("stop r1") + rec.calls.count("stop r2") == 2
 
 
+@pytest.mark.slow
 def test_losing_the_lease_stops_the_tasks(kube: KubeClient, sim_cluster: SimCluster) -> None:
     rec = Recorder()
     replica = elected(kube, "tasks-lost", "solo", rec)
@@ -167,6 +163,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
+@pytest.mark.slow
 def test_a_second_replica_on_sqlite_is_refused_while_the_first_is_alive(store: Store) -> None:
     first = SingleReplicaGuard(store.leases, "pod-a_1", ttl=1.0, renew_every=0.2)
     first.acquire()
@@ -185,6 +182,7 @@ def test_a_second_replica_on_sqlite_is_refused_while_the_first_is_alive(store: S
     second.close()
 
 
+@pytest.mark.slow
 def test_a_dead_replicas_guard_runs_out_and_the_next_one_starts(store: Store) -> None:
     dead = SingleReplicaGuard(store.leases, "pod-a_1", ttl=0.6)
     dead.acquire()  # never renewed, never released: a SIGKILLed process
@@ -197,6 +195,7 @@ def test_a_dead_replicas_guard_runs_out_and_the_next_one_starts(store: Store) ->
     replacement.close()
 
 
+@pytest.mark.slow
 def test_runtime_on_sqlite_refuses_a_second_replica(
     tmp_path: Path, sim_cluster: SimCluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -229,6 +228,7 @@ def get(url: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+@pytest.mark.slow
 def test_runtime_leads_runs_tasks_drains_and_releases_on_stop(
     tmp_path: Path, sim_cluster: SimCluster
 ) -> None:
@@ -323,6 +323,7 @@ def test_wall_clock_stamps_are_micro_time() -> None:
     assert micro_time(datetime(2026, 5, 9, 9, 0, 1, 2500, tzinfo=UTC)) == "2026-05-09T09:00:01.002500Z"
 
 
+@pytest.mark.slow
 def test_socket_mode_http_serves_probes_but_not_slack_events(tmp_path: Path, sim_cluster: SimCluster) -> None:
     """In Socket Mode there may be no signing secret: /slack/events must not be served at all
     (a request "signed" with an empty secret would otherwise pass), the probes must be."""

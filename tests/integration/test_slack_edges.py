@@ -77,6 +77,7 @@ def test_kubernetes_outage_is_a_clear_message_not_a_crash(harness: Harness) -> N
     assert "unavailable" not in harness.command("get pods").rendered  # one failure, then it answers again
 
 
+@pytest.mark.slow  # the cluster answers after 2.5 s
 def test_slow_cluster_shows_working_then_the_answer(harness: Harness) -> None:
     harness.sim.faults.slow(2.5, count=1, path="/api/v1/namespaces/default/pods")
     calls_before = len(harness.slack.api_calls("response_url"))
@@ -91,6 +92,7 @@ def test_slow_cluster_shows_working_then_the_answer(harness: Harness) -> None:
     assert "working" not in final.rendered and "pod" in final.rendered
 
 
+@pytest.mark.slow  # Retry-After is in whole seconds
 def test_slack_rate_limit_is_retried_after_retry_after(harness: Harness) -> None:
     before = metrics.SLACK_RETRIES.labels(reason="ratelimited")._value.get()
     harness.slack.faults.ratelimit("chat.postMessage", retry_after=1, times=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,21 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from podbot import cli
 from podbot.store import AuditAction, AuditEvent, AuditQuery, Store, migrations
 from podbot.store.audit import MAX_TEXT
-from tests.support.stores import DB_KINDS, T0, Target, make_target, open_store
+from tests.support.stores import T0, Target, open_store
 
 PASSWORD = "Hunter2-very-secret"
-
-
-@pytest.fixture(params=DB_KINDS)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    with make_target(request.param, tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
-def store(target: Target) -> Iterator[Store]:
-    with open_store(target) as opened:
-        yield opened
 
 
 def event(minutes: int, action: AuditAction = AuditAction.RUN, **fields: object) -> AuditEvent:

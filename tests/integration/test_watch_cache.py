@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,7 +13,8 @@ from podbot.k8s.client import Clusters
 from podbot.k8s.watch import Backoff, Resource, WatchCache
 from podbot.sim.cluster import SimCluster
 from podbot.sim.objects.meta import stamp_new
-from tests.support.builders import cstatus, event, pod, waiting
+from tests.support.builders import active_namespace, cstatus, event, pod, waiting
+from tests.support.waits import wait_until
 
 FAST = Backoff(initial=0.05, maximum=0.4)
 IMAGE = "10.0.0.130:5000/nginx:latest"
@@ -37,13 +38,6 @@ def cache(sim: SimCluster) -> Iterator[WatchCache]:
     finally:
         watch.stop()
         clusters.close()
-
-
-def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
 
 
 def put_pod(sim: SimCluster, name: str, *, failing: bool = False, namespace: str = "default") -> dict:
@@ -97,15 +91,15 @@ def test_initial_sync_lists_every_pod_page_by_page(sim: SimCluster) -> None:
 
 def test_adds_changes_and_deletes_arrive_through_the_watch(sim: SimCluster, cache: WatchCache) -> None:
     put_pod(sim, "web")
-    eventually(lambda: cache.pod("default", "web") is not None)
+    wait_until(lambda: cache.pod("default", "web") is not None)
     assert cache.pod("default", "web").status == "Running"  # type: ignore[union-attr]
     stored = sim.store.get("pods", "default", "web").load()
     stored["status"]["containerStatuses"][0]["state"] = waiting("CrashLoopBackOff")
     sim.store.update("pods", stored)
-    eventually(lambda: cache.pod("default", "web").status == "CrashLoopBackOff")  # type: ignore[union-attr]
+    wait_until(lambda: cache.pod("default", "web").status == "CrashLoopBackOff")  # type: ignore[union-attr]
     assert ("default", "web") in cache.drain_changed()
     sim.store.delete("pods", "default", "web")
-    eventually(lambda: cache.pod("default", "web") is None)
+    wait_until(lambda: cache.pod("default", "web") is None)
 
 
 def test_pull_failure_events_are_remembered_on_the_pod_after_the_event_is_gone(
@@ -114,9 +108,12 @@ def test_pull_failure_events_are_remembered_on_the_pod_after_the_event_is_gone(
     raw = put_pod(sim, "nginx", failing=True)
     note = event(raw, "Failed", PULL_AUTH, container="nginx")
     created = sim.store.create("events", stamp_new(note, sim.clock))
-    eventually(lambda: bool(cache.pod("default", "nginx") and cache.pod("default", "nginx").pull_failures))  # type: ignore[union-attr]
+    wait_until(lambda: bool(cache.pod("default", "nginx") and cache.pod("default", "nginx").pull_failures))  # type: ignore[union-attr]
     sim.store.delete("events", "default", created["metadata"]["name"])
-    time.sleep(0.2)
+    # A later event in the same watch stream: once the cache has it, it has seen the deletion too.
+    later = event(raw, "BackOff", f'Back-off pulling image "{IMAGE}"', container="nginx")
+    sim.store.create("events", stamp_new(later, sim.clock))
+    wait_until(lambda: any(n.reason == "BackOff" for n in cache.notes_for("default", "nginx")))
     summary = cache.pod("default", "nginx")
     assert summary is not None and "no basic auth credentials" in summary.pull_failures[0].message
     assert any(n.reason == "Failed" for n in cache.notes_for("default", "nginx"))
@@ -126,7 +123,7 @@ def test_registry_secrets_are_indexed_by_host_and_forgotten_when_deleted(
     sim: SimCluster, cache: WatchCache
 ) -> None:
     put_pod(sim, "nginx", failing=True)
-    eventually(lambda: cache.pod("default", "nginx") is not None)
+    wait_until(lambda: cache.pod("default", "nginx") is not None)
     assert (
         cache.credentials().check("default", ["myregistrykey"], "10.0.0.130:5000").state.value
         == "secrets_absent"
@@ -134,7 +131,7 @@ def test_registry_secrets_are_indexed_by_host_and_forgotten_when_deleted(
     sim.store.create(
         "secrets", stamp_new(registry_secret("default", "myregistrykey", "10.0.0.130:5000"), sim.clock)
     )
-    eventually(
+    wait_until(
         lambda: cache.credentials().hosts("default", "myregistrykey") == frozenset({"10.0.0.130:5000"})
     )
     assert "dTpw" not in repr(cache.credentials())  # hosts only, never the login
@@ -143,7 +140,7 @@ def test_registry_secrets_are_indexed_by_host_and_forgotten_when_deleted(
     )
     assert ("default", "nginx") in cache.drain_changed()  # re-diagnose pods of that namespace
     sim.store.delete("secrets", "default", "myregistrykey")
-    eventually(lambda: cache.credentials().hosts("default", "myregistrykey") is None)
+    wait_until(lambda: cache.credentials().hosts("default", "myregistrykey") is None)
 
 
 def test_a_dropped_stream_resumes_from_the_last_version_without_listing_again(
@@ -152,25 +149,26 @@ def test_a_dropped_stream_resumes_from_the_last_version_without_listing_again(
     stats = cache.stats[(Resource.PODS, "")]
     sim.faults.drop_watches()
     put_pod(sim, "after-drop")
-    eventually(lambda: cache.pod("default", "after-drop") is not None)
+    wait_until(lambda: cache.pod("default", "after-drop") is not None)
     assert stats.resumes >= 1
     assert stats.lists == 1 and stats.relists_after_gone == 0
 
 
 def test_410_gone_relists_and_forgets_pods_deleted_meanwhile(sim: SimCluster, cache: WatchCache) -> None:
     put_pod(sim, "doomed")
-    eventually(lambda: cache.pod("default", "doomed") is not None)
+    wait_until(lambda: cache.pod("default", "doomed") is not None)
     stats = cache.stats[(Resource.PODS, "")]
     sim.faults.expire_watches(count=3)  # the resumed watches get an in-stream 410 Expired
     sim.faults.drop_watches()
     sim.store.delete("pods", "default", "doomed")
     put_pod(sim, "newcomer")
-    eventually(lambda: stats.relists_after_gone >= 1 and stats.lists >= 2)
-    eventually(lambda: cache.pod("default", "newcomer") is not None)
+    wait_until(lambda: stats.relists_after_gone >= 1 and stats.lists >= 2)
+    wait_until(lambda: cache.pod("default", "newcomer") is not None)
     assert cache.pod("default", "doomed") is None  # deleted while the watch was gone: the relist forgot it
     assert stats.relists_after_gone >= 1
 
 
+@pytest.mark.slow  # counts reconnects over a second
 def test_api_down_backs_off_then_catches_up(sim: SimCluster, cache: WatchCache) -> None:
     stats = cache.stats[(Resource.PODS, "")]
     sim.faults.api_down()
@@ -183,7 +181,7 @@ def test_api_down_backs_off_then_catches_up(sim: SimCluster, cache: WatchCache) 
         put_pod(sim, "while-down")
     finally:
         sim.faults.api_up()
-    eventually(lambda: cache.pod("default", "while-down") is not None)
+    wait_until(lambda: cache.pod("default", "while-down") is not None)
     assert "cannot reach" in stats.last_error or "interrupted" in stats.last_error
 
 
@@ -206,15 +204,7 @@ def test_configured_namespaces_are_watched_one_by_one(sim: SimCluster) -> None:
     put_pod(sim, "web")
     sim.store.create(
         "namespaces",
-        stamp_new(
-            {
-                "apiVersion": "v1",
-                "kind": "Namespace",
-                "metadata": {"name": "shop"},
-                "status": {"phase": "Active"},
-            },
-            sim.clock,
-        ),
+        stamp_new(active_namespace("shop"), sim.clock),
     )
     put_pod(sim, "cart", namespace="shop")
     clusters = Clusters(str(sim.kubeconfig_path))

@@ -1,4 +1,4 @@
-"""Small builders for realistic raw pod / event JSON, as the API server returns it."""
+"""Small builders for realistic raw pod / event JSON, as the API server returns it or a client sends it."""
 
 from __future__ import annotations
 
@@ -186,4 +186,32 @@ def event(
         "lastTimestamp": last or ago(minutes=1),
         "count": count,
         "type": type_,
+    }
+
+
+def unscheduled_pod(
+    name: str, namespace: str | None = None, *, uid: str | None = None, **labels: str
+) -> dict[str, Any]:
+    """A pod as a client sends it, for a scheduler that does not exist ("manual", as on a real cluster
+    without one): it stays Pending and unchanged, so API-server tests see only their own writes."""
+    metadata: dict[str, Any] = {"name": name, "labels": labels}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    if uid is not None:
+        metadata["uid"] = uid
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {"schedulerName": "manual", "containers": [{"name": "app", "image": "nginx:1.16"}]},
+    }
+
+
+def active_namespace(name: str) -> dict[str, Any]:
+    """An Active namespace, as the API server stores it (before ``stamp_new``)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name},
+        "status": {"phase": "Active"},
     }

@@ -6,6 +6,7 @@ locally: the test is skipped with the reason; with CI=true it fails, as the kube
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
@@ -44,6 +45,11 @@ def kubernetes_validate() -> Any:
         import kubernetes_validate as module
     except ImportError:
         _missing("kubernetes-validate (pip install kubernetes-validate)")
+    utils = module.utils
+    if not hasattr(utils.schema_contents, "cache_info"):
+        # It parses the kind's schema and all of _definitions.json (megabytes) on every call: once is
+        # enough, they never change (and validation only reads them).
+        utils.schema_contents = functools.cache(utils.schema_contents)
     return module
 
 

@@ -9,11 +9,20 @@ from contextlib import contextmanager
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+import pytest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from podbot.localslack import LocalSlack
+
+
+def error_of(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
+    """The SlackApiError that ``call(*args, **kwargs)`` must raise."""
+    with pytest.raises(SlackApiError) as info:
+        call(*args, **kwargs)
+    return info.value
 
 
 class ManualClock:

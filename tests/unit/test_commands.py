@@ -34,22 +34,7 @@ from podbot.core.model import (
     Unsubscribe,
     Where,
 )
-
-SEED_POD_YAML = """apiVersion: v1
-kind: Pod
-metadata:
-  name: nginx
-  labels:
-    app: web
-spec:
-  containers:
-    - name: nginx
-      image: 10.0.0.130:5000/nginx:latest
-      ports:
-        - containerPort: 80
-  imagePullSecrets:
-    - name: myregistrykey
-"""
+from tests.support.seed import SEED_POD
 
 NS = Where(namespace="prod")
 NOTES = ("commands.note.generator_ignored", "commands.note.replicas_ignored")
@@ -72,11 +57,11 @@ SEED = [
     ("kubectl describe pod pod-name", DescribePod(name="pod-name")),
     ("kubectl delete pod pod-name", DeletePod(name="pod-name")),
     ("kubectl delete secrets myregistrykey", DeleteSecret(name="myregistrykey")),
-    ("kubectl create\n" + SEED_POD_YAML, CreateFromManifest(manifest=SEED_POD_YAML)),
+    ("kubectl create\n" + SEED_POD, CreateFromManifest(manifest=SEED_POD)),
     (
         # The seed writes the manifest as a shell heredoc; pasted as is, it is unwrapped.
-        "create\ncat >nginx-pod.yaml<<EOF\n" + SEED_POD_YAML + "EOF    \n",
-        CreateFromManifest(manifest=SEED_POD_YAML),
+        "create\ncat >nginx-pod.yaml<<EOF\n" + SEED_POD + "EOF    \n",
+        CreateFromManifest(manifest=SEED_POD),
     ),
 ]
 
@@ -160,12 +145,12 @@ VALID: list[tuple[str, Request]] = [
     ("create -f -", CreateFromManifest(manifest=None)),
     ("create -n prod --dry-run=server", CreateFromManifest(manifest=None, where=NS, dry_run=DryRun.SERVER)),
     ("kubectl -n prod create", CreateFromManifest(manifest=None, where=NS)),
-    ("create -f -\n" + SEED_POD_YAML, CreateFromManifest(manifest=SEED_POD_YAML)),
-    ("create ```yaml\n" + SEED_POD_YAML + "```", CreateFromManifest(manifest=SEED_POD_YAML)),
-    ("create\n```\n" + SEED_POD_YAML + "```\n", CreateFromManifest(manifest=SEED_POD_YAML)),
+    ("create -f -\n" + SEED_POD, CreateFromManifest(manifest=SEED_POD)),
+    ("create ```yaml\n" + SEED_POD + "```", CreateFromManifest(manifest=SEED_POD)),
+    ("create\n```\n" + SEED_POD + "```\n", CreateFromManifest(manifest=SEED_POD)),
     (
-        "kubectl create -f - --context=lab\n" + SEED_POD_YAML,
-        CreateFromManifest(SEED_POD_YAML, Where(context="lab")),
+        "kubectl create -f - --context=lab\n" + SEED_POD,
+        CreateFromManifest(SEED_POD, Where(context="lab")),
     ),
     (
         "create -n default\napiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default}\n",

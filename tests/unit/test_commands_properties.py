@@ -81,6 +81,7 @@ def _assert_total(text: str, locale: str | None = None) -> None:
         assert isinstance(result, REQUEST_TYPES)
 
 
+@pytest.mark.slow
 @settings(max_examples=400 * SCALE, deadline=None)
 @given(st.text(max_size=300))
 @example("")
@@ -128,6 +129,7 @@ _part = st.one_of(
     st.booleans(),
     st.sampled_from([None, "en", "zh-CN"]),
 )
+@pytest.mark.slow
 def test_random_flag_combinations_parse_or_are_usage_errors(
     verb: str, parts: list[tuple[str, int]], kubectl: bool, locale: str | None
 ) -> None:
@@ -276,6 +278,7 @@ def _secret_commands(draw: st.DrawFn) -> tuple[str, str]:
     return text, password
 
 
+@pytest.mark.slow
 @settings(max_examples=800 * SCALE, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(_secret_commands(), st.sampled_from([None, "zh_CN"]))
 def test_a_password_never_appears_in_any_message_or_repr(

@@ -34,11 +34,8 @@ from podbot.render.digests import (
     render_pulls,
 )
 from tests.support.builders import NOW, ago, cstatus, event, pod, running, terminated, waiting
+from tests.support.seed import SEED_PULL_ERROR
 
-PULL_AUTH = (
-    'Failed to pull image "10.0.0.130:5000/nginx:latest": rpc error: code = Unknown desc = Error response '
-    "from daemon: Get http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"
-)
 NO_CREDENTIALS = RegistryCredentialIndex.build([], namespaces=["default", "shop"])
 
 
@@ -68,7 +65,7 @@ def private_pod(name: str, namespace: str = "default", *, init: bool = False) ->
         )
         container, is_init = "nginx", False
     summary = summarize(raw, now=NOW)
-    note = note_from_event(event(raw, "Failed", PULL_AUTH, container=container, init=is_init))
+    note = note_from_event(event(raw, "Failed", SEED_PULL_ERROR, container=container, init=is_init))
     assert note is not None
     return remember(summary, note)
 
@@ -239,7 +236,7 @@ def many_failures(count: int) -> list[PodSummary]:
     return pods
 
 
-@pytest.mark.parametrize("count", [1, 40, 3000])
+@pytest.mark.parametrize("count", [1, 40, pytest.param(3000, marks=pytest.mark.slow)])
 def test_digests_of_any_size_fit_one_message_and_attach_what_is_left_out(count: int) -> None:
     pods = many_failures(count)
     findings = find_problems(pods, lambda key: (), NO_CREDENTIALS, NOW)

@@ -10,22 +10,8 @@ import pytest
 
 from podbot.core.errors import UsageError
 from podbot.core.manifests import MAX_BYTES, MAX_DOCUMENTS, ManifestError, load_manifests
+from tests.support.seed import SEED_POD
 
-SEED_POD = """apiVersion: v1
-kind: Pod
-metadata:
-  name: nginx
-  labels:
-    app: web
-spec:
-  containers:
-    - name: nginx
-      image: 10.0.0.130:5000/nginx:latest
-      ports:
-        - containerPort: 80
-  imagePullSecrets:
-    - name: myregistrykey
-"""
 REGISTRY_SECRET = """apiVersion: v1
 kind: Secret
 type: kubernetes.io/dockerconfigjson

@@ -19,15 +19,10 @@ from podbot.core.pods.summary import (
     summarize,
 )
 from tests.support.builders import NOW, ago, cstatus, event, pod, running, terminated, waiting
-
-SEED_ERR = (
-    "rpc error: code = Unknown desc = Error response from daemon: Get "
-    "http://10.0.0.130:5000/v2/nginx/manifests/latest: no basic auth credentials"
-)
-SEED_IMAGE = "10.0.0.130:5000/nginx:latest"
+from tests.support.seed import SEED_AUTH_ERROR, SEED_IMAGE, SEED_PULL_ERROR
 
 
-def seed_pod(reason: str = "ErrImagePull", message: str = SEED_ERR, **kw: Any) -> dict[str, Any]:
+def seed_pod(reason: str = "ErrImagePull", message: str = SEED_AUTH_ERROR, **kw: Any) -> dict[str, Any]:
     """The seed notes' private-registry pod, failing to pull."""
     return pod(
         "nginx",
@@ -66,7 +61,7 @@ def test_image_pull_pod_remembers_the_waiting_message() -> None:
     s = summarize(seed_pod(), now=NOW)
     assert (s.status, s.ready, s.pull_secrets) == ("ErrImagePull", "0/1", ("myregistrykey",))
     (failure,) = s.pull_failures
-    assert (failure.container, failure.image, failure.message) == ("nginx", SEED_IMAGE, SEED_ERR)
+    assert (failure.container, failure.image, failure.message) == ("nginx", SEED_IMAGE, SEED_AUTH_ERROR)
     assert failure.first_seen == failure.last_seen == NOW.timestamp()
 
 
@@ -80,13 +75,13 @@ def test_backoff_keeps_the_memory_and_its_first_time() -> None:
     )
     assert backoff.status == "ImagePullBackOff"
     (failure,) = backoff.pull_failures
-    assert failure.message == SEED_ERR and failure.first_seen == NOW.timestamp()
+    assert failure.message == SEED_AUTH_ERROR and failure.first_seen == NOW.timestamp()
 
 
 def test_newer_backoff_message_with_cause_is_learned() -> None:
-    msg = f'Back-off pulling image "{SEED_IMAGE}": ErrImagePull: {SEED_ERR}'
+    msg = f'Back-off pulling image "{SEED_IMAGE}": ErrImagePull: {SEED_AUTH_ERROR}'
     (failure,) = summarize(seed_pod("ImagePullBackOff", msg), now=NOW).pull_failures
-    assert SEED_ERR in failure.message
+    assert SEED_AUTH_ERROR in failure.message
 
 
 def test_memory_is_forgotten_once_the_container_runs_or_the_image_changes() -> None:
@@ -114,7 +109,7 @@ def test_event_is_remembered_after_it_expires() -> None:
     raw = seed_pod("ImagePullBackOff", f'Back-off pulling image "{SEED_IMAGE}"')
     summary = summarize(raw)
     assert summary.pull_failures == ()
-    ev = event(raw, "Failed", f'Failed to pull image "{SEED_IMAGE}": {SEED_ERR}', container="nginx", count=4)
+    ev = event(raw, "Failed", SEED_PULL_ERROR, container="nginx", count=4)
     note = note_from_event(ev)
     assert note is not None and note.is_pull_failure
     learned = remember(summary, note)

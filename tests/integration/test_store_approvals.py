@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from podbot.core.records import DeleteTarget
 from podbot.store import ApprovalState, Requester, Store
-from tests.support.stores import DB_KINDS, T0, Target, make_target, open_store, race
+from tests.support.stores import T0, Target, open_store, race
 
 HOUR = timedelta(hours=1)
 POD = DeleteTarget(
@@ -27,18 +25,6 @@ POD = DeleteTarget(
     reason="stuck after node drain",
 )
 ALICE = Requester(team_id="T1", channel_id="C-OPS", user_id="U-ALICE")
-
-
-@pytest.fixture(params=DB_KINDS)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    with make_target(request.param, tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
-def store(target: Target) -> Iterator[Store]:
-    with open_store(target) as opened:
-        yield opened
 
 
 def test_create_and_get_keep_every_field(store: Store) -> None:

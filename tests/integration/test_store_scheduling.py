@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,23 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from podbot.core.model import DigestKind
 from podbot.store import AlertState, ChannelSettings, Schedule, Store, Subscription
-from tests.support.stores import DB_KINDS, T0, Target, make_target, open_store, race
+from tests.support.stores import T0, Target, open_store, race
 
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 STALE = timedelta(minutes=5)
-
-
-@pytest.fixture(params=DB_KINDS)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    with make_target(request.param, tmp_path) as made:
-        yield made
-
-
-@pytest.fixture
-def store(target: Target) -> Iterator[Store]:
-    with open_store(target) as opened:
-        yield opened
 
 
 def subscribe(store: Store, channel: str = "C-OPS", **changes: object) -> Subscription:
