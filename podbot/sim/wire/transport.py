@@ -258,7 +258,7 @@ class HttpServer:
             self._server = server
             self._thread = threading.Thread(
                 target=server.serve_forever,
-                kwargs={"poll_interval": 0.2},
+                kwargs={"poll_interval": 0.05},  # how long a stop waits for the loop to notice
                 name=f"sim-http-{self.port}",
                 daemon=True,
             )
