@@ -113,7 +113,7 @@ class Recorder(BaseHTTPRequestHandler):
 def server(tmp_path: Path) -> Iterator[Path]:
     SEEN.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
