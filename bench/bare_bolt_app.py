@@ -25,7 +25,12 @@ def main() -> None:
     def ack_only(ack: Ack) -> None:
         ack()
 
-    server = WebServer(SlackRequestHandler(app), "127.0.0.1", int(os.environ["PORT"]), threads=16).start()
+    server = WebServer(
+        SlackRequestHandler(app),
+        "127.0.0.1",
+        int(os.environ["PORT"]),
+        threads=int(os.environ.get("BENCH_THREADS", "8")),
+    ).start()
     print(f"ready {server.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
