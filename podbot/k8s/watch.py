@@ -37,21 +37,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from podbot.core.diagnosis.credentials import (
     REGISTRY_SECRET_TYPES,
     RegistryCredentialIndex,
     hosts_from_secret,
 )
-from podbot.core.errors import PodbotError
+from podbot.core.errors import ApiError, PodbotError
 from podbot.core.pods.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
+from podbot.k8s import wire
 from podbot.k8s.api import path_for
 from podbot.k8s.client import Clusters, Gone, KubeClient, WatchCancel
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
+JSON = Any  # a decoded object: a wire struct (podbot.k8s.wire) that reads like a dict
+_T = TypeVar("_T")
 PodKey = tuple[str, str]  # (namespace, name)
 
 
@@ -250,13 +252,13 @@ class WatchCache:
                     failures = 0
                 else:
                     stats.resumes += 1
-                for event in self.kube.watch(
+                for line in self.kube.watch_lines(
                     path,
                     query=[("resourceVersion", version), ("allowWatchBookmarks", "true")],
                     timeout_seconds=self._watch_timeout,
                     cancel=cancel,
                 ):
-                    version = self._apply(resource, event, stats) or version
+                    version = self._apply(resource, line, stats) or version
                     stats.resource_version = version
                     failures = 0
             except Gone:
@@ -287,8 +289,8 @@ class WatchCache:
     def _list(self, resource: Resource, namespace: str | None, path: str, stats: StreamStats) -> str:
         seen: set[Any] = set()
         version = ""
-        for items, page_version in self.kube.list_pages(path, page_size=self._page_size):
-            version = page_version
+        for page in self.kube.list_page_bytes(path, page_size=self._page_size):
+            items, version = self._decode(wire.decode_list, resource.value, page)
             now = self._now()
             with self._changed:
                 for item in items:
@@ -305,13 +307,22 @@ class WatchCache:
         self._notify()
         return version
 
-    def _apply(self, resource: Resource, event: JSON, stats: StreamStats) -> str:
-        kind = event.get("type")
-        obj = event.get("object") or {}
-        version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    def _decode(self, decode: Callable[..., _T], *args: Any) -> _T:
+        """``decode(*args)``; JSON that does not fit the wire structs is a clear API error."""
+        try:
+            return decode(*args)
+        except (wire.DecodeError, ValueError) as exc:
+            raise ApiError(f"cluster {self.context!r} sent JSON podbot cannot read ({exc})", 200) from exc
+
+    def _apply(self, resource: Resource, line: bytes, stats: StreamStats) -> str:
+        kind, raw = self._decode(wire.watch_event, line)
+        if kind == "ERROR":
+            raise self.kube.watch_error(bytes(raw))
         if kind == "BOOKMARK":
             stats.bookmarks += 1
-            return version
+            return self._decode(wire.object_version, raw)
+        obj = self._decode(wire.decode_object, resource.value, raw)
+        version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
         stats.events += 1
         with self._changed:
             if kind == "DELETED":

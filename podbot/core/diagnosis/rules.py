@@ -147,10 +147,11 @@ def diagnose(
 ) -> list[Finding]:
     """Everything wrong with ``pod`` at ``now``; ``crash_logs`` maps container -> last lines of
     its previous run. ``events`` are the pod's recent events (others are ignored)."""
+    uid = pod.uid
     mine = [
         e
         for e in events
-        if e.pod_uid == pod.uid or (not e.pod_uid and (e.namespace, e.pod_name) == (pod.namespace, pod.name))
+        if e.pod_uid == uid or (not e.pod_uid and (e.namespace, e.pod_name) == (pod.namespace, pod.name))
     ]
     ctx = _Context(pod, mine, credentials, now.timestamp(), crash_logs or {}, settings)
     if pod.mirror:
