@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -172,8 +172,18 @@ class HealthDigest:
         return [finding_mark(f).encode() for f in self.findings]
 
 
+def status_label(pod: PodSummary) -> str:
+    """What a digest counts a pod as: kubectl's STATUS column."""
+    return pod.status or pod.phase or "Unknown"
+
+
+def status_totals(pods: Iterable[PodSummary], scope: Scope) -> Counter[str]:
+    """How many pods in ``scope`` have each STATUS (the watch cache keeps these as it goes)."""
+    return Counter(status_label(pod) for pod in pods if scope.includes(pod.namespace))
+
+
 def health_digest(
-    pods: Sequence[PodSummary],
+    totals: Mapping[str, int],
     findings: Sequence[Finding],
     *,
     scope: Scope,
@@ -181,13 +191,10 @@ def health_digest(
     previous: Iterable[str] = (),
     previous_at: datetime | None = None,
 ) -> HealthDigest:
-    """Totals by STATUS over the pods in ``scope``, problems grouped by cause, new and resolved."""
-    statuses: Counter[str] = Counter()
-    total = 0
-    for pod in pods:
-        if scope.includes(pod.namespace):
-            statuses[pod.status or pod.phase or "Unknown"] += 1
-            total += 1
+    """Totals by STATUS (``status_totals`` of the pods in ``scope``), problems grouped by cause,
+    new and resolved."""
+    statuses = {status: count for status, count in totals.items() if count}
+    total = sum(statuses.values())
     mine = [f for f in findings if scope.includes(f.namespace)]
     grouped: dict[tuple[FindingKind, str], list[Finding]] = {}
     for finding in mine:

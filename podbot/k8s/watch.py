@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,9 @@ from podbot.core.diagnosis.credentials import (
     RegistryCredentialIndex,
     hosts_from_secret,
 )
+from podbot.core.diagnosis.findings import Finding
+from podbot.core.diagnosis.rules import DEFAULT_SETTINGS, DiagnosisSettings, diagnose_until
+from podbot.core.digests import is_quiet, rank, status_label
 from podbot.core.errors import ApiError, PodbotError
 from podbot.core.pods.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
 from podbot.k8s import wire
@@ -90,6 +94,19 @@ class StreamStats:
     synced: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Diagnosis:
+    """A problem pod's findings, and the inputs and time span they hold for."""
+
+    pod: PodSummary
+    notes: tuple[EventNote, ...]
+    credentials: RegistryCredentialIndex
+    settings: DiagnosisSettings
+    since: float  # epoch seconds: computed at
+    until: float  # exclusive
+    findings: tuple[Finding, ...]
+
+
 class WatchCache:
     """Pods, event notes and registry secrets of one cluster, kept current by list+watch."""
 
@@ -113,6 +130,10 @@ class WatchCache:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pods: dict[PodKey, PodSummary] = {}
+        # Kept current on every change, so that a digest costs O(problems), not O(pods):
+        self._problems: dict[PodKey, PodSummary] = {}  # the pods that are not quiet (is_quiet)
+        self._totals: dict[str, Counter[str]] = {}  # namespace -> STATUS -> pods
+        self._diagnoses: dict[PodKey, _Diagnosis] = {}  # of problem pods, reused while they hold
         self._notes: dict[PodKey, tuple[EventNote, ...]] = {}
         self._secrets: dict[str, dict[str, frozenset[str]]] = {}  # namespace -> name -> hosts
         self._credentials: RegistryCredentialIndex | None = None  # rebuilt lazily after a change
@@ -186,6 +207,58 @@ class WatchCache:
     def pods_by_key(self, keys: Iterable[PodKey]) -> dict[PodKey, PodSummary | None]:
         with self._lock:
             return {key: self._pods.get(key) for key in keys}
+
+    def problems(self) -> list[PodSummary]:
+        """A snapshot of the pods diagnosis may find something wrong with (the rest are quiet)."""
+        with self._lock:
+            return list(self._problems.values())
+
+    def status_totals(self, include: Callable[[str], bool] = lambda namespace: True) -> Counter[str]:
+        """How many cached pods have each STATUS, over the namespaces ``include`` accepts."""
+        found: Counter[str] = Counter()
+        with self._lock:
+            for namespace, totals in self._totals.items():
+                if include(namespace):
+                    found.update(totals)
+        return +found  # drops statuses no pod has any more
+
+    def findings(
+        self,
+        now: datetime,
+        include: Callable[[str], bool] = lambda namespace: True,
+        settings: DiagnosisSettings = DEFAULT_SETTINGS,
+    ) -> list[Finding]:
+        """Every finding at ``now`` about the pods of the namespaces ``include`` accepts, worst
+        first: the problem pods' diagnoses (``diagnosis``), not a walk over every pod."""
+        found: list[Finding] = []
+        for pod in self.problems():
+            if include(pod.namespace):
+                found.extend(self.diagnosis(pod, now, settings))
+        found.sort(key=rank)
+        return found
+
+    def diagnosis(
+        self, pod: PodSummary, now: datetime, settings: DiagnosisSettings = DEFAULT_SETTINGS
+    ) -> list[Finding]:
+        """``diagnose(pod, its notes, credentials(), now)``, reused for as long as the pod, its
+        notes and the registry secrets are unchanged and time has not changed the answer."""
+        key = pod.key
+        notes, credentials, at = self.notes_for(*key), self.credentials(), now.timestamp()
+        known = self._diagnoses.get(key)
+        if (
+            known is not None
+            and known.pod is pod
+            and known.notes is notes
+            and known.credentials is credentials
+            and known.settings is settings
+            and known.since <= at < known.until
+        ):
+            return list(known.findings)
+        found, until = diagnose_until(pod, notes, credentials, now, settings=settings)
+        with self._lock:
+            if self._problems.get(key) is pod:  # not if the pod changed or left meanwhile
+                self._diagnoses[key] = _Diagnosis(pod, notes, credentials, settings, at, until, tuple(found))
+        return found
 
     def notes_for(self, namespace: str, name: str) -> tuple[EventNote, ...]:
         with self._lock:
@@ -347,7 +420,7 @@ class WatchCache:
                 for known in self._notes.get(key, ()):
                     summary = remember(summary, known)
             if summary != previous:
-                self._pods[key] = summary
+                self._set_pod(key, summary)
                 self._dirty.add(key)
             return key
         if resource is Resource.EVENTS:
@@ -363,7 +436,7 @@ class WatchCache:
             if pod is not None:
                 learned = remember(pod, note)
                 if learned is not pod or kept is not notes:
-                    self._pods[key] = learned
+                    self._set_pod(key, learned)
                     self._dirty.add(key)
             return (namespace, name)
         # Secrets: registry secrets only, and only their hosts.
@@ -377,13 +450,40 @@ class WatchCache:
         meta = obj.get("metadata") or {}
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         if resource is Resource.PODS:
-            if self._pods.pop(key, None) is not None:
+            if self._drop_pod(key):
                 self._dirty.add(key)
             self._notes.pop(key, None)
         elif resource is Resource.SECRETS and self._secrets.get(key[0], {}).pop(key[1], None) is not None:
             self._credentials = None
             self._mark_namespace(key[0])
         # Deleted events (they expire after an hour) change nothing: what they taught is kept.
+
+    def _set_pod(self, key: PodKey, summary: PodSummary) -> None:
+        """Cache ``summary`` and keep the per-namespace STATUS totals and the problem set current."""
+        previous = self._pods.get(key)
+        self._pods[key] = summary
+        totals = self._totals.get(key[0])
+        if totals is None:
+            totals = self._totals[key[0]] = Counter()
+            if not self.namespaces:
+                self._credentials = None  # a namespace podbot knows the secrets of from now on
+        if previous is not None:
+            totals[status_label(previous)] -= 1
+        totals[status_label(summary)] += 1
+        if is_quiet(summary):
+            self._problems.pop(key, None)
+            self._diagnoses.pop(key, None)
+        else:
+            self._problems[key] = summary
+
+    def _drop_pod(self, key: PodKey) -> bool:
+        previous = self._pods.pop(key, None)
+        if previous is None:
+            return False
+        self._totals[key[0]][status_label(previous)] -= 1
+        self._problems.pop(key, None)
+        self._diagnoses.pop(key, None)
+        return True
 
     def _mark_namespace(self, namespace: str) -> None:
         """A registry secret changed: every pod of the namespace may be diagnosed differently
@@ -397,7 +497,7 @@ class WatchCache:
         if resource is Resource.PODS:
             gone = [key for key in self._pods if in_scope(key[0]) and key not in seen]
             for key in gone:
-                del self._pods[key]
+                self._drop_pod(key)
                 self._notes.pop(key, None)
                 self._dirty.add(key)
             # Notes about pods that no longer exist (their events outlived them).
