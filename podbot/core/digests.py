@@ -88,8 +88,7 @@ def find_problems(
 
 def rank(finding: Finding) -> tuple[int, float, str, str, str]:
     """Worst first: critical before warning, then the oldest problem, then by name."""
-    since = finding.since.timestamp() if finding.since is not None else float("inf")
-    return (finding.severity.rank, since, finding.namespace, finding.pod, finding.container)
+    return finding.order
 
 
 # --- marks ---------------------------------------------------------------------------------------
@@ -166,10 +165,11 @@ class HealthDigest:
     findings: tuple[Finding, ...]  # worst first
     changes: Changes
     previous_at: datetime | None
+    reported: tuple[Mark, ...] = ()  # one per finding, what the next digest compares with
 
     @property
     def marks(self) -> list[str]:
-        return [finding_mark(f).encode() for f in self.findings]
+        return [m.encode() for m in self.reported]
 
 
 def status_label(pod: PodSummary) -> str:
@@ -211,7 +211,7 @@ def health_digest(
         for (kind, cause), items in grouped.items()
     ]
     groups.sort(key=lambda g: (g.severity.rank, -g.pods, g.kind.value, g.cause))
-    marks = [finding_mark(f) for f in mine]
+    marks = tuple(finding_mark(f) for f in mine)
     return HealthDigest(
         scope=scope,
         at=now,
@@ -221,6 +221,7 @@ def health_digest(
         findings=tuple(mine),
         changes=compare(marks, previous, first=previous_at is None),
         previous_at=previous_at,
+        reported=marks,
     )
 
 

@@ -230,10 +230,12 @@ class WatchCache:
     ) -> list[Finding]:
         """Every finding at ``now`` about the pods of the namespaces ``include`` accepts, worst
         first: the problem pods' diagnoses (``diagnosis``), not a walk over every pod."""
+        with self._lock:
+            pods = [(p, self._notes.get(p.key, ())) for p in self._problems.values() if include(p.namespace)]
+        credentials = self.credentials()
         found: list[Finding] = []
-        for pod in self.problems():
-            if include(pod.namespace):
-                found.extend(self.diagnosis(pod, now, settings))
+        for pod, notes in pods:
+            found.extend(self._diagnosis(pod, notes, credentials, now, settings))
         found.sort(key=rank)
         return found
 
@@ -242,8 +244,17 @@ class WatchCache:
     ) -> list[Finding]:
         """``diagnose(pod, its notes, credentials(), now)``, reused for as long as the pod, its
         notes and the registry secrets are unchanged and time has not changed the answer."""
-        key = pod.key
-        notes, credentials, at = self.notes_for(*key), self.credentials(), now.timestamp()
+        return self._diagnosis(pod, self.notes_for(*pod.key), self.credentials(), now, settings)
+
+    def _diagnosis(
+        self,
+        pod: PodSummary,
+        notes: tuple[EventNote, ...],
+        credentials: RegistryCredentialIndex,
+        now: datetime,
+        settings: DiagnosisSettings,
+    ) -> list[Finding]:
+        key, at = pod.key, now.timestamp()
         known = self._diagnoses.get(key)
         if (
             known is not None

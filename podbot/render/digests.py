@@ -156,13 +156,15 @@ def health_text(digest: HealthDigest, locale: str | None, timezone: str = DEFAUL
     ]
     lines += [f"{status:<28} {count}" for status, count in digest.by_status]
     lines.append("")
+    labels: dict[tuple[str, str], str] = {}  # a thousand findings share a few kinds and causes
     for finding in digest.findings:
         cause, fix = describe_finding(finding, locale)
         where = f"{finding.namespace}/{finding.pod}" + (
             f" ({finding.container})" if finding.container else ""
         )
         since = "  " + _since(finding.since, locale, timezone) if finding.since else ""
-        label = kind_label(finding.kind.value, finding.cause_value, locale)
+        kind = (finding.kind.value, finding.cause_value)
+        label = labels.get(kind) or labels.setdefault(kind, kind_label(*kind, locale))
         lines += [f"[{finding.severity.value}] {where}: {label}{since}"]
         lines += [f"    {cause}", f"    {fix}" if fix else ""]
         lines += [f"    | {line}" for line in finding.evidence.log_tail] + [""]
