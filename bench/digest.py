@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sim_list import TOKEN, make_pod, rss_kib  # type: ignore[import-not-found]
+from sim_list import TOKEN, list_metadata, make_pod  # type: ignore[import-not-found]
 
 from podbot.localslack import LocalSlack, Workspace
 from podbot.sim.api.server import ApiServer
@@ -235,6 +235,17 @@ def mib(kib: float) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
+def measured(role: str, *args: Any) -> dict[str, Any]:
+    """Run bench/digest_child.py ``role`` in a fresh interpreter that imports only what that role
+    needs (not the simulator: its memory is not the bot's); the numbers it prints as JSON."""
+    argv = [sys.executable, str(ROOT / "bench" / "digest_child.py"), role, json.dumps(args)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"digest_child.py {role} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def child(target: Any, *args: Any) -> dict[str, Any]:
     """Run ``target(*args, conn)`` in a fresh (spawned) process; what it sends back."""
     ctx = mp.get_context("spawn")
@@ -262,7 +273,7 @@ def floor(url: str, ca: str, conn: Connection) -> None:
             query = "limit=500" + (f"&continue={token}" if token else "")
             data = pool.request("GET", f"{url}/api/v1/{resource}?{query}", headers=headers).data
             pages.append(data)
-            token = orjson.loads(data)["metadata"].get("continue", "") if b'"continue"' in data else ""
+            token = list_metadata(data).get("continue", "")  # the head only: fetching is measured
             if not token:
                 break
     fetch = time.perf_counter() - started
@@ -277,150 +288,6 @@ def floor(url: str, ca: str, conn: Connection) -> None:
                 decode(page)
             runs.append(time.perf_counter() - started)
         out[f"{name}_seconds"] = min(runs)
-    conn.send(out)
-
-
-def cache_sync(kubeconfig: str, now_epoch: float, conn: Connection) -> None:
-    """A bare watch cache: the initial sync of pods, events and secrets; RSS after it."""
-    from podbot.k8s.client import Clusters  # noqa: PLC0415
-    from podbot.k8s.watch import WatchCache  # noqa: PLC0415
-
-    now = datetime.fromtimestamp(now_epoch, UTC)
-    out: dict[str, Any] = {"rss_start": rss_kib(os.getpid())[0]}
-    clusters = Clusters(kubeconfig)
-    cache = WatchCache(clusters.get(), now=lambda: now)
-    started = time.perf_counter()
-    cache.start()
-    assert cache.wait_synced(900), "the watch cache did not sync"
-    out["sync_seconds"] = time.perf_counter() - started
-    out["pods"] = len(cache)
-    gc.collect()
-    out["rss"], out["hwm"] = rss_kib(os.getpid())
-    cache.stop()
-    clusters.close()
-    conn.send(out)
-
-
-def bot(slack_env: dict[str, str], channel: str, now_epoch: float, repeat: int, conn: Connection) -> None:
-    """The whole bot: sync, health digests from the warm cache, resident memory."""
-    from podbot.core.model import DigestKind  # noqa: PLC0415
-    from podbot.core.records import Schedule  # noqa: PLC0415
-    from podbot.server.config import load_settings  # noqa: PLC0415
-    from podbot.server.runtime import Runtime  # noqa: PLC0415
-
-    clock = [datetime.fromtimestamp(now_epoch, UTC)]  # the bot's clock: a minute passes per digest
-    out: dict[str, Any] = {}
-    tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
-    env = {**slack_env, "DATABASE_URL": f"sqlite:///{tmp / 'podbot.sqlite3'}"}
-    runtime = Runtime(load_settings(env), now=lambda: clock[0])
-    out["rss_start"] = rss_kib(os.getpid())[0]
-    started = time.perf_counter()
-    runtime.leadership.start()  # the only replica: it runs the watch cache and the scheduler
-    try:
-        service = runtime.digests
-        live = service.caches.get(None)
-        assert live.wait_synced(900)
-        out["sync_seconds"] = time.perf_counter() - started
-        sub = runtime.store.subscriptions.create(
-            team_id="T1",
-            channel_id=channel,
-            kind=DigestKind.HEALTH,
-            schedule=Schedule(every_seconds=3600),
-            created_by="U1",
-            now=clock[0],
-        )
-        started = time.perf_counter()
-        service.compose(sub, clock[0])  # the first one after the sync
-        out["first_digest_seconds"] = time.perf_counter() - started
-        timings = []
-        rendered = None
-        marks: list[str] = []
-        for _ in range(repeat):
-            clock[0] += timedelta(minutes=1)  # so time-dependent findings are computed anew
-            started = time.perf_counter()
-            rendered, marks = service.compose(sub, clock[0])
-            timings.append(time.perf_counter() - started)
-        assert rendered is not None
-        out["digest_seconds"] = timings
-        out["digest_problems"] = len(marks)
-        out["digest_upload_bytes"] = len(rendered.upload.content) if rendered.upload else 0
-        gc.collect()
-        out["rss"], out["hwm"] = rss_kib(os.getpid())
-        out["pods"] = len(live)
-    finally:
-        runtime.stop(timeout=10)
-        shutil.rmtree(tmp, ignore_errors=True)
-    conn.send(out)
-
-
-def typed(kubeconfig: str, now_epoch: float, conn: Connection) -> None:
-    """The typed-client child: typed lists, the same cache content from the models, a digest."""
-    from kubernetes import client, config  # noqa: PLC0415
-    from typed_baseline import view  # noqa: PLC0415
-
-    from podbot.core.diagnosis.credentials import (  # noqa: PLC0415
-        REGISTRY_SECRET_TYPES,
-        RegistryCredentialIndex,
-        hosts_from_secret,
-    )
-    from podbot.core.digests import Scope, find_problems, health_digest, status_totals  # noqa: PLC0415
-    from podbot.core.pods.summary import keep_note, note_from_event, remember, summarize  # noqa: PLC0415
-    from podbot.render.digests import render_health  # noqa: PLC0415
-
-    now = datetime.fromtimestamp(now_epoch, UTC)
-    out: dict[str, Any] = {}
-    api_client = config.new_client_from_config(config_file=kubeconfig)
-    v1 = client.CoreV1Api(api_client)
-
-    def typed_list(call: Any) -> list[Any]:
-        items: list[Any] = []
-        token = None
-        while True:
-            page = call(limit=500, _continue=token) if token else call(limit=500)
-            items.extend(page.items)
-            token = page.metadata._continue
-            if not token:
-                return items
-
-    started = time.perf_counter()
-    pods = typed_list(v1.list_pod_for_all_namespaces)
-    events = typed_list(v1.list_event_for_all_namespaces)
-    secrets = typed_list(v1.list_secret_for_all_namespaces)
-    out["list_seconds"] = time.perf_counter() - started
-    out["pods"] = len(pods)
-    started = time.perf_counter()
-    summaries = {}
-    for pod in pods:
-        summary = summarize(view(pod), now=now)
-        summaries[summary.key] = summary
-    notes: dict[tuple[str, str], Any] = {}
-    for event in events:
-        note = note_from_event(view(event))
-        if note is None:
-            continue
-        key = (note.namespace, note.pod_name)
-        notes[key] = keep_note(notes.get(key, ()), note)
-        if key in summaries:
-            summaries[key] = remember(summaries[key], note)
-    entries = [
-        (s.metadata.namespace, s.metadata.name, hosts_from_secret(view(s)))
-        for s in secrets
-        if s.type in REGISTRY_SECRET_TYPES
-    ]
-    credentials = RegistryCredentialIndex.build(entries, namespaces={k[0] for k in summaries})
-    out["cache_seconds"] = out["list_seconds"] + time.perf_counter() - started
-    out["rss"], out["hwm"] = rss_kib(os.getpid())
-    del pods, events, secrets
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        scope = Scope("typed")
-        values = list(summaries.values())
-        findings = find_problems(values, lambda key: notes.get(key, ()), credentials, now, scope=scope)
-        render_health(health_digest(status_totals(values, scope), findings, scope=scope, now=now))
-        timings.append(time.perf_counter() - started)
-    out["digest_seconds"] = timings
-    out["digest_problems"] = len(findings)
     conn.send(out)
 
 
@@ -446,13 +313,13 @@ def run(
         kubeconfig = str(write_kubeconfig(tmp / "kubeconfig", info["url"], TOKEN, info["ca"].encode()))
         if with_floor:
             out["floor"] = child(floor, info["url"], info["ca"])
-        out["cache"] = child(cache_sync, kubeconfig, info["now"])
+        out["cache"] = measured("cache", kubeconfig, info["now"])
         # The Slack emulator runs here, not in the bot's process (its memory is not the bot's).
         with LocalSlack(Workspace.demo()) as slack:
             env = {**slack.bot_settings().env(), "KUBECONFIG": kubeconfig}
-            out["bot"] = child(bot, env, slack.workspace.channel("ops").id, info["now"], repeat)
+            out["bot"] = measured("bot", env, slack.workspace.channel("ops").id, info["now"], repeat)
         if with_typed:
-            out["typed"] = child(typed, kubeconfig, info["now"])
+            out["typed"] = measured("typed", kubeconfig, info["now"])
         if with_kubectl and shutil.which("kubectl"):
             argv = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(tmp / "kube-cache")]
             subprocess.run([*argv, "get", "--raw", "/version"], capture_output=True, check=True)  # discovery

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -421,12 +422,13 @@ class WatchCache:
     # --- state changes (the caller holds the lock) -------------------------------------------------
     def _upsert(self, resource: Resource, obj: JSON, now: datetime) -> Any:
         meta = obj.get("metadata") or {}
-        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        # The namespace interned: 50,000 keys share a few dozen namespace strings.
+        namespace, name = sys.intern(str(meta.get("namespace") or "")), str(meta.get("name") or "")
         if resource is Resource.PODS:
             key = (namespace, name)
             previous = self._pods.get(key)
             summary = summarize(obj, previous, now=now)
-            if previous is None or previous.uid != summary.uid:
+            if previous is None or previous.uid_key != summary.uid_key:
                 # Events seen before the pod (or about its predecessor's uid) teach it now.
                 for known in self._notes.get(key, ()):
                     summary = remember(summary, known)
