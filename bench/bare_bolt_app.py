@@ -19,7 +19,9 @@ from podbot.server.web import WebServer
 
 def main() -> None:
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
-    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+    # Configured as podbot configures bolt (podbot.slack.app.build_app): the response is sent
+    # when the listener returns, not polled for.
+    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=True)
 
     @app.command("/pod")
     def ack_only(ack: Ack) -> None:
