@@ -70,7 +70,9 @@ def run(trials: int = 40, burst: int = 500) -> dict[str, Any]:
             "KUBECONFIG": str(sim.kubeconfig_path),
             "DATABASE_URL": f"sqlite:///{state / 'podbot.sqlite3'}",
         }
-        runtime = Runtime(load_settings(env), now=sim.clock.now)
+        # #ops may use every verb (alerts included; podbot's default policy is read-only).
+        (state / "podbot.yaml").write_text('channels:\n  - channel: "#ops"\n    verbs: "*"\n')
+        runtime = Runtime(load_settings(env, str(state / "podbot.yaml")), now=sim.clock.now)
         runtime.leadership.start()  # the only replica: it runs the watchers and the alert fan-out
         ops = workspace.channel("ops").id
         runtime.store.channels.save(

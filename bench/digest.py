@@ -14,7 +14,7 @@ Separate processes, so that each memory figure is one process's own:
 * the **cache**: a bare ``WatchCache``: time of the initial sync (pods, events, secrets), its RSS;
 * the **bot**: the whole bot (``Runtime`` with its watch cache, scheduler, alert fan-out, Slack app,
   pointed at a local Slack emulator), a health digest of the whole cluster from its warm cache
-  (``DigestService.compose``: diagnosis, grouping, rendering, the attached file), repeated, and
+  (``DigestPoster.compose``: diagnosis, grouping, rendering, the attached file), repeated, and
   the process's RSS;
 * the **typed path** (bench/typed_baseline.py): the official client's typed lists into models,
   the same cache content built from the models' attributes, and a digest of every cached pod.
@@ -51,9 +51,9 @@ from sim_list import TOKEN, list_metadata, make_pod  # type: ignore[import-not-f
 from podbot.localslack import LocalSlack, Workspace
 from podbot.sim.api.server import ApiServer
 from podbot.sim.clock import SimClock
-from podbot.sim.wire.kubeconfig import write_kubeconfig
 from podbot.sim.objects.meta import stamp_new
 from podbot.sim.objects.store import ObjectStore
+from podbot.sim.wire.kubeconfig import write_kubeconfig
 
 RESOURCES = ("pods", "events", "secrets")
 

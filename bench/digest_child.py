@@ -59,6 +59,7 @@ def bot(
     slack_env: dict[str, str], channel: str, now_epoch: float, repeat: int, conn: list[dict[str, Any]]
 ) -> None:
     """The whole bot: sync, health digests from the warm cache, resident memory."""
+    from podbot.core.digests import Scope  # noqa: PLC0415
     from podbot.core.model import DigestKind  # noqa: PLC0415
     from podbot.core.records import Schedule  # noqa: PLC0415
     from podbot.server.config import load_settings  # noqa: PLC0415
@@ -73,8 +74,8 @@ def bot(
     started = time.perf_counter()
     runtime.leadership.start()  # the only replica: it runs the watch cache and the scheduler
     try:
-        service = runtime.digests
-        live = service.caches.get(None)
+        live = runtime.caches.get(None)
+        scope = Scope(live.context)
         assert live.wait_synced(900)
         out["sync_seconds"] = time.perf_counter() - started
         sub = runtime.store.subscriptions.create(
@@ -86,7 +87,7 @@ def bot(
             now=clock[0],
         )
         started = time.perf_counter()
-        service.compose(sub, clock[0])  # the first one after the sync
+        runtime.poster.compose(sub, clock[0], scope, "en")  # the first one after the sync
         out["first_digest_seconds"] = time.perf_counter() - started
         timings = []
         rendered = None
@@ -94,7 +95,7 @@ def bot(
         for _ in range(repeat):
             clock[0] += timedelta(minutes=1)  # so time-dependent findings are computed anew
             started = time.perf_counter()
-            rendered, marks = service.compose(sub, clock[0])
+            rendered, marks = runtime.poster.compose(sub, clock[0], scope, "en")
             timings.append(time.perf_counter() - started)
         assert rendered is not None
         out["digest_seconds"] = timings
