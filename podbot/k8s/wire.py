@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType, field
 
-# JSON keys that are not Python names, and the attribute each one is decoded into.
+# JSON keys that are not Python names, and the attribute each one is decoded into (see Renamed).
 _ALIASES = {
     "kubernetes.io/config.mirror": "config_mirror",
     "kubernetes.io/config.source": "config_source",
@@ -37,17 +37,30 @@ class Wire(msgspec.Struct, frozen=True, gc=False):
     """A decoded JSON object that reads like a dict: a field absent from the JSON is no key."""
 
     def get(self, key: str, default: Any = None) -> Any:
-        value = getattr(self, _ALIASES.get(key, key), UNSET)
+        value = getattr(self, key, UNSET)
         return default if value is UNSET else value
 
     def __getitem__(self, key: str) -> Any:
-        value = getattr(self, _ALIASES.get(key, key), UNSET)
+        value = getattr(self, key, UNSET)
         if value is UNSET:
             raise KeyError(key)
         return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and getattr(self, _ALIASES.get(key, key), UNSET) is not UNSET
+        return isinstance(key, str) and getattr(self, key, UNSET) is not UNSET
+
+
+class Renamed(Wire, frozen=True, gc=False):
+    """A struct with JSON keys that are not Python names (looked up in ``_ALIASES`` first)."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return Wire.get(self, _ALIASES.get(key, key), default)
+
+    def __getitem__(self, key: str) -> Any:
+        return Wire.__getitem__(self, _ALIASES.get(key, key))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and Wire.__contains__(self, _ALIASES.get(key, key))
 
 
 # --- pods ------------------------------------------------------------------------------------------
@@ -59,7 +72,7 @@ class OwnerReference(Wire, frozen=True, gc=False):
     controller: Bool = UNSET
 
 
-class PodAnnotations(Wire, frozen=True, gc=False):
+class PodAnnotations(Renamed, frozen=True, gc=False):
     config_mirror: Str = field(default=UNSET, name="kubernetes.io/config.mirror")
     config_source: Str = field(default=UNSET, name="kubernetes.io/config.source")
     config_hash: Str = field(default=UNSET, name="kubernetes.io/config.hash")
@@ -201,7 +214,7 @@ class Event(Wire, frozen=True, gc=False):
 # --- secrets: only the registry configs; other keys' values are never even decoded -----------------
 
 
-class SecretData(Wire, frozen=True, gc=False):
+class SecretData(Renamed, frozen=True, gc=False):
     dockerconfigjson: Str = field(default=UNSET, name=".dockerconfigjson")
     dockercfg: Str = field(default=UNSET, name=".dockercfg")
 
@@ -215,7 +228,7 @@ class Secret(Wire, frozen=True, gc=False):
 # --- lists and watch events ------------------------------------------------------------------------
 
 
-class ListMeta(Wire, frozen=True, gc=False):
+class ListMeta(Renamed, frozen=True, gc=False):
     resourceVersion: Str = UNSET
     continue_: Str = field(default=UNSET, name="continue")
 
