@@ -388,6 +388,9 @@ def _scheduled_condition(status: Doc) -> tuple[str, str]:
 
 
 _NO_STATE: dict[str, Any] = {}
+_STATE_KEYS = tuple(
+    (kind, kind.value) for kind in (StateKind.WAITING, StateKind.RUNNING, StateKind.TERMINATED)
+)
 
 
 def _container(
@@ -401,9 +404,10 @@ def _container(
     state = cs.get("state") or _NO_STATE
     kind: StateKind = StateKind.NONE
     detail: Doc = _NO_STATE
-    for candidate in (StateKind.WAITING, StateKind.RUNNING, StateKind.TERMINATED):
-        if state.get(candidate.value) is not None:
-            kind, detail = candidate, state[candidate.value] or _NO_STATE
+    for candidate, key in _STATE_KEYS:
+        found = state.get(key)
+        if found is not None:
+            kind, detail = candidate, found or _NO_STATE
             break
     last = (cs.get("lastState") or _NO_STATE).get("terminated") or _NO_STATE
     last_finished = epoch(last.get("finishedAt"))
