@@ -300,6 +300,7 @@ def run(
     with_floor: bool = True,
     with_typed: bool = True,
     with_kubectl: bool = False,
+    sync_runs: int = 3,
 ) -> dict[str, Any]:
     """One simulator, then each measuring child in turn; every child's numbers."""
     ctx = mp.get_context("fork")
@@ -313,7 +314,11 @@ def run(
         kubeconfig = str(write_kubeconfig(tmp / "kubeconfig", info["url"], TOKEN, info["ca"].encode()))
         if with_floor:
             out["floor"] = child(floor, info["url"], info["ca"])
-        out["cache"] = measured("cache", kubeconfig, info["now"])
+        # The sync is repeated (a fresh process each time) and the fastest counts, as for the floor:
+        # on a shared machine the minimum is the least disturbed run.
+        runs = [measured("cache", kubeconfig, info["now"]) for _ in range(sync_runs)]
+        out["cache"] = min(runs, key=lambda r: r["sync_seconds"])
+        out["cache"]["all_sync_seconds"] = [r["sync_seconds"] for r in runs]
         # The Slack emulator runs here, not in the bot's process (its memory is not the bot's).
         with LocalSlack(Workspace.demo()) as slack:
             env = {**slack.bot_settings().env(), "KUBECONFIG": kubeconfig}
@@ -346,9 +351,10 @@ def report(out: dict[str, Any]) -> None:
             f"decoded by orjson {f['orjson_seconds']:.2f} s, msgspec {f['msgspec_seconds']:.2f} s, "
             f"json {f['json_seconds']:.2f} s"
         )
+    every = ", ".join(f"{s:.2f}" for s in cache["all_sync_seconds"])
     print(
         f"watch cache initial sync (pods+events+secrets): {cache['sync_seconds']:.2f} s for {cache['pods']} "
-        f"pods; RSS {mib(cache['rss'])} (peak {mib(cache['hwm'])})"
+        f"pods (fastest of {every} s); RSS {mib(cache['rss'])} (peak {mib(cache['hwm'])})"
     )
     if "floor" in out:
         f = out["floor"]
