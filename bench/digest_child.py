@@ -64,12 +64,14 @@ def bot(
     from podbot.core.records import Schedule  # noqa: PLC0415
     from podbot.server.config import load_settings  # noqa: PLC0415
     from podbot.server.runtime import Runtime  # noqa: PLC0415
+    from podbot.server.serve import tune_for_acks  # noqa: PLC0415
 
     clock = [datetime.fromtimestamp(now_epoch, UTC)]  # the bot's clock: a minute passes per digest
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
     env = {**slack_env, "DATABASE_URL": f"sqlite:///{tmp / 'podbot.sqlite3'}"}
     runtime = Runtime(load_settings(env), now=lambda: clock[0])
+    tune_for_acks()  # what `podbot serve` does after start-up (start-up objects out of the GC's reach)
     out["rss_start"] = rss_kib(os.getpid())[0]
     started = time.perf_counter()
     runtime.leadership.start()  # the only replica: it runs the watch cache and the scheduler

@@ -174,6 +174,8 @@ def main() -> int:
     for r in [("metric", "podbot", "baseline", "ratio"), tuple("-" * w for w in widths), *rows]:
         print("| " + " | ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) + " |")
     print()
+    syncs = ", ".join(f"{x:.2f}" for x in cache["all_sync_seconds"])
+    print(f"sync runs (the fastest counts, as for the decode floor): {syncs} s")
     print(
         f"floor detail: {floor['bytes'] / 1e6:.0f} MB in {floor['pages']} pages, fetched in "
         f"{floor['fetch_seconds']:.2f} s; orjson {floor['orjson_seconds']:.2f} s, msgspec "
