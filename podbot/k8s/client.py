@@ -255,14 +255,19 @@ class KubeClient:
     def list_pages(
         self, path: str, *, query: Query = (), page_size: int = 500, as_user: Identity | None = None
     ) -> Iterator[tuple[list[JSON], str]]:
-        """A paginated list one page at a time (decoded), each with the list's resourceVersion."""
-        for data in self.list_page_bytes(path, query=query, page_size=page_size, as_user=as_user):
-            try:
-                page = json.loads(data)
-            except ValueError as exc:
-                raise ApiError(f"cluster {self.context!r} sent a list that is not JSON", 200) from exc
+        """A paginated list one page at a time (decoded), each with the list's resourceVersion.
+
+        The watch cache uses ``list_page_bytes`` instead (its own decoding, the next page fetched
+        while one is summarized)."""
+        token = ""
+        while True:
+            page_query = [*query, ("limit", page_size)] + ([("continue", token)] if token else [])
+            page = self.get(path, query=page_query, as_user=as_user)
             meta = page.get("metadata") or {}
+            token = meta.get("continue") or ""
             yield list(page.get("items") or ()), str(meta.get("resourceVersion", ""))
+            if not token:
+                return
 
     def list_page_bytes(
         self, path: str, *, query: Query = (), page_size: int = 500, as_user: Identity | None = None
