@@ -19,13 +19,20 @@ from podbot.server.web import WebServer
 
 def main() -> None:
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
-    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+    # Configured as podbot configures bolt (podbot.slack.app.build_app): the response is sent
+    # when the listener returns, not polled for.
+    app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], process_before_response=True)
 
     @app.command("/pod")
     def ack_only(ack: Ack) -> None:
         ack()
 
-    server = WebServer(SlackRequestHandler(app), "127.0.0.1", int(os.environ["PORT"]), threads=16).start()
+    server = WebServer(
+        SlackRequestHandler(app),
+        "127.0.0.1",
+        int(os.environ["PORT"]),
+        threads=int(os.environ.get("BENCH_THREADS", "8")),
+    ).start()
     print(f"ready {server.url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

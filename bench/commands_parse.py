@@ -1,6 +1,6 @@
 """What the command language costs: parse time per command; the manifest loader on big and hostile input.
 
-Run from the repository root:  /work/venv/bin/python bench/commands_parse.py
+Run from the repository root:  .venv/bin/python bench/commands_parse.py
 
 Prints the median of several runs for: ``parse`` of typical commands; ``load_manifests`` on a
 50-document, ~235 KiB manifest with libyaml's event parser and with the pure-Python reader; and

@@ -1,24 +1,25 @@
-"""Benchmark: the watch cache and a health digest over 50,000 pods, against the typed client path.
+"""Benchmark: initial sync, health digest and memory of the watch cache, against its floors.
 
-    /work/venv/bin/python bench/digest.py [--pods 50000] [--failing 0.02] [--repeat 5]
+    .venv/bin/python bench/digest.py [--pods 50000] [--failing 0.02] [--repeat 7] [--no-typed]
 
-Three processes, so that each memory figure is one process's own:
+Separate processes, so that each memory figure is one process's own:
 
-* the **simulator** (API server only, no kubelets, as in bench/sim_list.py): 50,000 fully-formed
+* the **simulator** (API server only, no kubelets, as in bench/sim_list.py): ``--pods`` fully-formed
   pods loaded straight into its store, 2% of them failing in assorted ways (image pulls with the
   kubelet's events — credentials missing and not found —, crash loops, OOM kills, failed init
-  containers, unschedulable, evicted);
-* the **bot**: (1) a bare ``WatchCache``: time and peak RSS of the initial sync (pods, events and
-  secrets, raw JSON page by page); (2) the whole bot — ``Runtime`` with the digest service, its
-  watch cache, scheduler and alert fan-out, pointed at a local Slack emulator — then a health
-  digest of the whole cluster computed from its warm cache (``DigestPoster.compose``: diagnosis
-  of every pod that is not quiet, grouping, rendering), repeated; and its resident memory;
-* the **typed path**: the official client's ``list_pod_for_all_namespaces`` (plus typed events and
-  secrets) into model objects, then the same digest from them (each model turned back into a dict
-  with ``sanitize_for_serialization`` for the same summarize/diagnose code), with its peak RSS.
+  containers, unschedulable, evicted), registry secrets in half the namespaces;
+* the **floor**: the same pages (pods, events, secrets; limit 500) fetched as bytes, then decoded
+  with orjson and with msgspec (to plain dicts and lists, page by page, each dropped after use);
+  the faster decoder is the decode floor;
+* the **cache**: a bare ``WatchCache``: time of the initial sync (pods, events, secrets), its RSS;
+* the **bot**: the whole bot (``Runtime`` with its watch cache, scheduler, alert fan-out, Slack app,
+  pointed at a local Slack emulator), a health digest of the whole cluster from its warm cache
+  (``DigestPoster.compose``: diagnosis, grouping, rendering, the attached file), repeated, and
+  the process's RSS;
+* the **typed path** (bench/typed_baseline.py): the official client's typed lists into models,
+  the same cache content built from the models' attributes, and a digest of every cached pod.
 
-Prints measured numbers only; the aims (digest < 200 ms from the warm cache, initial sync >= 5x
-faster than the typed path, whole bot < 300 MB) are printed next to them for comparison.
+Prints measured numbers only (``--json`` for bench/run_all.py).
 """
 
 from __future__ import annotations
@@ -30,11 +31,13 @@ import json
 import multiprocessing as mp
 import os
 import shutil
+import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -43,29 +46,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from kubernetes import client, config
-from sim_list import TOKEN, make_pod, rss_kib  # type: ignore[import-not-found]
+from sim_list import TOKEN, list_metadata, make_pod  # type: ignore[import-not-found]
 
-from podbot.core.diagnosis.credentials import (
-    REGISTRY_SECRET_TYPES,
-    RegistryCredentialIndex,
-    hosts_from_secret,
-)
-from podbot.core.digests import Scope, find_problems, health_digest
-from podbot.core.model import DigestKind
-from podbot.core.pods.summary import keep_note, note_from_event, remember, summarize
-from podbot.core.records import Schedule
-from podbot.k8s.client import Clusters
-from podbot.k8s.watch import WatchCache
 from podbot.localslack import LocalSlack, Workspace
-from podbot.render.digests import render_health
-from podbot.server.config import load_settings
-from podbot.server.runtime import Runtime
 from podbot.sim.api.server import ApiServer
 from podbot.sim.clock import SimClock
 from podbot.sim.objects.meta import stamp_new
 from podbot.sim.objects.store import ObjectStore
 from podbot.sim.wire.kubeconfig import write_kubeconfig
+
+RESOURCES = ("pods", "events", "secrets")
 
 FAILURES = ("pull_auth", "pull_missing", "crash", "oom", "init", "unschedulable", "evicted")
 
@@ -241,136 +231,23 @@ def serve(pods: int, namespaces: int, failing: float, conn: Connection) -> None:
     server.stop()
 
 
-def mib(kib: int) -> str:
+def mib(kib: float) -> str:
     return f"{kib / 1024:.0f} MiB"
 
 
-def bot(kubeconfig: str, now_epoch: float, repeat: int, conn: Connection) -> None:
-    """The bot child: a bare watch cache sync, then the whole bot and its digest."""
-    now = datetime.fromtimestamp(now_epoch, UTC)
-
-    def clock() -> datetime:
-        return now
-
-    out: dict[str, Any] = {}
-    pid = os.getpid()
-    out["rss_start"] = rss_kib(pid)[0]
-    clusters = Clusters(kubeconfig)
-    cache = WatchCache(clusters.get(), now=clock)
-    started = time.perf_counter()
-    cache.start()
-    assert cache.wait_synced(600), "the watch cache did not sync"
-    out["sync_seconds"] = time.perf_counter() - started
-    out["sync_pods"] = len(cache)
-    out["rss_after_sync"], out["hwm_after_sync"] = rss_kib(pid)
-    cache.stop()
-    clusters.close()
-    del cache
-    gc.collect()
-
-    tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
-    with LocalSlack(Workspace.demo()) as slack:
-        env = {
-            **slack.bot_settings().env(),
-            "KUBECONFIG": kubeconfig,
-            "DATABASE_URL": f"sqlite:///{tmp / 'podbot.sqlite3'}",
-        }
-        runtime = Runtime(load_settings(env), now=clock)
-        runtime.leadership.start()  # the only replica: it runs the watch cache and the scheduler
-        try:
-            live = runtime.caches.get(None)
-            assert live.wait_synced(600)
-            sub = runtime.store.subscriptions.create(
-                team_id="T1",
-                channel_id=slack.workspace.channel("ops").id,
-                kind=DigestKind.HEALTH,
-                schedule=Schedule(every_seconds=3600),
-                created_by="U1",
-                now=now,
-            )
-            timings = []
-            rendered = None
-            for _ in range(repeat):
-                started = time.perf_counter()
-                rendered, marks = runtime.poster.compose(sub, now, Scope(live.context), "en")
-                timings.append(time.perf_counter() - started)
-            assert rendered is not None
-            out["digest_seconds"] = timings
-            out["digest_problems"] = len(marks)
-            out["digest_blocks"] = len(rendered.blocks)
-            out["digest_upload_bytes"] = len(rendered.upload.content) if rendered.upload else 0
-            gc.collect()
-            out["bot_rss"], out["bot_hwm"] = rss_kib(pid)
-            out["bot_pods"] = len(live)
-        finally:
-            runtime.stop(timeout=10)
-            shutil.rmtree(tmp, ignore_errors=True)
-    conn.send(out)
-
-
-def typed(kubeconfig: str, now_epoch: float, conn: Connection) -> None:
-    """The typed-client child: list_pod_for_all_namespaces into models, then the same digest."""
-    now = datetime.fromtimestamp(now_epoch, UTC)
-    out: dict[str, Any] = {}
-    pid = os.getpid()
-    out["rss_start"] = rss_kib(pid)[0]
-    api_client = config.new_client_from_config(config_file=kubeconfig)
-    v1 = client.CoreV1Api(api_client)
-
-    def typed_list(call: Any) -> list[Any]:
-        items: list[Any] = []
-        token = None
-        while True:
-            page = call(limit=500, _continue=token) if token else call(limit=500)
-            items.extend(page.items)
-            token = page.metadata._continue
-            if not token:
-                return items
-
-    started = time.perf_counter()
-    pods = typed_list(v1.list_pod_for_all_namespaces)
-    events = typed_list(v1.list_event_for_all_namespaces)
-    secrets = typed_list(v1.list_secret_for_all_namespaces)
-    out["list_seconds"] = time.perf_counter() - started
-    out["list_pods"] = len(pods)
-    out["rss_after_list"], out["hwm_after_list"] = rss_kib(pid)
-
-    started = time.perf_counter()
-    plain = api_client.sanitize_for_serialization
-    summaries = {}
-    for pod in pods:
-        summary = summarize(plain(pod), now=now)
-        summaries[summary.key] = summary
-    notes: dict[tuple[str, str], Any] = {}
-    for event in events:
-        note = note_from_event(plain(event))
-        if note is None:
-            continue
-        key = (note.namespace, note.pod_name)
-        notes[key] = keep_note(notes.get(key, ()), note)
-        if key in summaries:
-            summaries[key] = remember(summaries[key], note)
-    entries = [
-        (s.metadata.namespace, s.metadata.name, hosts_from_secret(plain(s)))
-        for s in secrets
-        if s.type in REGISTRY_SECRET_TYPES
-    ]
-    credentials = RegistryCredentialIndex.build(entries, namespaces={k[0] for k in summaries})
-    # Lists + summaries, notes and credentials: the same cache content the watch cache's sync builds.
-    out["cache_seconds"] = out["list_seconds"] + time.perf_counter() - started
-    started = time.perf_counter()
-    scope = Scope("typed")
-    values = list(summaries.values())
-    findings = find_problems(values, lambda key: notes.get(key, ()), credentials, now, scope=scope)
-    digest = health_digest(values, findings, scope=scope, now=now)
-    render_health(digest)
-    out["digest_seconds"] = time.perf_counter() - started
-    out["digest_problems"] = len(digest.findings)
-    out["rss_end"], out["hwm_end"] = rss_kib(pid)
-    conn.send(out)
+def measured(role: str, *args: Any) -> dict[str, Any]:
+    """Run bench/digest_child.py ``role`` in a fresh interpreter that imports only what that role
+    needs (not the simulator: its memory is not the bot's); the numbers it prints as JSON."""
+    argv = [sys.executable, str(ROOT / "bench" / "digest_child.py"), role, json.dumps(args)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"digest_child.py {role} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def child(target: Any, *args: Any) -> dict[str, Any]:
+    """Run ``target(*args, conn)`` in a fresh (spawned) process; what it sends back."""
     ctx = mp.get_context("spawn")
     parent, end = ctx.Pipe()
     process = ctx.Process(target=target, args=(*args, end))
@@ -380,79 +257,158 @@ def child(target: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
+def floor(url: str, ca: str, conn: Connection) -> None:
+    """Fetch every page of every resource as bytes; then decode them all with each decoder."""
+    import msgspec  # noqa: PLC0415
+    import orjson  # noqa: PLC0415 - measured here only
+    import urllib3  # noqa: PLC0415
+
+    pool = urllib3.PoolManager(ssl_context=ssl.create_default_context(cadata=ca))
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"}
+    pages: list[bytes] = []
+    started = time.perf_counter()
+    for resource in RESOURCES:
+        token = ""
+        while True:
+            query = "limit=500" + (f"&continue={token}" if token else "")
+            data = pool.request("GET", f"{url}/api/v1/{resource}?{query}", headers=headers).data
+            pages.append(data)
+            token = list_metadata(data).get("continue", "")  # the head only: fetching is measured
+            if not token:
+                break
+    fetch = time.perf_counter() - started
+    out: dict[str, Any] = {"fetch_seconds": fetch, "bytes": sum(len(p) for p in pages), "pages": len(pages)}
+    decoders = {"orjson": orjson.loads, "msgspec": msgspec.json.Decoder().decode, "json": json.loads}
+    for name, decode in decoders.items():
+        runs = []
+        for _ in range(2 if name == "json" else 3):
+            gc.collect()
+            started = time.perf_counter()
+            for page in pages:
+                decode(page)
+            runs.append(time.perf_counter() - started)
+        out[f"{name}_seconds"] = min(runs)
+    conn.send(out)
+
+
+def run(
+    pods: int = 50_000,
+    *,
+    namespaces: int = 50,
+    failing: float = 0.02,
+    repeat: int = 7,
+    with_floor: bool = True,
+    with_typed: bool = True,
+    with_kubectl: bool = False,
+    sync_runs: int = 3,
+) -> dict[str, Any]:
+    """One simulator, then each measuring child in turn; every child's numbers."""
+    ctx = mp.get_context("fork")
+    parent, end = ctx.Pipe()
+    sim = ctx.Process(target=serve, args=(pods, namespaces, failing, end), daemon=True)
+    sim.start()
+    info = parent.recv()
+    out: dict[str, Any] = {"pods": pods, "sim": info}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
+    try:
+        kubeconfig = str(write_kubeconfig(tmp / "kubeconfig", info["url"], TOKEN, info["ca"].encode()))
+        if with_floor:
+            out["floor"] = child(floor, info["url"], info["ca"])
+        # The sync is repeated (a fresh process each time) and the fastest counts, as for the floor:
+        # on a shared machine the minimum is the least disturbed run.
+        runs = [measured("cache", kubeconfig, info["now"]) for _ in range(sync_runs)]
+        out["cache"] = min(runs, key=lambda r: r["sync_seconds"])
+        out["cache"]["all_sync_seconds"] = [r["sync_seconds"] for r in runs]
+        # The Slack emulator runs here, not in the bot's process (its memory is not the bot's).
+        with LocalSlack(Workspace.demo()) as slack:
+            env = {**slack.bot_settings().env(), "KUBECONFIG": kubeconfig}
+            out["bot"] = measured("bot", env, slack.workspace.channel("ops").id, info["now"], repeat)
+        if with_typed:
+            out["typed"] = measured("typed", kubeconfig, info["now"])
+        if with_kubectl and shutil.which("kubectl"):
+            argv = ["kubectl", "--kubeconfig", kubeconfig, "--cache-dir", str(tmp / "kube-cache")]
+            subprocess.run([*argv, "get", "--raw", "/version"], capture_output=True, check=True)  # discovery
+            started = time.perf_counter()
+            subprocess.run([*argv, "get", "pods", "-A", "-o", "json"], capture_output=True, check=True)
+            out["kubectl_json_seconds"] = time.perf_counter() - started
+    finally:
+        parent.send("stop")
+        sim.join(timeout=60)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def report(out: dict[str, Any]) -> None:
+    info, cache, bot_ = out["sim"], out["cache"], out["bot"]
+    print(
+        f"simulator: {out['pods']} pods, {info['broken']} failing ({', '.join(FAILURES)}), "
+        f"loaded in {info['load_seconds']:.1f} s"
+    )
+    if "floor" in out:
+        f = out["floor"]
+        print(
+            f"floor: {f['pages']} pages, {f['bytes'] / 1e6:.0f} MB fetched in {f['fetch_seconds']:.2f} s; "
+            f"decoded by orjson {f['orjson_seconds']:.2f} s, msgspec {f['msgspec_seconds']:.2f} s, "
+            f"json {f['json_seconds']:.2f} s"
+        )
+    every = ", ".join(f"{s:.2f}" for s in cache["all_sync_seconds"])
+    print(
+        f"watch cache initial sync (pods+events+secrets): {cache['sync_seconds']:.2f} s for {cache['pods']} "
+        f"pods (fastest of {every} s); RSS {mib(cache['rss'])} (peak {mib(cache['hwm'])})"
+    )
+    if "floor" in out:
+        f = out["floor"]
+        decode = min(f["orjson_seconds"], f["msgspec_seconds"])
+        print(f"  sync / decode floor: {cache['sync_seconds'] / decode:.2f}x (aim <= 2x)")
+    digest = bot_["digest_seconds"]
+    print(
+        f"whole bot: synced in {bot_['sync_seconds']:.2f} s; health digest from the warm cache: median "
+        f"{statistics.median(digest) * 1000:.1f} ms (min {min(digest) * 1000:.1f}, max "
+        f"{max(digest) * 1000:.1f}) over {len(digest)} runs a minute apart (the first after the sync: "
+        f"{bot_['first_digest_seconds'] * 1000:.0f} ms); {bot_['digest_problems']} problems, "
+        f"{bot_['digest_upload_bytes']} bytes attached"
+    )
+    print(
+        f"  bot RSS with {bot_['pods']} pods cached: {mib(bot_['rss'])} (peak {mib(bot_['hwm'])}; "
+        f"{mib(bot_['rss_start'])} before it synced)"
+    )
+    if "typed" in out:
+        t = out["typed"]
+        print(
+            f"typed client: lists {t['list_seconds']:.2f} s, + the same cache content "
+            f"{t['cache_seconds']:.2f}"
+            f" s; RSS {mib(t['rss'])}; digest of every pod median "
+            f"{statistics.median(t['digest_seconds']) * 1000:.0f} ms"
+        )
+        print(f"  sync speed-up over the typed path: {t['cache_seconds'] / cache['sync_seconds']:.1f}x")
+    if "kubectl_json_seconds" in out:
+        print(f"kubectl get pods -A -o json: {out['kubectl_json_seconds']:.2f} s")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pods", type=int, default=50_000)
     parser.add_argument("--namespaces", type=int, default=50)
     parser.add_argument("--failing", type=float, default=0.02)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-typed", action="store_true", help="skip the (slow) typed-client baseline")
+    parser.add_argument("--no-floor", action="store_true", help="skip the decode floor")
+    parser.add_argument("--kubectl", action="store_true", help="also time kubectl get pods -A -o json")
+    parser.add_argument("--json", action="store_true", help="print the raw numbers as JSON")
     args = parser.parse_args()
-
-    ctx = mp.get_context("fork")
-    parent, end = ctx.Pipe()
-    sim = ctx.Process(target=serve, args=(args.pods, args.namespaces, args.failing, end), daemon=True)
-    sim.start()
-    info = parent.recv()
-    print(
-        f"simulator: {args.pods} pods in {args.namespaces} namespaces, {info['broken']} failing "
-        f"({', '.join(FAILURES)}), loaded in {info['load_seconds']:.1f} s"
+    out = run(
+        args.pods,
+        namespaces=args.namespaces,
+        failing=args.failing,
+        repeat=args.repeat,
+        with_floor=not args.no_floor,
+        with_typed=not args.no_typed,
+        with_kubectl=args.kubectl,
     )
-    tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
-    try:
-        kubeconfig = write_kubeconfig(tmp / "kubeconfig", info["url"], TOKEN, info["ca"].encode())
-        b = child(bot, str(kubeconfig), info["now"], args.repeat)
-        t = child(
-            typed,
-            str(kubeconfig),
-            info["now"],
-        )
-    finally:
-        parent.send("stop")
-        sim.join(timeout=30)
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    digest = sorted(b["digest_seconds"])
-    print()
-    print("watch cache (raw JSON, page by page)")
-    print(f"  initial sync of pods+events+secrets: {b['sync_seconds']:.2f} s for {b['sync_pods']} pods")
-    print(
-        f"  RSS before / after sync, peak:       {mib(b['rss_start'])} / {mib(b['rss_after_sync'])}, "
-        f"{mib(b['hwm_after_sync'])}"
-    )
-    print("whole bot (Runtime: watch cache, scheduler, alert fan-out, Slack app)")
-    print(
-        f"  health digest from the warm cache:   best {digest[0] * 1000:.0f} ms, median "
-        f"{statistics.median(digest) * 1000:.0f} ms over {len(digest)} runs (aim < 200 ms)"
-    )
-    print(
-        f"  digest: {b['digest_problems']} problems, {b['digest_blocks']} blocks, "
-        f"{b['digest_upload_bytes']} bytes attached"
-    )
-    print(
-        f"  bot RSS with {b['bot_pods']} pods cached:     {mib(b['bot_rss'])} "
-        f"(peak {mib(b['bot_hwm'])}; aim < 300 MB)"
-    )
-    print("typed client (list_pod_for_all_namespaces + typed events, secrets)")
-    print(f"  typed lists:                          {t['list_seconds']:.2f} s for {t['list_pods']} pods")
-    print(f"  RSS after the typed lists, peak:      {mib(t['rss_after_list'])}, {mib(t['hwm_after_list'])}")
-    print(
-        f"  then the digest from that cache:      {t['digest_seconds']:.2f} s "
-        f"({t['digest_problems']} problems); "
-        f"peak RSS {mib(t['hwm_end'])}"
-    )
-    print(
-        f"  typed lists + the same cache content: {t['cache_seconds']:.2f} s "
-        "(summaries, event notes, credentials from the models)"
-    )
-    print(
-        "initial sync speed-up, same cache content: "
-        f"{t['cache_seconds'] / b['sync_seconds']:.1f}x (aim >= 5x)"
-    )
-    print(f"  lists alone (typed lists / watch-cache sync): {t['list_seconds'] / b['sync_seconds']:.1f}x")
-    print(
-        f"  (typed cache + digest) / (sync + digest): "
-        f"{(t['cache_seconds'] + t['digest_seconds']) / (b['sync_seconds'] + digest[0]):.1f}x"
-    )
+    if args.json:
+        print(json.dumps(out))
+    else:
+        report(out)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Benchmark: `/pod get pods` over a 5,000-pod namespace and `/pod describe pod` of a pod with 50 events.
 
-    /work/venv/bin/python bench/get_describe.py [--pods 5000] [--events 50] [--runs 30]
+    .venv/bin/python bench/get_describe.py [--pods 5000] [--events 50] [--runs 30]
 
 Each run is what podbot does for the slash command after the ack: parse the text, call the API
 (podbot.sim over HTTPS, through podbot.k8s.client), diagnose (describe), render Block Kit.

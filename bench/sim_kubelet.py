@@ -1,6 +1,6 @@
 """Benchmark: what the simulated kubelets cost with many pods in the store.
 
-    /work/venv/bin/python bench/sim_kubelet.py [--pods 50000] [--nodes 20] [--run 200]
+    .venv/bin/python bench/sim_kubelet.py [--pods 50000] [--nodes 20] [--run 200]
 
 1. ``--pods`` fully-formed running pods (bench/sim_list.py's shape) are created directly in the
    store across ``--nodes`` nodes; the kubelets adopt them. Prints the time to work through the

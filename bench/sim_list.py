@@ -1,6 +1,6 @@
 """Benchmark: 50,000 pods in podbot.sim's API server, listed by kubectl and by Python.
 
-    /work/venv/bin/python bench/sim_list.py [--pods 50000] [--page-size 500] [--namespaces 50]
+    .venv/bin/python bench/sim_list.py [--pods 50000] [--page-size 500] [--namespaces 50]
 
 The simulator runs in a child process (so the numbers below measure *its* memory, not the
 client's): the store is filled in-process with fully-formed running pods (defaulted spec, kubelet

@@ -1,6 +1,6 @@
 """How much memory a PodSummary costs: builds N summaries from realistic pod JSON, prints bytes/pod.
 
-Run from the repository root:  /work/venv/bin/python bench/summary_size.py [--pods 50000]
+Run from the repository root:  .venv/bin/python bench/summary_size.py [--pods 50000]
 
 Each raw pod (JSON text, as the watch delivers it) is parsed, summarized and dropped, so only the
 summaries stay alive, as in the watch cache. tracemalloc counts every allocation the summaries
@@ -192,29 +192,23 @@ def raw_pod(i: int, rng: random.Random) -> dict[str, Any]:
     return pod
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pods", type=int, default=50_000)
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    rng = random.Random(args.seed)
+def run(pods: int = 50_000, seed: int = 7) -> dict[str, float]:
+    """Bytes per pod of the summaries alone and in a (namespace, name) dict; summarize() speed."""
+    rng = random.Random(seed)
     # Wire JSON, generated before measuring (the watch cache does not keep it either).
-    wire = [json.dumps(raw_pod(i, rng)).encode() for i in range(args.pods)]
+    wire = [json.dumps(raw_pod(i, rng)).encode() for i in range(pods)]
     raw_bytes = sum(len(w) for w in wire)
 
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    started = time.perf_counter()
-    cache: dict[str, PodSummary] = {}
+    cache: dict[tuple[str, str], PodSummary] = {}
     for blob in wire:
         summary = summarize(json.loads(blob), now=NOW)
-        cache[summary.uid] = summary
-    elapsed = time.perf_counter() - started
+        cache[summary.key] = summary  # keyed like the watch cache: (namespace, name)
     gc.collect()
     with_dict = tracemalloc.get_traced_memory()[0] - before
     summaries = list(cache.values())
-    cache_dict_only = sys.getsizeof(cache)
     del cache
     gc.collect()
     only_summaries = tracemalloc.get_traced_memory()[0] - before - sys.getsizeof(summaries)
@@ -226,17 +220,33 @@ def main() -> None:
     for raw in parsed:
         summarize(raw, now=NOW)
     per_pod = (time.perf_counter() - started) / len(parsed)
+    return {
+        "pods": pods,
+        "not_running": sum(1 for s in summaries if s.status != "Running"),
+        "raw_bytes_per_pod": raw_bytes / pods,
+        "bytes_per_pod": only_summaries / pods,
+        "bytes_per_pod_with_key": with_dict / pods,
+        "summarize_us": per_pod * 1e6,
+    }
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, default=50_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    out = run(args.pods, args.seed)
     n = args.pods
-    failing = sum(1 for s in summaries if s.status not in ("Running",))
-    print(f"pods: {n} ({failing} not Running)  raw JSON: {raw_bytes / n:.0f} B/pod")
-    print(f"summaries only:        {only_summaries / n:7.0f} B/pod  ({only_summaries / 2**20:.1f} MiB total)")
-    total, table = with_dict / 2**20, cache_dict_only / 2**20
+    print(f"pods: {n} ({out['not_running']:.0f} not Running)  raw JSON: {out['raw_bytes_per_pod']:.0f} B/pod")
     print(
-        f"with uid->summary dict: {with_dict / n:7.0f} B/pod  ({total:.1f} MiB total, dict {table:.1f} MiB)"
+        f"summaries only:         {out['bytes_per_pod']:7.0f} B/pod  "
+        f"({out['bytes_per_pod'] * n / 2**20:.1f} MiB total)"
     )
-    traced = elapsed / n * 1e6
-    print(f"summarize(): {per_pod * 1e6:.1f} us/pod untraced (traced, with json.loads: {traced:.1f} us/pod)")
+    print(
+        f"with (ns, name) dict:   {out['bytes_per_pod_with_key']:7.0f} B/pod  "
+        f"({out['bytes_per_pod_with_key'] * n / 2**20:.1f} MiB total)"
+    )
+    print(f"summarize(): {out['summarize_us']:.1f} us/pod (json.loads not included)")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,8 +88,7 @@ def find_problems(
 
 def rank(finding: Finding) -> tuple[int, float, str, str, str]:
     """Worst first: critical before warning, then the oldest problem, then by name."""
-    since = finding.since.timestamp() if finding.since is not None else float("inf")
-    return (finding.severity.rank, since, finding.namespace, finding.pod, finding.container)
+    return finding.order
 
 
 # --- marks ---------------------------------------------------------------------------------------
@@ -166,14 +165,25 @@ class HealthDigest:
     findings: tuple[Finding, ...]  # worst first
     changes: Changes
     previous_at: datetime | None
+    reported: tuple[Mark, ...] = ()  # one per finding, what the next digest compares with
 
     @property
     def marks(self) -> list[str]:
-        return [finding_mark(f).encode() for f in self.findings]
+        return [m.encode() for m in self.reported]
+
+
+def status_label(pod: PodSummary) -> str:
+    """What a digest counts a pod as: kubectl's STATUS column."""
+    return pod.status or pod.phase or "Unknown"
+
+
+def status_totals(pods: Iterable[PodSummary], scope: Scope) -> Counter[str]:
+    """How many pods in ``scope`` have each STATUS (the watch cache keeps these as it goes)."""
+    return Counter(status_label(pod) for pod in pods if scope.includes(pod.namespace))
 
 
 def health_digest(
-    pods: Sequence[PodSummary],
+    totals: Mapping[str, int],
     findings: Sequence[Finding],
     *,
     scope: Scope,
@@ -181,13 +191,10 @@ def health_digest(
     previous: Iterable[str] = (),
     previous_at: datetime | None = None,
 ) -> HealthDigest:
-    """Totals by STATUS over the pods in ``scope``, problems grouped by cause, new and resolved."""
-    statuses: Counter[str] = Counter()
-    total = 0
-    for pod in pods:
-        if scope.includes(pod.namespace):
-            statuses[pod.status or pod.phase or "Unknown"] += 1
-            total += 1
+    """Totals by STATUS (``status_totals`` of the pods in ``scope``), problems grouped by cause,
+    new and resolved."""
+    statuses = {status: count for status, count in totals.items() if count}
+    total = sum(statuses.values())
     mine = [f for f in findings if scope.includes(f.namespace)]
     grouped: dict[tuple[FindingKind, str], list[Finding]] = {}
     for finding in mine:
@@ -204,7 +211,7 @@ def health_digest(
         for (kind, cause), items in grouped.items()
     ]
     groups.sort(key=lambda g: (g.severity.rank, -g.pods, g.kind.value, g.cause))
-    marks = [finding_mark(f) for f in mine]
+    marks = tuple(finding_mark(f) for f in mine)
     return HealthDigest(
         scope=scope,
         at=now,
@@ -214,6 +221,7 @@ def health_digest(
         findings=tuple(mine),
         changes=compare(marks, previous, first=previous_at is None),
         previous_at=previous_at,
+        reported=marks,
     )
 
 

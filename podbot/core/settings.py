@@ -177,7 +177,7 @@ class Settings:
     workers: int = 4
     """Threads doing Kubernetes work after a request is acknowledged. More threads only help when the API
     server is slow: Python threads share one interpreter lock, and the acks compete with them for it
-    (bench/slack_acks.py: 4 workers keep p99 acks at ~1.5x a bare bolt app, 16 at ~3x)."""
+    (bench/slack_acks.py measures what they cost the acks; the README has the numbers)."""
     locale: str = "en"
     """Default language of messages: en or zh_CN (per channel: channels[].locale)."""
     timezone: str = DEFAULT_TIMEZONE

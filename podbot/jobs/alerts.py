@@ -30,7 +30,6 @@ from podbot.app.gate import Grant
 from podbot.app.pipeline import Pipeline
 from podbot.app.ports import Messenger
 from podbot.core.diagnosis.findings import Finding
-from podbot.core.diagnosis.rules import diagnose
 from podbot.core.digests import AlertGroup, PodKey, Scope, alert_groups, is_quiet
 from podbot.core.errors import DeliveryFailed, PodbotError
 from podbot.core.model import Entry, Origin, ReconcileAlerts
@@ -98,16 +97,15 @@ class AlertReconciler:
         changed = cache.drain_changed()
         keys = set(table) | changed if sweep else changed
         if sweep:
-            keys |= {p.key for p in cache.pods() if not is_quiet(p)}
+            keys |= {p.key for p in cache.problems()}
         if not keys:
             return
         now = self._now()
-        credentials = cache.credentials()
         for key, pod in cache.pods_by_key(keys).items():
             if pod is None or is_quiet(pod):
                 table.pop(key, None)
                 continue
-            found = diagnose(pod, cache.notes_for(*key), credentials, now)
+            found = cache.diagnosis(pod, now)
             if found:
                 table[key] = found
             else:

@@ -43,7 +43,7 @@ from podbot import metrics
 from podbot.app.gate import Grant
 from podbot.app.pipeline import Pipeline
 from podbot.app.ports import Messenger
-from podbot.core.digests import Scope, find_problems, health_digest, pull_digest
+from podbot.core.digests import Scope, health_digest, pull_digest
 from podbot.core.errors import ClusterUnavailable, DeliveryFailed
 from podbot.core.model import DigestKind, Entry, Origin, PostDigest
 from podbot.core.records import Subscription
@@ -282,10 +282,7 @@ class DigestPoster:
         if not cache.wait_synced(timeout=30):
             raise ClusterUnavailable(f"the watch cache of cluster {cache.context!r} has not synced yet")
         now = self._now()
-        pods = cache.pods()
-        findings = find_problems(
-            pods, lambda key: cache.notes_for(*key), cache.credentials(), now, scope=scope
-        )
+        findings = cache.findings(now, scope.includes)
         if kube is not None:  # the worst first: re-read pull secrets and crash logs from the API
             findings = actions.refresh_findings(
                 kube, findings, cache.pod, cache.notes_for, cache.credentials(), now
@@ -294,7 +291,7 @@ class DigestPoster:
         previous_at = sub.last_digest_at
         if sub.kind is DigestKind.HEALTH:
             health = health_digest(
-                pods,
+                cache.status_totals(scope.includes),
                 findings,
                 scope=scope,
                 now=scheduled,

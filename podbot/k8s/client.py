@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,6 +42,7 @@ from podbot.core.errors import (
     NotPermitted,
     PodbotError,
 )
+from podbot.k8s import wire
 from podbot.k8s.api import JSON, Identity, Query
 
 log = logging.getLogger(__name__)
@@ -253,10 +255,10 @@ class KubeClient:
     def list_pages(
         self, path: str, *, query: Query = (), page_size: int = 500, as_user: Identity | None = None
     ) -> Iterator[tuple[list[JSON], str]]:
-        """A paginated list one page at a time, each with the list's resourceVersion.
+        """A paginated list one page at a time (decoded), each with the list's resourceVersion.
 
-        The watch cache summarizes a page and drops it before asking for the next, so a list of
-        50,000 pods never holds more than one page of raw JSON."""
+        The watch cache uses ``list_page_bytes`` instead (its own decoding, the next page fetched
+        while one is summarized)."""
         token = ""
         while True:
             page_query = [*query, ("limit", page_size)] + ([("continue", token)] if token else [])
@@ -266,6 +268,36 @@ class KubeClient:
             yield list(page.get("items") or ()), str(meta.get("resourceVersion", ""))
             if not token:
                 return
+
+    def list_page_bytes(
+        self, path: str, *, query: Query = (), page_size: int = 500, as_user: Identity | None = None
+    ) -> Iterator[bytes]:
+        """A paginated list one page of JSON bytes at a time; the next page is being fetched
+        while the caller works on this one (the socket read releases the interpreter lock).
+
+        The watch cache decodes a page and drops it before taking the next, so a list of
+        50,000 pods never holds more than two pages of raw JSON."""
+
+        def fetch(token: str) -> bytes:
+            page_query = [*query, ("limit", page_size)] + ([("continue", token)] if token else [])
+            return bytes(self._send("GET", path, query=page_query, as_user=as_user).data)
+
+        fetcher = ThreadPoolExecutor(1, thread_name_prefix=f"list-{self.context}")
+        try:
+            pending = fetcher.submit(fetch, "")
+            while True:
+                data = pending.result()
+                try:
+                    token = wire.continue_token(data)
+                except wire.DecodeError as exc:
+                    raise ApiError(f"cluster {self.context!r} sent a list that is not JSON", 200) from exc
+                if token:
+                    pending = fetcher.submit(fetch, token)
+                yield data
+                if not token:
+                    return
+        finally:
+            fetcher.shutdown(wait=False, cancel_futures=True)
 
     def watch(
         self,
@@ -280,6 +312,34 @@ class KubeClient:
 
         Raises ``Gone`` when the server answers (or streams) 410 for the resourceVersion.
         ``cancel.cancel()`` from another thread ends a stream that is waiting for data."""
+        for line in self.watch_lines(
+            path, query=query, timeout_seconds=timeout_seconds, as_user=as_user, cancel=cancel
+        ):
+            event = json.loads(line)
+            obj = event.get("object") or {}
+            if event.get("type") == "ERROR":
+                raise self.watch_error(json.dumps(obj).encode())
+            yield event
+
+    def watch_error(self, status: bytes) -> PodbotError:
+        """The error an ``ERROR`` watch event's Status object stands for."""
+        try:
+            decoded = json.loads(status)
+        except ValueError:
+            decoded = {}
+        code = int((decoded.get("code") if isinstance(decoded, dict) else None) or 500)
+        return error_from_status(code, status, self.context)
+
+    def watch_lines(
+        self,
+        path: str,
+        *,
+        query: Query = (),
+        timeout_seconds: int = 300,
+        as_user: Identity | None = None,
+        cancel: WatchCancel | None = None,
+    ) -> Iterator[bytes]:
+        """The raw lines of a watch stream (one JSON event each), until the server ends it."""
         watch_query = [*query, ("watch", "true"), ("timeoutSeconds", timeout_seconds)]
         response = self._send(
             "GET", path, query=watch_query, as_user=as_user, timeout=timeout_seconds + 15, stream=True
@@ -287,13 +347,7 @@ class KubeClient:
         if cancel is not None:
             cancel.attach(response)
         try:
-            for line in _lines(response):
-                event = json.loads(line)
-                obj = event.get("object") or {}
-                if event.get("type") == "ERROR":
-                    code = int(obj.get("code") or 500)
-                    raise error_from_status(code, json.dumps(obj).encode(), self.context)
-                yield event
+            yield from _lines(response)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             if cancel is not None and cancel.cancelled:
                 return

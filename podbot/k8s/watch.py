@@ -32,26 +32,33 @@ from __future__ import annotations
 
 import logging
 import random
+import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from podbot.core.diagnosis.credentials import (
     REGISTRY_SECRET_TYPES,
     RegistryCredentialIndex,
     hosts_from_secret,
 )
-from podbot.core.errors import PodbotError
+from podbot.core.diagnosis.findings import Finding
+from podbot.core.diagnosis.rules import DEFAULT_SETTINGS, DiagnosisSettings, diagnose_until
+from podbot.core.digests import is_quiet, rank, status_label
+from podbot.core.errors import ApiError, PodbotError
 from podbot.core.pods.summary import EventNote, PodSummary, keep_note, note_from_event, remember, summarize
+from podbot.k8s import wire
 from podbot.k8s.api import path_for
 from podbot.k8s.client import Clusters, Gone, KubeClient, WatchCancel
 
 log = logging.getLogger(__name__)
 
-JSON = dict[str, Any]
+JSON = Any  # a decoded object: a wire struct (podbot.k8s.wire) that reads like a dict
+_T = TypeVar("_T")
 PodKey = tuple[str, str]  # (namespace, name)
 
 
@@ -88,6 +95,19 @@ class StreamStats:
     synced: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Diagnosis:
+    """A problem pod's findings, and the inputs and time span they hold for."""
+
+    pod: PodSummary
+    notes: tuple[EventNote, ...]
+    credentials: RegistryCredentialIndex
+    settings: DiagnosisSettings
+    since: float  # epoch seconds: computed at
+    until: float  # exclusive
+    findings: tuple[Finding, ...]
+
+
 class WatchCache:
     """Pods, event notes and registry secrets of one cluster, kept current by list+watch."""
 
@@ -111,6 +131,10 @@ class WatchCache:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._pods: dict[PodKey, PodSummary] = {}
+        # Kept current on every change, so that a digest costs O(problems), not O(pods):
+        self._problems: dict[PodKey, PodSummary] = {}  # the pods that are not quiet (is_quiet)
+        self._totals: dict[str, Counter[str]] = {}  # namespace -> STATUS -> pods
+        self._diagnoses: dict[PodKey, _Diagnosis] = {}  # of problem pods, reused while they hold
         self._notes: dict[PodKey, tuple[EventNote, ...]] = {}
         self._secrets: dict[str, dict[str, frozenset[str]]] = {}  # namespace -> name -> hosts
         self._credentials: RegistryCredentialIndex | None = None  # rebuilt lazily after a change
@@ -185,6 +209,69 @@ class WatchCache:
         with self._lock:
             return {key: self._pods.get(key) for key in keys}
 
+    def problems(self) -> list[PodSummary]:
+        """A snapshot of the pods diagnosis may find something wrong with (the rest are quiet)."""
+        with self._lock:
+            return list(self._problems.values())
+
+    def status_totals(self, include: Callable[[str], bool] = lambda namespace: True) -> Counter[str]:
+        """How many cached pods have each STATUS, over the namespaces ``include`` accepts."""
+        found: Counter[str] = Counter()
+        with self._lock:
+            for namespace, totals in self._totals.items():
+                if include(namespace):
+                    found.update(totals)
+        return +found  # drops statuses no pod has any more
+
+    def findings(
+        self,
+        now: datetime,
+        include: Callable[[str], bool] = lambda namespace: True,
+        settings: DiagnosisSettings = DEFAULT_SETTINGS,
+    ) -> list[Finding]:
+        """Every finding at ``now`` about the pods of the namespaces ``include`` accepts, worst
+        first: the problem pods' diagnoses (``diagnosis``), not a walk over every pod."""
+        with self._lock:
+            pods = [(p, self._notes.get(p.key, ())) for p in self._problems.values() if include(p.namespace)]
+        credentials = self.credentials()
+        found: list[Finding] = []
+        for pod, notes in pods:
+            found.extend(self._diagnosis(pod, notes, credentials, now, settings))
+        found.sort(key=rank)
+        return found
+
+    def diagnosis(
+        self, pod: PodSummary, now: datetime, settings: DiagnosisSettings = DEFAULT_SETTINGS
+    ) -> list[Finding]:
+        """``diagnose(pod, its notes, credentials(), now)``, reused for as long as the pod, its
+        notes and the registry secrets are unchanged and time has not changed the answer."""
+        return self._diagnosis(pod, self.notes_for(*pod.key), self.credentials(), now, settings)
+
+    def _diagnosis(
+        self,
+        pod: PodSummary,
+        notes: tuple[EventNote, ...],
+        credentials: RegistryCredentialIndex,
+        now: datetime,
+        settings: DiagnosisSettings,
+    ) -> list[Finding]:
+        key, at = pod.key, now.timestamp()
+        known = self._diagnoses.get(key)
+        if (
+            known is not None
+            and known.pod is pod
+            and known.notes is notes
+            and known.credentials is credentials
+            and known.settings is settings
+            and known.since <= at < known.until
+        ):
+            return list(known.findings)
+        found, until = diagnose_until(pod, notes, credentials, now, settings=settings)
+        with self._lock:
+            if self._problems.get(key) is pod:  # not if the pod changed or left meanwhile
+                self._diagnoses[key] = _Diagnosis(pod, notes, credentials, settings, at, until, tuple(found))
+        return found
+
     def notes_for(self, namespace: str, name: str) -> tuple[EventNote, ...]:
         with self._lock:
             return self._notes.get((namespace, name), ())
@@ -250,13 +337,13 @@ class WatchCache:
                     failures = 0
                 else:
                     stats.resumes += 1
-                for event in self.kube.watch(
+                for line in self.kube.watch_lines(
                     path,
                     query=[("resourceVersion", version), ("allowWatchBookmarks", "true")],
                     timeout_seconds=self._watch_timeout,
                     cancel=cancel,
                 ):
-                    version = self._apply(resource, event, stats) or version
+                    version = self._apply(resource, line, stats) or version
                     stats.resource_version = version
                     failures = 0
             except Gone:
@@ -287,8 +374,8 @@ class WatchCache:
     def _list(self, resource: Resource, namespace: str | None, path: str, stats: StreamStats) -> str:
         seen: set[Any] = set()
         version = ""
-        for items, page_version in self.kube.list_pages(path, page_size=self._page_size):
-            version = page_version
+        for page in self.kube.list_page_bytes(path, page_size=self._page_size):
+            items, version = self._decode(wire.decode_list, resource.value, page)
             now = self._now()
             with self._changed:
                 for item in items:
@@ -305,13 +392,22 @@ class WatchCache:
         self._notify()
         return version
 
-    def _apply(self, resource: Resource, event: JSON, stats: StreamStats) -> str:
-        kind = event.get("type")
-        obj = event.get("object") or {}
-        version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    def _decode(self, decode: Callable[..., _T], *args: Any) -> _T:
+        """``decode(*args)``; JSON that does not fit the wire structs is a clear API error."""
+        try:
+            return decode(*args)
+        except (wire.DecodeError, ValueError) as exc:
+            raise ApiError(f"cluster {self.context!r} sent JSON podbot cannot read ({exc})", 200) from exc
+
+    def _apply(self, resource: Resource, line: bytes, stats: StreamStats) -> str:
+        kind, raw = self._decode(wire.watch_event, line)
+        if kind == "ERROR":
+            raise self.kube.watch_error(bytes(raw))
         if kind == "BOOKMARK":
             stats.bookmarks += 1
-            return version
+            return self._decode(wire.object_version, raw)
+        obj = self._decode(wire.decode_object, resource.value, raw)
+        version = str((obj.get("metadata") or {}).get("resourceVersion") or "")
         stats.events += 1
         with self._changed:
             if kind == "DELETED":
@@ -326,17 +422,18 @@ class WatchCache:
     # --- state changes (the caller holds the lock) -------------------------------------------------
     def _upsert(self, resource: Resource, obj: JSON, now: datetime) -> Any:
         meta = obj.get("metadata") or {}
-        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        # The namespace interned: 50,000 keys share a few dozen namespace strings.
+        namespace, name = sys.intern(str(meta.get("namespace") or "")), str(meta.get("name") or "")
         if resource is Resource.PODS:
             key = (namespace, name)
             previous = self._pods.get(key)
             summary = summarize(obj, previous, now=now)
-            if previous is None or previous.uid != summary.uid:
+            if previous is None or previous.uid_key != summary.uid_key:
                 # Events seen before the pod (or about its predecessor's uid) teach it now.
                 for known in self._notes.get(key, ()):
                     summary = remember(summary, known)
             if summary != previous:
-                self._pods[key] = summary
+                self._set_pod(key, summary)
                 self._dirty.add(key)
             return key
         if resource is Resource.EVENTS:
@@ -352,7 +449,7 @@ class WatchCache:
             if pod is not None:
                 learned = remember(pod, note)
                 if learned is not pod or kept is not notes:
-                    self._pods[key] = learned
+                    self._set_pod(key, learned)
                     self._dirty.add(key)
             return (namespace, name)
         # Secrets: registry secrets only, and only their hosts.
@@ -366,13 +463,40 @@ class WatchCache:
         meta = obj.get("metadata") or {}
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         if resource is Resource.PODS:
-            if self._pods.pop(key, None) is not None:
+            if self._drop_pod(key):
                 self._dirty.add(key)
             self._notes.pop(key, None)
         elif resource is Resource.SECRETS and self._secrets.get(key[0], {}).pop(key[1], None) is not None:
             self._credentials = None
             self._mark_namespace(key[0])
         # Deleted events (they expire after an hour) change nothing: what they taught is kept.
+
+    def _set_pod(self, key: PodKey, summary: PodSummary) -> None:
+        """Cache ``summary`` and keep the per-namespace STATUS totals and the problem set current."""
+        previous = self._pods.get(key)
+        self._pods[key] = summary
+        totals = self._totals.get(key[0])
+        if totals is None:
+            totals = self._totals[key[0]] = Counter()
+            if not self.namespaces:
+                self._credentials = None  # a namespace podbot knows the secrets of from now on
+        if previous is not None:
+            totals[status_label(previous)] -= 1
+        totals[status_label(summary)] += 1
+        if is_quiet(summary):
+            self._problems.pop(key, None)
+            self._diagnoses.pop(key, None)
+        else:
+            self._problems[key] = summary
+
+    def _drop_pod(self, key: PodKey) -> bool:
+        previous = self._pods.pop(key, None)
+        if previous is None:
+            return False
+        self._totals[key[0]][status_label(previous)] -= 1
+        self._problems.pop(key, None)
+        self._diagnoses.pop(key, None)
+        return True
 
     def _mark_namespace(self, namespace: str) -> None:
         """A registry secret changed: every pod of the namespace may be diagnosed differently
@@ -386,7 +510,7 @@ class WatchCache:
         if resource is Resource.PODS:
             gone = [key for key in self._pods if in_scope(key[0]) and key not in seen]
             for key in gone:
-                del self._pods[key]
+                self._drop_pod(key)
                 self._notes.pop(key, None)
                 self._dirty.add(key)
             # Notes about pods that no longer exist (their events outlived them).

@@ -117,6 +117,8 @@ class History:
         self._index: dict[tuple[str, str], StoredMessage] = {}
         self._last_micros = 0
         self._seq = 0
+        # Every message once, in the order of its last change (seq): changed_since reads only the tail.
+        self._by_seq: dict[int, StoredMessage] = {}
 
     @property
     def seq(self) -> int:
@@ -132,6 +134,8 @@ class History:
     def _touch(self, message: StoredMessage) -> None:
         self._seq += 1
         message.seq = self._seq
+        self._by_seq.pop(id(message), None)  # messages stay in the history: their ids stay theirs
+        self._by_seq[id(message)] = message
         self._changed.notify_all()
 
     def add(self, message: StoredMessage) -> StoredMessage:
@@ -164,9 +168,16 @@ class History:
             return [m for m in self.in_channel(channel) if m.thread_ts == thread_ts and m.ts != thread_ts]
 
     def changed_since(self, seq: int) -> Iterator[StoredMessage]:
+        """Messages posted or changed after ``seq``, oldest change first (costs what changed, not
+        the whole history: waiting clients call this on every change)."""
         with self._lock:
-            found = [m for msgs in self._by_channel.values() for m in msgs if m.seq > seq and not m.deleted]
-        yield from sorted(found, key=lambda m: m.seq)
+            found = []
+            for message in reversed(self._by_seq.values()):
+                if message.seq <= seq:
+                    break
+                if not message.deleted:
+                    found.append(message)
+        yield from reversed(found)
 
     def all(self) -> list[StoredMessage]:
         with self._lock:

@@ -67,10 +67,12 @@ def one_line(finding: Finding, locale: str | None) -> str:
     return cause
 
 
-def _bullets(lines: Sequence[str], limit: int, locale: str | None) -> str:
+def _bullets(lines: Sequence[str], limit: int, locale: str | None, total: int | None = None) -> str:
+    """The first ``limit`` lines and "… N more" (of ``total`` lines, by default all of ``lines``)."""
+    total = len(lines) if total is None else total
     shown = list(lines[:limit])
-    if len(lines) > limit:
-        shown.append(t("digests.more", locale, count=len(lines) - limit))
+    if total > limit:
+        shown.append(t("digests.more", locale, count=total - limit))
     return "\n".join(shown)
 
 
@@ -154,13 +156,15 @@ def health_text(digest: HealthDigest, locale: str | None, timezone: str = DEFAUL
     ]
     lines += [f"{status:<28} {count}" for status, count in digest.by_status]
     lines.append("")
+    labels: dict[tuple[str, str], str] = {}  # a thousand findings share a few kinds and causes
     for finding in digest.findings:
         cause, fix = describe_finding(finding, locale)
         where = f"{finding.namespace}/{finding.pod}" + (
             f" ({finding.container})" if finding.container else ""
         )
         since = "  " + _since(finding.since, locale, timezone) if finding.since else ""
-        label = kind_label(finding.kind.value, finding.cause_value, locale)
+        kind = (finding.kind.value, finding.cause_value)
+        label = labels.get(kind) or labels.setdefault(kind, kind_label(*kind, locale))
         lines += [f"[{finding.severity.value}] {where}: {label}{since}"]
         lines += [f"    {cause}", f"    {fix}" if fix else ""]
         lines += [f"    | {line}" for line in finding.evidence.log_tail] + [""]
@@ -218,13 +222,13 @@ def render_health(
             container=t("digests.top_container", locale, container=f.container) if f.container else "",
             cause=mrkdwn_escape(one_line(f, locale)),
         )
-        for f in digest.findings
+        for f in digest.findings[:top]  # only these can be shown (the file has them all)
     ]
     filename = f"pod-health-{digest.at.strftime('%Y%m%d-%H%M')}.txt"
 
     def complete(causes: int, tops: int, changes: int) -> bool:
         longest = max(len(digest.changes.new), len(digest.changes.resolved))
-        return len(cause_lines) <= causes and len(top_lines) <= tops and longest <= changes
+        return len(cause_lines) <= causes and len(digest.findings) <= tops and longest <= changes
 
     def build(causes: int, tops: int, changes: int) -> list[Block]:
         blocks = [section(header), _stamp(digest.at, digest.previous_at, late_for, locale, timezone)]
@@ -234,7 +238,8 @@ def render_health(
             blocks.append(section(t("digests.causes", locale) + "\n" + _bullets(cause_lines, causes, locale)))
         blocks += _changes_blocks(digest.changes, changes, locale)
         if top_lines and tops:
-            blocks.append(section(t("digests.top_header", locale) + "\n" + _bullets(top_lines, tops, locale)))
+            top_text = _bullets(top_lines, tops, locale, total=len(digest.findings))
+            blocks.append(section(t("digests.top_header", locale) + "\n" + top_text))
             # the crash logs of the worst two shown (all of them are in the attached full list)
             logs = [log_tail_block(f, locale) for f in digest.findings[:tops] if f.evidence.log_tail]
             blocks += [b for b in logs[:2] if b is not None]

@@ -332,6 +332,9 @@ def build_app(
         token_verification_enabled=token_verification,
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="podbot-bolt"),
         raise_error_for_unhandled_request=False,
+        # Answer as soon as the listener returns (it acks first and hands slow work to the pool)
+        # instead of bolt polling every 10 ms for the ack from its own executor.
+        process_before_response=True,
     )
     listeners.register(app)
     return app

@@ -123,6 +123,17 @@ def test_transcript_helpers(slack: LocalSlack, client: WebClient) -> None:
     assert "(only visible to @bob)" in transcript
 
 
+def test_messages_since_lists_each_change_once_in_change_order(slack: LocalSlack, client: WebClient) -> None:
+    start = slack.mark()
+    first = client.chat_postMessage(channel="#ops", text="one")
+    client.chat_postMessage(channel="#ops", text="two")
+    gone = client.chat_postMessage(channel="#ops", text="three")
+    client.chat_update(channel=first["channel"], ts=first["ts"], text="one, edited")
+    client.chat_delete(channel=gone["channel"], ts=gone["ts"])
+    assert [m.text for m in slack.messages_since(start)] == ["two", "one, edited"]
+    assert slack.messages_since(slack.mark()) == []
+
+
 def test_wait_for_wakes_on_a_post_from_another_thread(slack: LocalSlack, client: WebClient) -> None:
     mark = slack.mark()
     timer = threading.Timer(0.05, lambda: client.chat_postMessage(channel="#dev", text="late arrival"))

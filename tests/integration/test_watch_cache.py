@@ -5,10 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 import pytest
 
+from podbot.core.diagnosis.findings import Finding
+from podbot.core.digests import Scope, find_problems, is_quiet, status_totals
 from podbot.k8s.client import Clusters
 from podbot.k8s.watch import Backoff, Resource, WatchCache
 from podbot.sim.cluster import SimCluster
@@ -230,3 +234,91 @@ def test_stop_ends_idle_watches_at_once(sim: SimCluster) -> None:
     assert time.monotonic() - started < 2
     assert not watch.running
     clusters.close()
+
+
+def recomputed(cache: WatchCache) -> tuple[set[tuple[str, str]], Counter[str]]:
+    """The problem set and STATUS totals computed afresh from every cached pod."""
+    pods = cache.pods()
+    return {p.key for p in pods if not is_quiet(p)}, status_totals(pods, Scope(cache.context))
+
+
+def test_problem_pods_and_status_totals_follow_every_change(sim: SimCluster, cache: WatchCache) -> None:
+    pods_before, totals_before = len(cache), cache.status_totals()  # the control plane's static pods
+    problems_before = {p.key for p in cache.problems()}
+    for i in range(4):
+        put_pod(sim, f"ok-{i}")
+    put_pod(sim, "bad", failing=True)
+    sim.store.create("namespaces", stamp_new(active_namespace("shop"), sim.clock))
+    put_pod(sim, "bad", failing=True, namespace="shop")
+    wait_until(lambda: len(cache) == pods_before + 6)
+    assert {p.key for p in cache.problems()} == problems_before | {("default", "bad"), ("shop", "bad")}
+    assert cache.status_totals() == totals_before + Counter({"Running": 4, "ImagePullBackOff": 2})
+    assert cache.status_totals(lambda ns: ns == "shop") == Counter({"ImagePullBackOff": 1})
+
+    fixed = sim.store.get("pods", "default", "bad").load()  # the pull works: quiet again
+    fixed["status"]["containerStatuses"][0].update(state={"running": {"startedAt": "2026-03-01T12:00:00Z"}})
+    fixed["status"]["phase"] = "Running"
+    sim.store.update("pods", fixed)
+    stored = sim.store.get("pods", "default", "ok-0").load()  # a healthy one starts crashing
+    stored["status"]["containerStatuses"][0]["state"] = waiting("CrashLoopBackOff")
+    sim.store.update("pods", stored)
+    sim.store.delete("pods", "default", "ok-1")
+    wanted = problems_before | {("default", "ok-0"), ("shop", "bad")}
+    wait_until(lambda: len(cache) == pods_before + 5 and {p.key for p in cache.problems()} == wanted)
+    assert ({p.key for p in cache.problems()}, cache.status_totals()) == recomputed(cache)
+
+    stats = cache.stats[(Resource.PODS, "")]
+    sim.faults.expire_watches(count=3)  # a 410 relist; meanwhile a problem pod goes away
+    sim.faults.drop_watches()
+    sim.store.delete("pods", "shop", "bad")
+    wait_until(lambda: stats.relists_after_gone >= 1 and cache.pod("shop", "bad") is None)
+    assert {p.key for p in cache.problems()} == problems_before | {("default", "ok-0")}
+    assert ({p.key for p in cache.problems()}, cache.status_totals()) == recomputed(cache)
+    assert cache.status_totals(lambda ns: ns == "shop") == Counter()
+
+
+def test_cached_findings_are_a_fresh_diagnosis_of_every_pod(sim: SimCluster, cache: WatchCache) -> None:
+    def fresh(now: datetime) -> list[Finding]:
+        return find_problems(cache.pods(), lambda key: cache.notes_for(*key), cache.credentials(), now)
+
+    def mine(findings: list[Finding]) -> list[Finding]:
+        return [f for f in findings if f.pod == "nginx"]
+
+    raw = put_pod(sim, "nginx", failing=True)
+    put_pod(sim, "fine")
+    wait_until(lambda: cache.pod("default", "nginx") is not None and cache.pod("default", "fine") is not None)
+    now = sim.clock.now()
+    first = mine(cache.findings(now))
+    assert cache.findings(now) == fresh(now) and len(first) == 1 and first[0].cause is not None
+    assert mine(cache.findings(now + timedelta(minutes=5)))[0] is first[0]  # the same finding, reused
+
+    # The kubelet's event names the cause: learned, and the findings follow.
+    sim.store.create("events", stamp_new(event(raw, "Failed", PULL_AUTH, container="nginx"), sim.clock))
+    wait_until(lambda: bool(cache.notes_for("default", "nginx")))
+    later = now + timedelta(minutes=6)
+    assert cache.findings(later) == fresh(later)
+    learned = mine(cache.findings(later))[0]
+    assert learned.cause != first[0].cause
+
+    # A registry secret appears (for another registry): the same pod is diagnosed anew.
+    sim.store.create(
+        "secrets", stamp_new(registry_secret("default", "myregistrykey", "elsewhere.io"), sim.clock)
+    )
+    wait_until(lambda: cache.credentials().hosts("default", "myregistrykey") is not None)
+    for minutes in (7, 30, 24 * 60):
+        moment = now + timedelta(minutes=minutes)
+        assert cache.findings(moment) == fresh(moment)
+    assert mine(cache.findings(later))[0] != learned
+    assert cache.findings(now, lambda ns: ns == "shop") == []
+    assert mine(cache.findings(now, lambda ns: ns == "default")) == mine(fresh(now))
+
+
+def test_a_namespace_whose_first_pod_arrives_later_is_known_to_have_no_registry_secrets(
+    sim: SimCluster, cache: WatchCache
+) -> None:
+    assert not cache.credentials().knows("late")  # built before any pod of "late" existed
+    sim.store.create("namespaces", stamp_new(active_namespace("late"), sim.clock))
+    put_pod(sim, "first", failing=True, namespace="late")
+    wait_until(lambda: cache.pod("late", "first") is not None)
+    check = cache.credentials().check("late", ["myregistrykey"], "10.0.0.130:5000")
+    assert check.state.value == "secrets_absent"  # listed, and none there (not "unknown")

@@ -23,6 +23,7 @@ from podbot.core.digests import (
     health_digest,
     is_quiet,
     pull_digest,
+    status_totals,
 )
 from podbot.core.pods.summary import PodSummary, note_from_event, remember, summarize
 from podbot.render.blocks import FIX_SECRET_ACTION, MAX_BLOCKS, fits
@@ -153,7 +154,8 @@ def test_health_digest_counts_statuses_groups_causes_and_respects_the_scope() ->
     pods += [private_pod(f"pull-{i}") for i in range(3)]
     pods += [private_pod("elsewhere", "shop")]
     findings = find_problems(pods, lambda key: (), NO_CREDENTIALS, NOW)
-    digest = health_digest(pods, findings, scope=Scope("prod", ("default",)), now=NOW)
+    scope = Scope("prod", ("default",))
+    digest = health_digest(status_totals(pods, scope), findings, scope=scope, now=NOW)
     assert digest.total_pods == 8
     assert dict(digest.by_status) == {"Running": 5, "ImagePullBackOff": 3}
     assert len(digest.groups) == 1
@@ -241,7 +243,8 @@ def test_digests_of_any_size_fit_one_message_and_attach_what_is_left_out(count: 
     pods = many_failures(count)
     findings = find_problems(pods, lambda key: (), NO_CREDENTIALS, NOW)
     previous = [Mark(f"old{i}", "crash_loop", "team-1", f"gone-{i}").encode() for i in range(count)]
-    health = health_digest(pods, findings, scope=Scope("prod"), now=NOW, previous=previous, previous_at=NOW)
+    totals = status_totals(pods, Scope("prod"))
+    health = health_digest(totals, findings, scope=Scope("prod"), now=NOW, previous=previous, previous_at=NOW)
     pulls = pull_digest(findings, scope=Scope("prod"), now=NOW, previous=previous, previous_at=NOW)
     for rendered, digest_size in (
         (render_health(health), len(health.findings)),

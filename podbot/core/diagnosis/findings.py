@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 
 from podbot.core import i18n
 from podbot.core.diagnosis.pull_causes import PullCause
@@ -200,7 +201,7 @@ class Finding:
             return f"static:{self.namespace}/{self.pod}"
         return self.uid
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Same problem, same pod, same container -> same value, every cycle and after restarts.
 
@@ -210,13 +211,19 @@ class Finding:
         raw = f"{self.kind.value}|{self.identity}|{'init' if self.is_init else 'app'}|{self.container}"
         return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
-    @property
+    @cached_property
+    def order(self) -> tuple[int, float, str, str, str]:
+        """Worst first: critical before warning, then the oldest problem, then by name."""
+        since = self.since.timestamp() if self.since is not None else float("inf")
+        return (self.severity.rank, since, self.namespace, self.pod, self.container)
+
+    @cached_property
     def cause_value(self) -> str:
         if self.cause is not None:
             return self.cause.value
         return self.scheduling.value if self.scheduling is not None else ""
 
-    @property
+    @cached_property
     def group_key(self) -> tuple[str, str, str, str]:
         """(namespace, kind, cause, image): findings sharing it are one problem on many pods.
 
@@ -334,7 +341,19 @@ def describe_fix(fix: Fix, finding: Finding, locale: str | None = None) -> str:
 
 
 def describe_finding(finding: Finding, locale: str | None = None) -> tuple[str, str]:
-    """(cause sentence, fix sentence) in ``locale``, for the renderer."""
+    """(cause sentence, fix sentence) in ``locale``, for the renderer.
+
+    Made once per finding and locale: findings are immutable, and the watch cache hands out the
+    same Finding objects digest after digest while a pod's diagnosis holds."""
+    loc = i18n.normalize_locale(locale)
+    made: dict[str, tuple[str, str]] = finding.__dict__.setdefault("_described", {})
+    found = made.get(loc)
+    if found is None:
+        found = made[loc] = _describe(finding, loc)
+    return found
+
+
+def _describe(finding: Finding, locale: str) -> tuple[str, str]:
     params = _params(finding, locale)
     cause = i18n.t(_cause_key(finding), locale, **params)
     # A pull secret the pod names is missing: said first, whatever else failed.

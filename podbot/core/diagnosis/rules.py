@@ -13,6 +13,7 @@ A pod that is being deleted, or was evicted, yields only that.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,7 @@ from podbot.core.diagnosis.pull_causes import PULL_WAITING_REASONS, PullCause, c
 from podbot.core.pods.summary import ContainerSummary, EventNote, PodSummary, StateKind, clip
 from podbot.core.redaction import redact
 
-__all__ = ["DiagnosisSettings", "Finding", "diagnose", "scheduling_cause"]
+__all__ = ["DiagnosisSettings", "Finding", "diagnose", "diagnose_until", "scheduling_cause"]
 
 CONFIG_ERROR_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
 RECREATING_OWNERS = frozenset({"ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController"})
@@ -92,6 +93,15 @@ class _Context:
     settings: DiagnosisSettings
     static: StaticPod | None = None
     findings: list[Finding] = field(default_factory=list)
+    until: float = math.inf  # the result holds for any later time before this (epoch seconds)
+
+    def holds_until(self, moment: float) -> None:
+        """A time comparison made here turns out differently from ``moment`` on."""
+        self.until = min(self.until, moment)
+
+    def changes_every_second(self) -> None:
+        """A finding quotes a duration (pending for, overdue by): it is only true now."""
+        self.until = min(self.until, self.now)
 
     def finding(
         self,
@@ -147,22 +157,37 @@ def diagnose(
 ) -> list[Finding]:
     """Everything wrong with ``pod`` at ``now``; ``crash_logs`` maps container -> last lines of
     its previous run. ``events`` are the pod's recent events (others are ignored)."""
+    return diagnose_until(pod, events, credentials, now, crash_logs=crash_logs, settings=settings)[0]
+
+
+def diagnose_until(
+    pod: PodSummary,
+    events: Sequence[EventNote],
+    credentials: RegistryCredentialIndex,
+    now: datetime,
+    *,
+    crash_logs: Mapping[str, Sequence[str]] | None = None,
+    settings: DiagnosisSettings = DEFAULT_SETTINGS,
+) -> tuple[list[Finding], float]:
+    """``diagnose``, and until when (epoch seconds, exclusive; ``math.inf``: for good) the same
+    inputs give the same findings at any later time: the watch cache reuses them until then."""
+    uid = pod.uid
     mine = [
         e
         for e in events
-        if e.pod_uid == pod.uid or (not e.pod_uid and (e.namespace, e.pod_name) == (pod.namespace, pod.name))
+        if e.pod_uid == uid or (not e.pod_uid and (e.namespace, e.pod_name) == (pod.namespace, pod.name))
     ]
     ctx = _Context(pod, mine, credentials, now.timestamp(), crash_logs or {}, settings)
     if pod.mirror:
         ctx.static = _static_pod(pod, settings)
     if _stuck_terminating(ctx) or _evicted(ctx):
-        return ctx.findings
+        return ctx.findings, ctx.until
     for container in pod.containers:
         _container_findings(ctx, container)
     _scheduling(ctx)
     _pending_too_long(ctx)
     ctx.findings.sort(key=lambda f: (f.severity.rank, f.kind.value, f.container))
-    return ctx.findings
+    return ctx.findings, ctx.until
 
 
 # --- static pods -----------------------------------------------------------------------------------
@@ -202,7 +227,9 @@ def _stuck_terminating(ctx: _Context) -> bool:
         return False
     overdue = ctx.now - pod.deleted_at
     if overdue < ctx.settings.terminating_after.total_seconds():
+        ctx.holds_until(pod.deleted_at + ctx.settings.terminating_after.total_seconds())
         return False
+    ctx.changes_every_second()
     fixes: list[Fix] = [Fix(FixKind.CHECK_NODE, namespace=pod.namespace, pod=pod.name, node=pod.node)]
     if pod.finalizers:
         fixes.insert(
@@ -313,7 +340,9 @@ def _scheduling(ctx: _Context) -> None:
         return
     age = ctx.now - (pod.created if pod.created is not None else ctx.now)
     if age < ctx.settings.unschedulable_after.total_seconds():
+        ctx.holds_until(ctx.now - age + ctx.settings.unschedulable_after.total_seconds())
         return
+    ctx.changes_every_second()
     message = pod.scheduled_message or (event.message if event else "")
     cause = scheduling_cause(message)
     describe = f"/pod describe pod {pod.name} -n {pod.namespace}"
@@ -341,7 +370,9 @@ def _pending_too_long(ctx: _Context) -> None:
         return
     age = ctx.now - pod.created
     if age < ctx.settings.pending_after.total_seconds():
+        ctx.holds_until(pod.created + ctx.settings.pending_after.total_seconds())
         return
+    ctx.changes_every_second()
     warning = _latest(ctx.events, lambda e: e.type == "Warning")
     waiting = next((c for c in pod.containers if c.state is StateKind.WAITING), None)
     gated = pod.scheduled_reason == "SchedulingGated"
@@ -602,6 +633,10 @@ def _terminations(ctx: _Context, c: ContainerSummary) -> bool:
         and c.last_finished_at is not None
         and ctx.now - c.last_finished_at <= s.oom_window.total_seconds()
     )
+    if recent_failure and c.last_finished_at is not None:
+        ctx.holds_until(c.last_finished_at + s.crash_recent.total_seconds())
+    if oom_recent and c.last_finished_at is not None:
+        ctx.holds_until(c.last_finished_at + s.oom_window.total_seconds())
     looping = backing_off or recent_failure
     if not (
         looping or crashed_now or oom_recent or (c.state is StateKind.TERMINATED and c.reason == "OOMKilled")
@@ -667,9 +702,13 @@ def _log_tail(ctx: _Context, c: ContainerSummary) -> tuple[str, ...]:
 def _frequent_restarts(ctx: _Context, c: ContainerSummary) -> None:
     s = ctx.settings
     window = s.restart_window.total_seconds()
-    in_window = sum(1 for t in c.restart_times if ctx.now - t <= window)
+    recent = [t for t in c.restart_times if ctx.now - t <= window]
+    in_window = len(recent)
+    if recent:
+        ctx.holds_until(min(recent) + window)  # when the oldest one leaves the window
     start = ctx.pod.started or ctx.pod.created
     if start is not None and ctx.now - start <= window:
+        ctx.holds_until(start + window)
         in_window = max(in_window, c.restart_count)  # every restart so far happened in the window
     if in_window < s.restart_threshold:
         return

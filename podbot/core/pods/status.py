@@ -33,14 +33,18 @@ POD_COLUMNS: tuple[tuple[str, str, int], ...] = (
 )
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """An RFC 3339 timestamp as Kubernetes writes it (``Z`` or offset, optional fraction)."""
+def parse_time(value: str | datetime | None) -> datetime | None:
+    """An RFC 3339 timestamp as Kubernetes writes it (``Z`` or offset, optional fraction); a
+    ``datetime`` (what typed clients deliver) is taken as it is."""
     if not value:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 

@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple, Protocol, TypeVar, cast, overload
 
-from podbot.core.kube import as_pod
+from podbot.core.kube import Pod
 from podbot.core.pods import status as kstatus
 
 MESSAGE_LIMIT = 600  # container/pod/condition messages: enough for a scheduler or eviction message
@@ -46,6 +45,21 @@ NOTES_PER_POD = 8  # recent event notes the watch cache keeps per pod (see keep_
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 SOURCE_ANNOTATION = "kubernetes.io/config.source"
 HASH_ANNOTATION = "kubernetes.io/config.hash"
+
+_T = TypeVar("_T")
+
+
+class Doc(Protocol):
+    """A read-only JSON object: a dict from ``json.loads``, or a wire struct (podbot.k8s.wire)
+    that reads like one; the summary code uses nothing else."""
+
+    @overload
+    def get(self, key: str, /) -> Any: ...
+    @overload
+    def get(self, key: str, default: Any, /) -> Any: ...
+    def __getitem__(self, key: str, /) -> Any: ...
+    def __contains__(self, key: object, /) -> bool: ...
+
 
 _FIELD_PATH = re.compile(r"^spec\.(containers|initContainers|ephemeralContainers)\{(.+)\}$")
 PULL_FAILED_PREFIX = "Failed to pull image"
@@ -75,15 +89,58 @@ def clip(text: object, limit: int = MESSAGE_LIMIT) -> str:
     return f"{value[:head]} … {value[-tail:]}"
 
 
-def epoch(value: str | None) -> float | None:
+_EPOCHS: dict[str, float | None] = {}  # timestamp text -> epoch; a pod repeats its times a lot
+SHARED_LIMIT = 50_000  # per table; when full it starts again (already shared objects stay shared)
+
+
+def epoch(value: str | datetime | None) -> float | None:
     """An RFC 3339 timestamp as epoch seconds (None when missing or unparseable)."""
-    when = kstatus.parse_time(value)
-    return when.timestamp() if when is not None else None
+    if not isinstance(value, str):
+        when = kstatus.parse_time(value)
+        return when.timestamp() if when is not None else None
+    found = _EPOCHS.get(value, _EPOCHS)
+    if found is _EPOCHS:
+        parsed = kstatus.parse_time(value)
+        found = parsed.timestamp() if parsed is not None else None
+        if len(_EPOCHS) >= 4096:
+            _EPOCHS.clear()
+        _EPOCHS[value] = found
+    return found  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
-class ContainerSummary:
-    """One container (app, init or sidecar) as far as diagnosis needs it."""
+def pack_uid(uid: str) -> bytes | str:
+    """A canonical (lower-case, dashed) UUID as 16 bytes; any other uid as it is."""
+    if len(uid) == 36 and uid[8] == "-" and uid == uid.lower():
+        try:
+            packed = bytes.fromhex(uid.replace("-", ""))
+        except ValueError:
+            return uid
+        if len(packed) == 16 and unpack_uid(packed) == uid:
+            return packed
+    return uid
+
+
+def unpack_uid(key: bytes | str) -> str:
+    if isinstance(key, str):
+        return key
+    h = key.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def shared(table: dict[_T, _T], value: _T) -> _T:
+    """The one object equal to ``value``: 50,000 pods of a few hundred workloads on a few
+    hundred nodes hold a few thousand places, origins and container tuples between them."""
+    found = table.get(value)
+    if found is None:
+        if len(table) >= SHARED_LIMIT:
+            table.clear()
+        found = table.setdefault(value, value)
+    return found
+
+
+class ContainerSummary(NamedTuple):
+    """One container (app, init or sidecar) as far as diagnosis needs it; equal ones are shared
+    (a tuple, so that it is its own key in the table of shared values)."""
 
     name: str
     image: str  # the spec's image: what the kubelet tries to pull
@@ -93,7 +150,6 @@ class ContainerSummary:
     reason: str = ""  # waiting/terminated reason (ErrImagePull, CrashLoopBackOff, OOMKilled, ...)
     message: str = ""  # clipped
     exit_code: int | None = None  # current state terminated
-    started_at: float | None = None  # running.startedAt or terminated.startedAt
     last_reason: str = ""  # lastState.terminated.reason
     last_exit_code: int | None = None
     last_finished_at: float | None = None
@@ -115,24 +171,20 @@ class PullFailure:
     count: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class PodSummary:
-    """A pod as the watch cache keeps it; build it with ``summarize``."""
+class PodPlace(NamedTuple):
+    """Where a pod is and kubectl's columns for it: few distinct values, so shared by many pods."""
 
     namespace: str
-    name: str
-    uid: str
     node: str = ""
     phase: str = ""
     status: str = ""  # kubectl's STATUS column (podbot.core.pods.status)
     ready: str = "0/0"  # kubectl's READY column
     restarts: int = 0  # kubectl's RESTARTS count
-    last_restart: float | None = None
-    created: float | None = None
-    started: float | None = None  # status.startTime
-    deleted_at: float | None = None  # metadata.deletionTimestamp (already includes the grace period)
-    grace_seconds: int | None = None  # metadata.deletionGracePeriodSeconds
-    finalizers: tuple[str, ...] = ()
+
+
+class PodOrigin(NamedTuple):
+    """What a pod was made from: the same for every replica of a workload, so shared by them."""
+
     owner_kind: str = ""  # the controller owner reference
     owner_name: str = ""
     mirror: bool = False  # a static pod's mirror in the API
@@ -141,12 +193,138 @@ class PodSummary:
     pull_secrets: tuple[str, ...] = ()  # spec.imagePullSecrets names
     service_account: str = ""
     restart_policy: str = ""
-    containers: tuple[ContainerSummary, ...] = ()  # init containers (spec order) then app containers
+
+
+@dataclass(frozen=True, slots=True)
+class PodTrouble:
+    """What only a pod in trouble has (being deleted, unschedulable, evicted, failed pulls)."""
+
+    deleted_at: float | None = None  # metadata.deletionTimestamp (already includes the grace period)
+    grace_seconds: int | None = None  # metadata.deletionGracePeriodSeconds
+    finalizers: tuple[str, ...] = ()
     scheduled_reason: str = ""  # PodScheduled condition when False (Unschedulable, SchedulingGated)
     scheduled_message: str = ""
     reason: str = ""  # status.reason (Evicted, NodeLost, ...)
     message: str = ""  # status.message
     pull_failures: tuple[PullFailure, ...] = ()
+
+
+NO_TROUBLE = PodTrouble()
+# The tables of shared values (see ``shared``).
+_PLACES: dict[PodPlace, PodPlace] = {}
+_ORIGINS: dict[PodOrigin, PodOrigin] = {}
+_CONTAINERS: dict[ContainerSummary, ContainerSummary] = {}
+_CONTAINER_TUPLES: dict[tuple[ContainerSummary, ...], tuple[ContainerSummary, ...]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class PodSummary:
+    """A pod as the watch cache keeps it; build it with ``summarize``.
+
+    Only the name, uid and times are the pod's own; ``place``, ``origin``, the containers and
+    (for most pods) ``trouble`` are shared with other pods that have the same values, which
+    keeps a cached pod near 250 bytes. The properties read through to them."""
+
+    name: str
+    uid_key: bytes | str  # the uid; a canonical UUID as its 16 bytes (49 bytes instead of 85)
+    created: float | None
+    started: float | None  # status.startTime
+    place: PodPlace
+    origin: PodOrigin
+    containers: tuple[ContainerSummary, ...] = ()  # init containers (spec order) then app containers
+    trouble: PodTrouble = NO_TROUBLE
+
+    @property
+    def uid(self) -> str:
+        return unpack_uid(self.uid_key)
+
+    @property
+    def namespace(self) -> str:
+        return self.place.namespace
+
+    @property
+    def node(self) -> str:
+        return self.place.node
+
+    @property
+    def phase(self) -> str:
+        return self.place.phase
+
+    @property
+    def status(self) -> str:
+        return self.place.status
+
+    @property
+    def ready(self) -> str:
+        return self.place.ready
+
+    @property
+    def restarts(self) -> int:
+        return self.place.restarts
+
+    @property
+    def owner_kind(self) -> str:
+        return self.origin.owner_kind
+
+    @property
+    def owner_name(self) -> str:
+        return self.origin.owner_name
+
+    @property
+    def mirror(self) -> bool:
+        return self.origin.mirror
+
+    @property
+    def config_source(self) -> str:
+        return self.origin.config_source
+
+    @property
+    def config_hash(self) -> str:
+        return self.origin.config_hash
+
+    @property
+    def pull_secrets(self) -> tuple[str, ...]:
+        return self.origin.pull_secrets
+
+    @property
+    def service_account(self) -> str:
+        return self.origin.service_account
+
+    @property
+    def restart_policy(self) -> str:
+        return self.origin.restart_policy
+
+    @property
+    def deleted_at(self) -> float | None:
+        return self.trouble.deleted_at
+
+    @property
+    def grace_seconds(self) -> int | None:
+        return self.trouble.grace_seconds
+
+    @property
+    def finalizers(self) -> tuple[str, ...]:
+        return self.trouble.finalizers
+
+    @property
+    def scheduled_reason(self) -> str:
+        return self.trouble.scheduled_reason
+
+    @property
+    def scheduled_message(self) -> str:
+        return self.trouble.scheduled_message
+
+    @property
+    def reason(self) -> str:
+        return self.trouble.reason
+
+    @property
+    def message(self) -> str:
+        return self.trouble.message
+
+    @property
+    def pull_failures(self) -> tuple[PullFailure, ...]:
+        return self.trouble.pull_failures
 
     def container(self, name: str) -> ContainerSummary | None:
         """The container (app or init) called ``name``."""
@@ -157,14 +335,14 @@ class PodSummary:
 
     def pull_failure(self, container: str) -> PullFailure | None:
         """The remembered pull failure of ``container``, if any."""
-        for failure in self.pull_failures:
+        for failure in self.trouble.pull_failures:
             if failure.container == container:
                 return failure
         return None
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.namespace, self.name)
+        return (self.place.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +370,7 @@ class EventNote:
 # --- building summaries ------------------------------------------------------------------------
 
 
-def _controller(meta: Mapping[str, Any]) -> tuple[str, str]:
+def _controller(meta: Doc) -> tuple[str, str]:
     owners = meta.get("ownerReferences") or ()
     for ref in owners:
         if ref.get("controller"):
@@ -202,55 +380,61 @@ def _controller(meta: Mapping[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
-def _scheduled_condition(status: Mapping[str, Any]) -> tuple[str, str]:
+def _scheduled_condition(status: Doc) -> tuple[str, str]:
     for condition in status.get("conditions") or ():
         if condition.get("type") == "PodScheduled" and condition.get("status") != "True":
             return _s(condition.get("reason")), clip(condition.get("message"))
     return "", ""
 
 
+_NO_STATE: dict[str, Any] = {}
+_STATE_KEYS = tuple(
+    (kind, kind.value) for kind in (StateKind.WAITING, StateKind.RUNNING, StateKind.TERMINATED)
+)
+
+
 def _container(
-    spec: Mapping[str, Any],
-    cs: Mapping[str, Any] | None,
+    spec: Doc,
+    cs: Doc | None,
     *,
     is_init: bool,
     previous: ContainerSummary | None,
 ) -> ContainerSummary:
-    cs = cs or {}
-    state = cs.get("state") or {}
+    cs = cs or _NO_STATE
+    state = cs.get("state") or _NO_STATE
     kind: StateKind = StateKind.NONE
-    detail: Mapping[str, Any] = {}
-    for candidate in (StateKind.WAITING, StateKind.RUNNING, StateKind.TERMINATED):
-        if state.get(candidate.value) is not None:
-            kind, detail = candidate, state[candidate.value] or {}
+    detail: Doc = _NO_STATE
+    for candidate, key in _STATE_KEYS:
+        found = state.get(key)
+        if found is not None:
+            kind, detail = candidate, found or _NO_STATE
             break
-    last = (cs.get("lastState") or {}).get("terminated") or {}
+    last = (cs.get("lastState") or _NO_STATE).get("terminated") or _NO_STATE
     last_finished = epoch(last.get("finishedAt"))
     exit_code = detail.get("exitCode") if kind is StateKind.TERMINATED else None
     history = previous.restart_times if previous is not None else ()
     if last_finished is not None and (not history or last_finished > history[-1]):
         history = (*history, last_finished)[-RESTART_HISTORY:]
-    limits = (spec.get("resources") or {}).get("limits") or {}
-    return ContainerSummary(
-        name=_s(spec.get("name")),
-        image=_s(spec.get("image")),
-        is_init=is_init,
-        is_sidecar=is_init and spec.get("restartPolicy") == "Always",
-        state=kind,
-        reason=_s(detail.get("reason")),
-        message=clip(
-            detail.get("message"), PULL_MESSAGE_LIMIT if kind is StateKind.WAITING else MESSAGE_LIMIT
-        ),
-        exit_code=int(exit_code) if exit_code is not None else None,
-        started_at=epoch(detail.get("startedAt")),
-        last_reason=_s(last.get("reason")),
-        last_exit_code=int(last["exitCode"]) if last.get("exitCode") is not None else None,
-        last_finished_at=last_finished,
-        restart_count=int(cs.get("restartCount") or 0),
-        ready=bool(cs.get("ready")),
-        memory_limit=_s(limits.get("memory")),
-        restart_times=history,
+    limits = (spec.get("resources") or _NO_STATE).get("limits") or _NO_STATE
+    last_exit = last.get("exitCode")
+    container = ContainerSummary(
+        _s(spec.get("name")),
+        _s(spec.get("image")),
+        is_init,
+        is_init and spec.get("restartPolicy") == "Always",
+        kind,
+        _s(detail.get("reason")),
+        clip(detail.get("message"), PULL_MESSAGE_LIMIT if kind is StateKind.WAITING else MESSAGE_LIMIT),
+        int(exit_code) if exit_code is not None else None,
+        _s(last.get("reason")),
+        int(last_exit) if last_exit is not None else None,
+        last_finished,
+        int(cs.get("restartCount") or 0),
+        bool(cs.get("ready")),
+        _s(limits.get("memory")),
+        history,
     )
+    return shared(_CONTAINERS, container)
 
 
 def _pull_failed_message(container: ContainerSummary) -> bool:
@@ -290,112 +474,128 @@ def _learn(failures: tuple[PullFailure, ...], new: PullFailure) -> tuple[PullFai
 
 
 def summarize(
-    pod: Mapping[str, Any],
+    pod: Doc,
     previous: PodSummary | None = None,
     *,
     now: datetime | float | None = None,
 ) -> PodSummary:
     """The compact summary of raw pod JSON; ``previous`` (same uid) carries learned memory forward.
 
+    ``pod`` is a dict of decoded JSON, or the watch cache's wire struct (podbot.k8s.wire) of it.
     ``now`` is when the watch cache saw this version; it dates failures learned from waiting
     messages (which carry no timestamp). Without it the pod's creation time is used.
     """
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    annotations = meta.get("annotations") or {}
-    uid = str(meta.get("uid") or "")
-    if previous is not None and previous.uid != uid:
+    meta = pod.get("metadata") or _NO_STATE
+    spec = pod.get("spec") or _NO_STATE
+    status = pod.get("status") or _NO_STATE
+    annotations = meta.get("annotations") or _NO_STATE
+    uid = pack_uid(str(meta.get("uid") or ""))
+    if previous is not None and previous.uid_key != uid:
         previous = None  # a new pod that reuses the name remembers nothing of the old one
 
-    statuses: dict[str, Mapping[str, Any]] = {}
-    for cs in status.get("initContainerStatuses") or ():
-        statuses["i/" + str(cs.get("name"))] = cs
-    for cs in status.get("containerStatuses") or ():
-        statuses["c/" + str(cs.get("name"))] = cs
     containers: list[ContainerSummary] = []
-    for prefix, specs, is_init in (
-        ("i/", spec.get("initContainers"), True),
-        ("c/", spec.get("containers"), False),
+    for statuses, specs, is_init in (
+        (status.get("initContainerStatuses"), spec.get("initContainers"), True),
+        (status.get("containerStatuses"), spec.get("containers"), False),
     ):
+        by_name = {str(cs.get("name")): cs for cs in statuses or ()}
         for c in specs or ():
-            before = previous.container(str(c.get("name"))) if previous is not None else None
-            containers.append(
-                _container(c, statuses.get(prefix + str(c.get("name"))), is_init=is_init, previous=before)
-            )
+            name = str(c.get("name"))
+            before = previous.container(name) if previous is not None else None
+            containers.append(_container(c, by_name.get(name), is_init=is_init, previous=before))
 
-    columns = kstatus.pod_columns(as_pod(pod))
+    columns = kstatus.pod_columns(cast(Pod, pod))  # printPod reads it through get/[] only
     created = epoch(meta.get("creationTimestamp"))
     seen_at = now.timestamp() if isinstance(now, datetime) else now
     if seen_at is None:
         seen_at = created if created is not None else 0.0
 
-    by_name = {c.name: c for c in containers}
-    failures = tuple(
-        f
-        for f in (previous.pull_failures if previous else ())
-        if _still_relevant(f, by_name.get(f.container))
-    )
+    failures: tuple[PullFailure, ...] = ()
+    if previous is not None and previous.pull_failures:
+        by_name = {c.name: c for c in containers}
+        failures = tuple(f for f in previous.pull_failures if _still_relevant(f, by_name.get(f.container)))
     for c in containers:
         if _pull_failed_message(c):
             failures = _learn(failures, PullFailure(c.name, c.image, c.message, seen_at, seen_at))
 
+    place = PodPlace(
+        _s(meta.get("namespace")),
+        _s(spec.get("nodeName")),
+        _s(status.get("phase")),
+        _s(columns.status),
+        _s(columns.ready),
+        columns.restarts,
+    )
     owner_kind, owner_name = _controller(meta)
+    origin = PodOrigin(
+        owner_kind,
+        owner_name,
+        MIRROR_ANNOTATION in annotations,
+        _s(annotations.get(SOURCE_ANNOTATION)),
+        _s(annotations.get(HASH_ANNOTATION)),
+        tuple(_s(s.get("name")) for s in spec.get("imagePullSecrets") or () if s.get("name")),
+        _s(spec.get("serviceAccountName") or spec.get("serviceAccount")),
+        _s(spec.get("restartPolicy")),
+    )
+    trouble = NO_TROUBLE
     scheduled_reason, scheduled_message = _scheduled_condition(status)
     grace = meta.get("deletionGracePeriodSeconds")
+    deleted_at = epoch(meta.get("deletionTimestamp"))
+    finalizers = tuple(_s(f) for f in meta.get("finalizers") or ())
+    reason, message = _s(status.get("reason")), clip(status.get("message"))
+    if (
+        deleted_at is not None
+        or grace is not None
+        or finalizers
+        or scheduled_reason
+        or reason
+        or message
+        or failures
+    ):
+        trouble = PodTrouble(
+            deleted_at=deleted_at,
+            grace_seconds=int(grace) if grace is not None else None,
+            finalizers=finalizers,
+            scheduled_reason=scheduled_reason,
+            scheduled_message=scheduled_message,
+            reason=reason,
+            message=message,
+            pull_failures=failures,
+        )
+    started = epoch(status.get("startTime"))
     return PodSummary(
-        namespace=_s(meta.get("namespace")),
         name=str(meta.get("name") or ""),
-        uid=uid,
-        node=_s(spec.get("nodeName")),
-        phase=_s(status.get("phase")),
-        status=_s(columns.status),
-        ready=_s(columns.ready),
-        restarts=columns.restarts,
-        last_restart=columns.last_restart.timestamp() if columns.last_restart else None,
+        uid_key=uid,
         created=created,
-        started=epoch(status.get("startTime")),
-        deleted_at=epoch(meta.get("deletionTimestamp")),
-        grace_seconds=int(grace) if grace is not None else None,
-        finalizers=tuple(_s(f) for f in meta.get("finalizers") or ()),
-        owner_kind=owner_kind,
-        owner_name=owner_name,
-        mirror=MIRROR_ANNOTATION in annotations,
-        config_source=_s(annotations.get(SOURCE_ANNOTATION)),
-        config_hash=_s(annotations.get(HASH_ANNOTATION)),
-        pull_secrets=tuple(_s(s.get("name")) for s in spec.get("imagePullSecrets") or () if s.get("name")),
-        service_account=_s(spec.get("serviceAccountName") or spec.get("serviceAccount")),
-        restart_policy=_s(spec.get("restartPolicy")),
-        containers=tuple(containers),
-        scheduled_reason=scheduled_reason,
-        scheduled_message=scheduled_message,
-        reason=_s(status.get("reason")),
-        message=clip(status.get("message")),
-        pull_failures=failures,
+        started=created if started == created else started,  # one float for both when equal
+        place=shared(_PLACES, place),
+        origin=shared(_ORIGINS, origin),
+        containers=shared(_CONTAINER_TUPLES, tuple(containers)),
+        trouble=trouble,
     )
 
 
 # --- events --------------------------------------------------------------------------------------
 
 
-def note_from_event(event: Mapping[str, Any]) -> EventNote | None:
+def note_from_event(event: Doc) -> EventNote | None:
     """An ``EventNote`` from raw core/v1 Event JSON, or None when it is not about a pod."""
-    involved = event.get("involvedObject") or {}
+    involved = event.get("involvedObject") or _NO_STATE
     if involved.get("kind") != "Pod":
         return None
     container, is_init = "", False
     match = _FIELD_PATH.match(str(involved.get("fieldPath") or ""))
     if match:
         container, is_init = _s(match.group(2)), match.group(1) == "initContainers"
-    series = event.get("series") or {}
-    meta = event.get("metadata") or {}
+    series = event.get("series") or _NO_STATE
+    meta = event.get("metadata") or _NO_STATE
     first = (
         epoch(event.get("firstTimestamp"))
         or epoch(event.get("eventTime"))
         or epoch(meta.get("creationTimestamp"))
     )
     last = epoch(series.get("lastObservedTime")) or epoch(event.get("lastTimestamp")) or first
-    source = (event.get("source") or {}).get("component") or event.get("reportingComponent") or ""
+    source = (event.get("source") or _NO_STATE).get("component") or event.get("reportingComponent") or ""
     message = str(event.get("message") or "")
     is_pull = message.startswith(PULL_FAILED_PREFIX)
     return EventNote(
@@ -437,7 +637,7 @@ def remember(summary: PodSummary, note: EventNote) -> PodSummary:
     )
     if learned == summary.pull_failures:
         return summary
-    return replace(summary, pull_failures=learned)
+    return replace(summary, trouble=replace(summary.trouble, pull_failures=learned))
 
 
 def keep_note(
