@@ -47,3 +47,26 @@ def test_only_config_reads_the_environment() -> None:
             continue
         source = path.read_text()
         assert "os.environ" not in source and "getenv(" not in source, rel
+
+
+@pytest.mark.slow
+def test_a_planted_violation_breaks_its_contract(tmp_path: Path) -> None:
+    """The check can fail: the same contracts on a copy of the tree where pure core imports the sim."""
+    import shutil
+
+    shutil.copytree(ROOT / "podbot", tmp_path / "podbot", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    planted = tmp_path / "podbot" / "core" / "names.py"
+    planted.write_text(planted.read_text() + "\nimport podbot.sim  # planted\n")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0, output
+    assert "BROKEN" in output and "podbot.core.names" in output, output
