@@ -250,6 +250,13 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
         def _json(self, status: int, body: JsonDict, headers: Mapping[str, str] | None = None) -> None:
             self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 
+        def _late_json(self, status: int, body: JsonDict, headers: Mapping[str, str] | None = None) -> None:
+            """An answer held back by a ``stall`` fault: the client may have hung up meanwhile."""
+            try:
+                self._json(status, body, headers)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+
         def _drop(self) -> None:
             self.close_connection = True  # no response at all: the client sees the connection close
 
@@ -289,7 +296,7 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
                 else str(args.pop("token", "") or "")
             )
             args.pop("token", None)
-            if fault is not None:
+            if fault is not None and not fault.after_effect:
                 if fault.kind == "disconnect":
                     server.record(ApiCall(method, args, 0, False, "disconnect", time.time()))
                     self._drop()
@@ -304,7 +311,15 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
                     method, args, status, bool(payload.get("ok")), str(payload.get("error", "")), time.time()
                 )
             )
-            self._json(status, payload, headers)
+            if fault is None or not fault.after_effect:
+                self._json(status, payload, headers)
+            elif fault.kind == "stall":
+                time.sleep(fault.delay)
+                self._late_json(status, payload, headers)
+            elif fault.kind == "disconnect":
+                self._drop()
+            else:
+                self._json(*_fault_response(fault))
 
         def _upload(self, path: str, body: bytes) -> None:
             fault = server.faults.take("upload")
@@ -332,12 +347,11 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
 
         def _response_url(self, path: str, body: bytes) -> None:
             fault = server.faults.take("response_url")
-            if fault is not None and fault.kind == "disconnect":
-                self._drop()
-                return
-            if fault is not None:
-                status, payload, headers = _fault_response(fault)
-                self._json(status, payload, headers)
+            if fault is not None and not fault.after_effect:
+                if fault.kind == "disconnect":
+                    self._drop()
+                else:
+                    self._json(*_fault_response(fault))
                 return
             core = server.core
             try:
@@ -357,7 +371,15 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
                 self._json(400, {"ok": False, "error": "invalid_payload"})
                 return
             server.record(ApiCall("response_url", dict(data), 200, True, "", time.time()))
-            self._json(200, {"ok": True})
+            if fault is None:
+                self._json(200, {"ok": True})
+            elif fault.kind == "stall":
+                time.sleep(fault.delay)
+                self._late_json(200, {"ok": True})
+            elif fault.kind == "disconnect":
+                self._drop()
+            else:
+                self._json(*_fault_response(fault))
 
         def _private_file(self, path: str) -> None:
             auth = self.headers.get("Authorization") or ""

@@ -14,7 +14,10 @@ triggers): a test with a manual clock advances it past the window instead of sle
 ``Retry-After`` is given in that clock's seconds.
 
 Faults make the next N calls of a method fail in a chosen way: an ``ok: false`` error, a 429,
-another HTTP status, or a dropped connection (the socket closes with no response). Besides
+another HTTP status, or a dropped connection (the socket closes with no response). The
+``after_*`` faults let the call take effect first (the message is stored) and then answer 5xx,
+drop the connection, or answer only after a delay: what a client sees when Slack or the network
+fails after the work was done, so a client that retries blindly posts twice. Besides
 Web API method names, ``"response_url"``, ``"upload"`` and ``"apps.connections.open"`` can be
 targeted.
 """
@@ -36,6 +39,8 @@ class Fault:
     error: str = "internal_error"
     status: int = 200
     retry_after: int = 1
+    after_effect: bool = False  # the call is carried out first, then the fault is the answer
+    delay: float = 0.0  # seconds to hold the answer back (after_effect "stall")
 
 
 class Faults:
@@ -68,6 +73,23 @@ class Faults:
     def drop_connection(self, method: str, times: int = 1) -> None:
         """Close the connection without answering (the client sees a connection reset)."""
         self.inject(method, Fault("disconnect"), times)
+
+    def store_then_fail(
+        self, method: str, status: int = 500, error: str = "internal_error", times: int = 1
+    ) -> None:
+        """Carry the call out (e.g. store the message), then answer HTTP ``status``."""
+        self.inject(method, Fault("status", error=error, status=status, after_effect=True), times)
+
+    def store_then_drop(self, method: str, times: int = 1) -> None:
+        """Carry the call out, then close the connection without answering."""
+        self.inject(method, Fault("disconnect", after_effect=True), times)
+
+    def stall(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry the call out, then hold the (successful) answer back ``seconds`` (real time):
+        a client with a shorter timeout gives up on a call that worked."""
+        if seconds <= 0:
+            raise ValueError("seconds must be > 0")
+        self.inject(method, Fault("stall", after_effect=True, delay=seconds), times)
 
     def take(self, method: str) -> Fault | None:
         with self._lock:

@@ -531,6 +531,23 @@ def test_fault_injection(slack: LocalSlack, client: WebClient) -> None:
     assert slack.faults.pending("chat.postMessage") == 0
 
 
+def test_faults_after_the_effect_store_the_message_then_fail(slack: LocalSlack) -> None:
+    """What makes a blind retry post twice: Slack stored the message, the client saw a failure."""
+    no_retries = WebClient(token=slack.bot_token, base_url=slack.api_url, retry_handlers=[])
+    slack.faults.store_then_fail("chat.postMessage", 503, "service_unavailable")
+    assert error_of(no_retries.chat_postMessage, channel="#ops", text="one").response.status_code == 503
+    slack.faults.store_then_drop("chat.postMessage")
+    with pytest.raises((urllib.error.URLError, ConnectionError)):
+        no_retries.chat_postMessage(channel="#ops", text="two")
+    slack.faults.stall("chat.postMessage", 0.5)
+    impatient = WebClient(token=slack.bot_token, base_url=slack.api_url, timeout=0.2, retry_handlers=[])
+    with pytest.raises(OSError):  # socket.timeout / TimeoutError
+        impatient.chat_postMessage(channel="#ops", text="three")
+    assert [m.text for m in slack.messages("ops")][-3:] == ["one", "two", "three"]
+    assert [c.status for c in slack.api_calls("chat.postMessage")][-3:] == [200, 200, 200]
+    assert slack.faults.pending("chat.postMessage") == 0
+
+
 def test_missing_scope_and_email_visibility(clock: ManualClock) -> None:
     scopes = {"commands", "chat:write", "users:read"}  # e.g. a manifest that forgot files:write
     with LocalSlack(Workspace.demo(clock=clock, scopes=scopes)) as slack:
