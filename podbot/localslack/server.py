@@ -349,9 +349,12 @@ def _handler_class(server: LocalSlackServer) -> type[BaseHTTPRequestHandler]:
             fault = server.faults.take("response_url")
             if fault is not None and not fault.after_effect:
                 if fault.kind == "disconnect":
+                    server.record(ApiCall("response_url", {}, 0, False, "disconnect", time.time()))
                     self._drop()
                 else:
-                    self._json(*_fault_response(fault))
+                    status, payload, headers = _fault_response(fault)
+                    server.record(ApiCall("response_url", {}, status, False, fault.error, time.time()))
+                    self._json(status, payload, headers)
                 return
             core = server.core
             try:

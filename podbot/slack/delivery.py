@@ -2,22 +2,35 @@
 
 ``SlackMessenger`` is what the flows and jobs post through; a refusal or an unreachable Slack
 becomes ``DeliveryFailed`` (Slack's error code, counted in the metrics), never a slack_sdk error.
-``Replies`` turns a pipeline ``Answer`` into a message for the person who asked: through
-``respond`` (the response_url) when there is one, else chat.postMessage / chat.postEphemeral, with a
-file upload for output too big for a message.
+``Replies`` turns a pipeline ``Answer`` into a message for the person who asked: through the
+response_url when there is one, else chat.postMessage / chat.postEphemeral, with a file upload for
+output too big for a message.
+
+An answer is never dropped silently. The response_url is retried on 429 (after ``Retry-After``), on
+5xx and on a dropped connection, with backoff (slack_sdk's retry handlers); if it still fails, the
+answer goes out through the Web API instead (chat.postEphemeral to the asker, or chat.postMessage for
+an answer the channel must see), and the failure is logged with the request's id.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from ssl import SSLContext
 from typing import Any
 
 from slack_bolt import Respond
-from slack_sdk import WebClient
+from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
 
 from podbot import metrics
 from podbot.app.pipeline import Answer
@@ -31,6 +44,41 @@ from podbot.slack.work import WorkPool
 log = logging.getLogger(__name__)
 
 PROGRESS_AFTER_SECONDS = 1.5  # show "working…" only when the answer is not there by then
+RESPONSE_URL_RETRIES = 3  # per kind of failure; with backoff 0.5 s, 1 s, 2 s (+ jitter)
+
+
+class _AnyServerError(ServerErrorRetryHandler):
+    """slack_sdk's handler retries 500 and 503 only; a response_url can answer 502 or 504 too."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        return response is not None and response.status_code >= 500
+
+
+def response_url_client(
+    url: str, *, proxy: str | None = None, ssl: SSLContext | None = None, timeout: int = 10
+) -> WebhookClient:
+    """A client for one response_url that retries what is safe to retry.
+
+    A response_url post is safe to repeat: at worst the asker sees the answer twice, which beats
+    not seeing it at all."""
+    return WebhookClient(
+        url=url,
+        proxy=proxy,
+        ssl=ssl,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=RESPONSE_URL_RETRIES),
+            _AnyServerError(max_retry_count=RESPONSE_URL_RETRIES),
+        ],
+    )
 
 
 def _failed(method: str, exc: Exception) -> DeliveryFailed:
@@ -131,6 +179,11 @@ class SlackMessenger:
             raise _failed("conversations.open", exc) from exc
 
 
+def new_request_id() -> str:
+    """A short id that ties the log lines of one request together."""
+    return uuid.uuid4().hex[:8].upper()
+
+
 class Replies:
     """Answers to the person who asked, and the worker pool that computes them after the ack."""
 
@@ -147,30 +200,77 @@ class Replies:
         self._now = now
 
     def deliver(
-        self, answer: Answer, origin: Origin, respond: Respond | None, *, replace: bool = False
+        self,
+        answer: Answer,
+        origin: Origin,
+        respond: Respond | None,
+        *,
+        replace: bool = False,
+        request_id: str = "",
     ) -> None:
-        """Send an answer: through ``respond`` when we have one, else chat.postMessage/postEphemeral."""
+        """Send an answer: through the response_url when we have one (retried, then the Web API
+        instead), else chat.postMessage/postEphemeral."""
         rendered = render_answer(answer, self._now())
         if rendered is None:
             return  # the work posted its own messages (e.g. an approval card was updated)
+        request_id = request_id or new_request_id()
         try:
             if rendered.upload is not None:
                 self._upload(rendered, origin, public=answer.public)
-            if respond is not None:
-                respond(
-                    response_type="in_channel" if answer.public else "ephemeral",
-                    replace_original=replace,
-                    text=rendered.text,
-                    blocks=rendered.blocks,
+            if respond is not None and respond.response_url:
+                problem = self._respond(
+                    respond,
+                    {
+                        "response_type": "in_channel" if answer.public else "ephemeral",
+                        "replace_original": replace,
+                        "text": rendered.text,
+                        "blocks": rendered.blocks,
+                    },
                 )
-            elif answer.public:
+                if problem is None:
+                    return
+                log.warning(
+                    "request %s: the response_url did not take the answer for %s in %s (%s); "
+                    "sending it with %s instead",
+                    request_id,
+                    origin.user_id,
+                    origin.channel_id,
+                    problem,
+                    "chat.postMessage" if answer.public else "chat.postEphemeral",
+                )
+                metrics.SLACK_ERRORS.labels(method="response_url", error=problem).inc()
+            if answer.public:
                 self._messenger.post(origin.channel_id, rendered)
             else:
                 self._messenger.tell(origin.channel_id, origin.user_id, rendered)
-        except DeliveryFailed:
-            pass  # counted and logged where it failed
-        except Exception:  # response_url failures must not kill the worker
-            log.exception("could not deliver a reply to %s in %s", origin.user_id, origin.channel_id)
+        except DeliveryFailed as exc:
+            log.error(
+                "request %s: the answer for %s in %s was not delivered: %s",
+                request_id,
+                origin.user_id,
+                origin.channel_id,
+                exc.code,
+            )
+        except Exception:  # a bug here must not kill the worker
+            log.exception(
+                "request %s: could not deliver a reply to %s in %s",
+                request_id,
+                origin.user_id,
+                origin.channel_id,
+            )
+
+    @staticmethod
+    def _respond(respond: Respond, message: dict[str, Any]) -> str | None:
+        """Post to the response_url with retries; None when it took the message, else why not."""
+        assert respond.response_url is not None
+        client = response_url_client(respond.response_url, proxy=respond.proxy, ssl=respond.ssl)
+        try:
+            response = client.send_dict(message)
+        except OSError as exc:  # connection refused/reset twice, timeout: never the URL (a secret)
+            return type(exc).__name__
+        if response.status_code == 200:
+            return None
+        return f"HTTP {response.status_code}"
 
     def _upload(self, rendered: Rendered, origin: Origin, *, public: bool) -> None:
         """Big output as a file: in the channel for public answers, else in a DM with the asker."""
@@ -186,6 +286,7 @@ class Replies:
         progress_shown = threading.Event()
         done = threading.Event()
         locale = self._locale(origin)
+        request_id = new_request_id()
 
         def show_progress() -> None:
             if respond is not None and not done.is_set():
@@ -209,9 +310,9 @@ class Replies:
                     respond(delete_original=True)
                 except Exception:  # best effort
                     log.debug("could not remove the progress message", exc_info=True)
-                self.deliver(answer, origin, respond)
+                self.deliver(answer, origin, respond, request_id=request_id)
             else:
-                self.deliver(answer, origin, respond, replace=progress_shown.is_set())
+                self.deliver(answer, origin, respond, replace=progress_shown.is_set(), request_id=request_id)
 
         try:
             self._pool.submit(job)

@@ -105,6 +105,43 @@ def test_slack_rate_limit_is_retried_after_retry_after(harness: Harness) -> None
     assert metrics.SLACK_RETRIES.labels(reason="ratelimited")._value.get() == before + 1
 
 
+def test_a_response_url_503_is_retried(harness: Harness) -> None:
+    before = len(harness.slack.api_calls("response_url"))
+    harness.slack.faults.http_status("response_url", 503, times=1)
+    answer = harness.command("get pods")
+    assert answer.is_ephemeral and "(cluster podbot-sim)" in answer.rendered
+    assert [c.status for c in harness.slack.api_calls("response_url")[before:]] == [503, 200]
+
+
+@pytest.mark.slow  # Retry-After is in whole seconds
+def test_a_response_url_429_is_retried_after_retry_after(harness: Harness) -> None:
+    before = len(harness.slack.api_calls("response_url"))
+    harness.slack.faults.ratelimit("response_url", retry_after=1, times=1)
+    answer = harness.command("get pods")
+    assert "(cluster podbot-sim)" in answer.rendered
+    calls = harness.slack.api_calls("response_url")[before:]
+    assert [c.status for c in calls] == [429, 200]
+    assert calls[1].at - calls[0].at >= 1.0
+
+
+@pytest.mark.slow  # three retries with backoff: about 4 s
+def test_an_answer_the_response_url_refuses_goes_out_by_chat_post_ephemeral(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.slack.faults.http_status("response_url", 503, times=10)
+    try:
+        with caplog.at_level("WARNING", logger="podbot.slack.delivery"):
+            answer = harness.command("get pods")
+    finally:
+        harness.slack.faults.clear()
+    assert answer.is_ephemeral and "(cluster podbot-sim)" in answer.rendered
+    fallback = harness.slack.api_calls("chat.postEphemeral")[-1]
+    assert fallback.ok and fallback.args["user"] == harness.slack.workspace.user("alice").id
+    warning = next(r.getMessage() for r in caplog.records if "response_url" in r.getMessage())
+    assert re.search(r"request [0-9A-F]{8}: .*HTTP 503.*chat\.postEphemeral", warning), warning
+    assert "hooks" not in warning and "/response" not in warning  # the URL is a bearer secret
+
+
 def test_output_too_big_for_a_message_is_uploaded(harness: Harness) -> None:
     clock = harness.sim.clock
     harness.sim.store.create(
