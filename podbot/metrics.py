@@ -40,6 +40,12 @@ SLACK_ERRORS = Counter(
     ["method", "error"],
     registry=REGISTRY,
 )
+KUBE_RETRIES = Counter(
+    "podbot_kubernetes_retries_total",
+    "Kubernetes API reads retried, by the status that was retried (or connection).",
+    ["reason"],
+    registry=REGISTRY,
+)
 SLACK_RETRIES = Counter(
     "podbot_slack_api_retries_total",
     "Slack Web API calls retried (rate limits, connection errors).",

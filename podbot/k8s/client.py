@@ -9,6 +9,12 @@ raw path. So we sign requests with the client's auth settings and send them ours
 
 Every API ``Status`` error becomes a ``podbot.core.errors`` exception carrying the server's message;
 transport failures become ``ClusterUnavailable``. urllib3/kubernetes exceptions never leak upward.
+
+Reads (GET) are retried by urllib3's ``Retry`` on 429 and 5xx (honouring ``Retry-After``, as
+kube-apiserver's priority-and-fairness sends it) and on connection errors, with backoff: a read is
+idempotent, and one overloaded moment of the API server should not fail a command. Writes are never
+retried here: a POST or DELETE whose answer was lost may have taken effect, so only the caller, with
+its uid preconditions and intents, can decide what to do next.
 """
 
 from __future__ import annotations
@@ -48,6 +54,20 @@ from podbot.k8s.api import JSON, Identity, Query
 log = logging.getLogger(__name__)
 
 USER_AGENT = "podbot/0.1"
+
+READ_RETRIES = urllib3.Retry(
+    total=4,
+    connect=2,
+    read=1,
+    status=3,
+    other=0,
+    allowed_methods=frozenset({"GET"}),
+    status_forcelist=frozenset({429, 500, 502, 503, 504}),
+    backoff_factor=0.25,  # urllib3 2: no wait before the first retry, then 0.5 s, 1 s
+    backoff_max=5.0,
+    respect_retry_after_header=True,
+    raise_on_status=False,  # the last answer is mapped to podbot's errors below
+)
 
 
 class Gone(PodbotError):
@@ -164,7 +184,7 @@ class KubeClient:
                 headers=headers,
                 preload_content=not stream,
                 timeout=urllib3.Timeout(connect=min(5.0, read_timeout), read=read_timeout),
-                retries=False,
+                retries=READ_RETRIES if method == "GET" and not stream else False,
             )
         except urllib3.exceptions.HTTPError as exc:
             metrics.KUBE_ERRORS.labels(kind="unreachable").inc()
@@ -175,6 +195,11 @@ class KubeClient:
         metrics.KUBE_SECONDS.labels(method=method, code=str(response.status)).observe(
             time.monotonic() - started
         )
+        retried = response.retries.history if response.retries is not None else ()
+        for attempt in retried:
+            metrics.KUBE_RETRIES.labels(reason=str(attempt.status or "connection")).inc()
+        if retried:
+            log.info("GET %s on %s: answered after %d retries", path, self.context, len(retried))
         if response.status >= 400:
             data = response.data if not stream else response.read()
             response.release_conn()

@@ -135,9 +135,10 @@ def test_podbots_own_client_sees_faults_as_podbot_errors(sim_cluster: SimCluster
     try:
         items, rv = kube.list_all("/api/v1/namespaces", page_size=2)
         assert {"default", "kube-system"} <= {i["metadata"]["name"] for i in items} and rv
-        sim_cluster.faults.fail(503, count=1)
+        sim_cluster.faults.fail(503, count=4)  # more than the client's read retries
         with pytest.raises(ClusterUnavailable):
             kube.get("/api/v1/namespaces")
+        assert sim_cluster.faults.rules() == []
         sim_cluster.faults.expire_watches(count=1)
         with pytest.raises(Gone):
             list(kube.watch("/api/v1/namespaces/default/pods", timeout_seconds=5))
@@ -146,6 +147,25 @@ def test_podbots_own_client_sees_faults_as_podbot_errors(sim_cluster: SimCluster
             kube.version()
     finally:
         sim_cluster.faults.api_up()
+        clusters.close()
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_podbots_reads_are_retried_and_its_writes_are_not(sim_cluster: SimCluster, status: int) -> None:
+    clusters = Clusters(str(sim_cluster.kubeconfig_path), timeout=5)
+    kube = clusters.get()
+    try:
+        sim_cluster.faults.fail(status, count=1, method="GET")
+        assert kube.get("/api/v1/namespaces/default")["metadata"]["name"] == "default"
+        assert sim_cluster.faults.rules() == []  # the one failure was met, then the retry answered
+        sim_cluster.faults.fail(status, count=2, method="POST")
+        with pytest.raises(ClusterUnavailable):
+            kube.request(
+                "POST", "/api/v1/namespaces/default/configmaps", body={"metadata": {"name": f"w{status}"}}
+            )
+        assert [rule["remaining"] for rule in sim_cluster.faults.rules()] == [1]  # sent once
+    finally:
+        sim_cluster.faults.clear()
         clusters.close()
 
 

@@ -71,7 +71,8 @@ def test_kubernetes_outage_is_a_clear_message_not_a_crash(harness: Harness) -> N
         harness.sim.faults.api_up()
     assert answer.is_ephemeral and "cannot reach the Kubernetes API" in answer.rendered
     assert "Traceback" not in answer.rendered
-    harness.sim.faults.fail(503, count=1)
+    # one more than the client's read retries (path: the watch cache must not take the faults)
+    harness.sim.faults.fail(503, count=4, path="^/api/v1/namespaces/default/pods$", method="GET")
     answer = harness.command("get pods")
     assert "unavailable" in answer.rendered
     assert "unavailable" not in harness.command("get pods").rendered  # one failure, then it answers again
