@@ -37,7 +37,13 @@ _IMMEDIATE = "podbot_immediate"
 
 
 class StoreUnavailable(PodbotError):
-    """The database could not be reached or refused the operation for an operational reason."""
+    """The database could not be reached or refused the operation for an operational reason.
+
+    ``reason`` is the driver's first line (e.g. "Connection refused"), for operators' logs."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def parse_url(url: str) -> URL:
@@ -140,6 +146,10 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        # Outages are logged once when they start and once when they end. Off until start-up has
+        # reached the database: a start-up failure is reported by its caller, in one line.
+        self.report_outages = False
+        self._down = False
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -162,13 +172,31 @@ class Database:
                     yield connection
         except DBAPIError as exc:
             if exc.connection_invalidated or _operational(exc):
-                log.warning("database unavailable: %s", type(exc.orig).__name__)
-                raise StoreUnavailable("podbot's database is unavailable; try again shortly") from exc
+                reason = driver_reason(exc, self.engine.url)
+                if self.report_outages and not self._down:
+                    log.warning("database unavailable: %s", reason)
+                self._down = True
+                raise StoreUnavailable(
+                    "podbot's database is unavailable; try again shortly", reason=reason
+                ) from exc
             raise
+        if self._down:
+            self._down = False
+            if self.report_outages:
+                log.warning("database answering again")
 
     def insert(self, table: Table) -> Any:
         """``INSERT`` with ``ON CONFLICT`` support (same API on both backends)."""
         return sqlite_insert(table) if self.dialect == "sqlite" else pg_insert(table)
+
+
+def driver_reason(exc: DBAPIError, url: URL) -> str:
+    """The driver's message in one line, without the password should a driver quote the URL."""
+    lines = [line.strip() for line in str(exc.orig).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc.orig).__name__
+    if url.password:
+        reason = reason.replace(str(url.password), "***")
+    return reason[:300]
 
 
 def _operational(exc: DBAPIError) -> bool:

@@ -71,7 +71,13 @@ class Store:
 
     def migrate(self) -> str:
         """Upgrade the schema to the newest revision (a no-op when current); returns the revision."""
-        revision = migrations.upgrade(self._db, schema=self._schema)
+        try:
+            revision = migrations.upgrade(self._db, schema=self._schema)
+        except StoreUnavailable as exc:  # at start-up: say which database and why, in one line
+            raise StoreUnavailable(
+                f"cannot reach the database {self.url}: {exc.reason}", reason=exc.reason
+            ) from exc
+        self._db.report_outages = True
         log.info("database %s at schema revision %s", self.url, revision)
         return revision
 

@@ -1,0 +1,63 @@
+"""The database going away: a clean start-up error, and reconnection once it answers again."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import psycopg
+from sqlalchemy import text
+
+from podbot.core.records import AuditAction, AuditEvent
+from podbot.store import Store
+from tests.support.stores import libpq_url, postgres_or_skip, postgres_schema
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_unreachable_database_at_start_up_is_one_clear_line_and_a_non_zero_exit() -> None:
+    url = f"postgresql://podbot:hunter2@127.0.0.1:{closed_port()}/podbot"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": "xoxb-1-startup-test",
+        "SLACK_SIGNING_SECRET": "startup-test-secret",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "podbot", "serve", "--port", "0"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    assert run.returncode == 2, lines
+    assert len(lines) == 1, lines
+    assert "cannot start: cannot reach the database postgresql+psycopg://podbot:***@127.0.0.1:" in lines[0]
+    assert "Connection refused" in lines[0]
+    assert "hunter2" not in lines[0] and "Traceback" not in lines[0]
+
+
+def test_the_store_reconnects_after_postgresql_drops_its_connections() -> None:
+    url = postgres_or_skip()
+    with postgres_schema() as schema, Store.open(url, schema=schema, pool_size=1) as store:
+        store.migrate()
+        before = store.audit.record(AuditEvent(at=datetime.now(UTC), action=AuditAction.RUN, name="a"))
+        with store.engine.connect() as connection:  # the pool's one connection
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # A failover or a restart of PostgreSQL: the server ends the pooled connection.
+        with psycopg.connect(libpq_url(url), autocommit=True) as admin:
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        after = store.audit.record(AuditEvent(at=datetime.now(UTC), action=AuditAction.RUN, name="b"))
+        assert before.id is not None and after.id is not None and after.id > before.id
+        assert [e.name for e in store.audit.query()] == ["b", "a"]
