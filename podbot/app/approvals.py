@@ -64,6 +64,9 @@ SWEEP_SECONDS = 5.0
 STUCK_AFTER = timedelta(minutes=2)
 """An approved request not finished after this long was abandoned by a crash: finish it."""
 
+_MESSAGE_GONE = frozenset({"message_not_found", "channel_not_found", "cant_update_message", "is_archived"})
+"""chat.update errors that another try cannot fix: the message (or its channel) is gone."""
+
 _STATES = {Decision.APPROVE: ApprovalState.APPROVED, Decision.DENY: ApprovalState.DENIED}
 
 
@@ -446,8 +449,15 @@ class ApprovalFlow:
                 approval.message_channel, approval.message_ts, self._message(approval, self._locale(approval))
             )
         except DeliveryFailed as exc:
-            log.warning("could not update approval %s's message (will retry): %s", approval.id, exc.code)
-            self._mark_stale(approval, True)
+            gone = exc.code in _MESSAGE_GONE  # nothing left to repair: do not retry for ever
+            log.warning(
+                "could not update approval %s's message%s: %s",
+                approval.id,
+                "" if gone else " (will retry)",
+                exc.code,
+            )
+            if not gone or approval.message_stale:
+                self._mark_stale(approval, not gone)
             return
         if approval.message_stale:
             self._mark_stale(approval, False)
