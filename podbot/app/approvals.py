@@ -259,8 +259,9 @@ class ApprovalFlow:
         its intent and the cluster: no intent means the API call was never sent (run it); a
         settled intent means the outcome is in the audit log (finish the request with it); an
         open intent of a delete whose pinned uid is gone (404, replaced, terminating) means our
-        delete landed: it is done, "deleted". Otherwise the delete is sent again (the uid
-        precondition makes that safe) under the same intent."""
+        delete landed: it is done, "deleted" (and a held create whose object exists, "created").
+        Otherwise the change is sent again under the same intent (a delete's uid precondition
+        makes that safe)."""
         approval = grant.approval
         assert approval is not None
         if approval.state is ApprovalState.APPROVED and not self._approvals.start(approval.id):
@@ -271,25 +272,30 @@ class ApprovalFlow:
             intent = self._audit.intent_of(approval.id)
             if intent is not None and intent.settled_at is not None:
                 self._finish(approval, intent.outcome, "")
-            elif intent is not None and self._delete_landed(approval, grant.cluster):
+            elif intent is not None and (landed := self._landed(approval, grant.cluster)):
                 detail = t("approvals.recovered", grant.locale)
-                self._conclude(approval, ApprovalState.DONE, "deleted", detail, grant.identity, intent)
+                self._conclude(approval, ApprovalState.DONE, landed, detail, grant.identity, intent)
             else:
                 detail = t("approvals.interrupted", grant.locale)
                 self._run_change(approval, grant.cluster, grant.identity, grant.locale, detail, intent)
         return Posted()
 
-    def _delete_landed(self, approval: Approval, kube: Kube) -> bool:
-        """Whether the approved object (its uid) is gone from the cluster, or on its way out."""
+    def _landed(self, approval: Approval, kube: Kube) -> str | None:
+        """The outcome the cluster shows for a change whose API call may have been sent: "deleted"
+        when the approved uid is gone (404, replaced, terminating), "created" when the held
+        create's object exists; None when the change did not land (or cannot be told)."""
         target = approval.target
-        if approval.action is not ApprovalAction.DELETE:
-            return False
-        plural = "pods" if target.kind == "Pod" else "secrets"
+        plural = {"Pod": "pods", "Secret": "secrets"}.get(target.kind)
+        if plural is None:
+            return None
         try:
             metadata = kube.get(path_for("v1", plural, target.namespace, target.name)).get("metadata", {})
         except NotFound:
-            return True
-        return metadata.get("uid") != target.uid or bool(metadata.get("deletionTimestamp"))
+            metadata = {}
+        if approval.action is ApprovalAction.CREATE:
+            return "created" if metadata else None
+        gone = metadata.get("uid") != target.uid or bool(metadata.get("deletionTimestamp"))
+        return "deleted" if gone else None
 
     def abandon(self, approval: Approval, error: PodbotError) -> None:
         """An approved request the gate will not let finish any more (e.g. its cluster is gone)."""

@@ -202,3 +202,54 @@ def test_a_failed_message_edit_is_repaired_by_the_sweeper(h: Harness) -> None:
     assert "pod stale-card deleted." in edited.rendered
     assert not edited.buttons
     assert approval_of(h, request).message_stale is False
+
+
+HOLDING = """
+approvals:
+  approvers:
+    - namespaces: ["*"]
+      usergroups: [{sre}]
+channels:
+  - channel: "#ops"
+    on_violation: approve
+"""
+PRIVILEGED = """create
+apiVersion: v1
+kind: Pod
+metadata:
+  name: rooted
+  namespace: default
+spec:
+  containers:
+    - name: shell
+      image: busybox
+      securityContext:
+        privileged: true
+"""
+
+
+def test_a_held_create_interrupted_after_the_api_call_is_settled_as_created(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()
+    url = f"sqlite:///{tmp_path / 'db' / 'podbot.sqlite3'}"
+    with podbot_harness(tmp_path, config=HOLDING, database_url=url) as h:
+        mark = h.slack.mark()
+        h.command(PRIVILEGED)
+        card = h.slack.wait_for_message(channel="ops", contains="Create request #", after=mark)
+        db = DatabaseCut(h, tmp_path)
+        try:
+            with on_api_call(h.sim, "POST", db.cut) as seen:
+                click(h, "bob", card, "Approve")
+        finally:
+            db.restore()
+        assert seen == ["/api/v1/namespaces/default/pods"]
+        created = pod_exists(h.sim, "rooted")
+        assert created is not None
+        assert approval_of(h, card).state is ApprovalState.EXECUTING
+        edited, _ = _recover(h, card)
+        approval = approval_of(h, card)
+        assert (approval.state, approval.outcome) == (ApprovalState.DONE, "created"), approval.detail
+        [record] = h.runtime.store.audit.query(AuditQuery(action=AuditAction.CREATE))
+        assert (record.outcome, record.approval_id) == ("created", approval.id)
+        assert not edited.buttons
+        still = pod_exists(h.sim, "rooted")
+        assert still is not None and still["metadata"]["uid"] == created["metadata"]["uid"]
