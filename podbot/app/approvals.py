@@ -112,6 +112,8 @@ class ApprovalFlow:
         else:
             target = actions.plan_delete_secret(request, kube, identity)
         if not self._settings.approvals.needs_approval(target.namespace):
+            if grant.intent is not None:  # recovery must know which object the delete was for
+                self._audit.pin(grant.intent, target.uid, grant.locale)
             return actions.delete_target(target, kube, identity)
         return self._post_request(target, grant)
 

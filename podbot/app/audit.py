@@ -128,6 +128,17 @@ class AuditTrail:
             log.warning("no intent written for %s %s/%s: %s", action, namespace, name, exc.message)
             raise NothingChanged(t("audit.no_intent", locale)) from exc
 
+    def pin(self, intent: Intent, uid: str, locale: str) -> None:
+        """The exact object (uid) a change resolved to, before its API call: ``NothingChanged``
+        when the store cannot take it (then the caller must not touch the cluster either)."""
+        if self._intents is None or intent.id is None:
+            return
+        try:
+            self._intents.pin(intent.id, uid)
+        except PodbotError as exc:
+            log.warning("intent %s not pinned to %s: %s", intent.id, uid, exc.message)
+            raise NothingChanged(t("audit.no_intent", locale)) from exc
+
     def intent_of(self, approval_id: int) -> Intent | None:
         """The latest intent of an approved change (None without a database, or never written)."""
         return self._intents.intent_of(approval_id) if self._intents is not None else None

@@ -177,6 +177,8 @@ class Pipeline:
         try:
             grant = self._gate.authorize(request, origin)
             intent = self._intend(request, grant, text)
+            if intent is not None:
+                grant = dataclasses.replace(grant, intent=intent)
             result = self._execute(request, grant)
         except PodbotError as exc:
             error = self._explain(exc, grant, locale)

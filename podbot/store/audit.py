@@ -114,6 +114,15 @@ class AuditLog:
             row = connection.execute(intents.insert().values(values).returning(intents)).mappings().one()
         return _intent(row)
 
+    def pin(self, intent_id: int, uid: str) -> None:
+        """The uid the change resolved to (a delete planned after its intent was written)."""
+        with self._db.write() as connection:
+            connection.execute(
+                update(intents)
+                .where(and_(intents.c.id == intent_id, intents.c.settled_at.is_(None)))
+                .values(uid=uid)
+            )
+
     def settle(self, intent_id: int, event: AuditEvent) -> AuditEvent | None:
         """Append ``event`` (the change's outcome) and settle the intent, in one transaction.
 

@@ -253,3 +253,39 @@ def test_a_held_create_interrupted_after_the_api_call_is_settled_as_created(tmp_
         assert not edited.buttons
         still = pod_exists(h.sim, "rooted")
         assert still is not None and still["metadata"]["uid"] == created["metadata"]["uid"]
+
+
+AT_ONCE = """
+approvals:
+  approvers:
+    - namespaces: ["*"]
+      usergroups: [{sre}]
+  no_approval_namespaces: ["default"]
+channels:
+  - channel: "*"
+"""
+
+
+def test_a_delete_without_approval_whose_outcome_write_failed_is_settled_by_its_uid(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "db").mkdir()
+    url = f"sqlite:///{tmp_path / 'db' / 'podbot.sqlite3'}"
+    with podbot_harness(tmp_path, config=AT_ONCE, database_url=url) as h:
+        uid = run_pod(h, "scratch")
+        db = DatabaseCut(h, tmp_path)
+        try:
+            with on_api_call(h.sim, "DELETE", db.cut) as seen:
+                answer = h.command("delete pod scratch")
+        finally:
+            db.restore()
+        assert seen == ["/api/v1/namespaces/default/pods/scratch"]
+        assert "deleted" in answer.rendered
+        audit = h.runtime.store.audit
+        [intent] = audit.unsettled(h.sim.clock.now())
+        assert (intent.action, intent.name, intent.uid) == (AuditAction.DELETE, "scratch", uid)
+        h.sim.advance(timedelta(minutes=3).total_seconds())
+        h.runtime.sweeper.sweep()
+        [record] = audit.query(AuditQuery(action=AuditAction.DELETE))
+        assert (record.outcome, record.uid, record.namespace) == ("deleted", uid, "default")
+        assert record.detail.startswith("recovered")
