@@ -118,6 +118,8 @@ approvals = Table(
     Index(None, "channel_id", "state"),
     # The expiry sweep: pending requests whose time is up.
     Index(None, "state", "expires_at"),
+    # Every sweep looks for messages to repair (revision 0003).
+    Index(None, "message_stale"),
 )
 
 audit_events = Table(

@@ -51,9 +51,11 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("message_stale", sa.Boolean(), server_default=sa.text("false"), nullable=False)
         )
+    op.create_index(op.f("ix_approvals_message_stale"), "approvals", ["message_stale"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_approvals_message_stale"), table_name="approvals")
     with op.batch_alter_table("approvals") as batch:
         batch.drop_column("message_stale")
     op.drop_index(op.f("ix_intents_approval_id"), table_name="intents")
