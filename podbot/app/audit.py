@@ -139,6 +139,11 @@ class AuditTrail:
             log.warning("intent %s not pinned to %s: %s", intent.id, uid, exc.message)
             raise NothingChanged(t("audit.no_intent", locale)) from exc
 
+    def close(self, intent: Intent, outcome: str) -> None:
+        """Settle an intent whose request changed nothing (so there is no outcome to audit)."""
+        if self._intents is not None and intent.id is not None:
+            self._intents.close(intent.id, outcome, self._now())
+
     def intent_of(self, approval_id: int) -> Intent | None:
         """The latest intent of an approved change (None without a database, or never written)."""
         return self._intents.intent_of(approval_id) if self._intents is not None else None

@@ -322,19 +322,8 @@ class Pipeline:
                 approval_id=result.approval.id,
                 settles=intent,  # a delete waiting for an approver: its own intent comes then
             )
-        elif intent is not None:  # a change that changed nothing: still settle its intent
-            self._audit.record(
-                CHANGES[type(request)],
-                origin,
-                "unchanged",
-                context=intent.context,
-                namespace=intent.namespace,
-                kind=intent.kind,
-                name=intent.name,
-                text=text,
-                identity=identity,
-                settles=intent,
-            )
+        elif intent is not None:  # e.g. a duplicate delete request: nothing to audit, nothing open
+            self._audit.close(intent, "unchanged")
         if isinstance(result, SubscriptionChanged):
             sub = result.subscription
             self._audit.record(

@@ -138,6 +138,16 @@ class AuditLog:
                 return None
             return self._insert(connection, event)
 
+    def close(self, intent_id: int, outcome: str, now: datetime) -> bool:
+        """Settle an intent whose request changed nothing (e.g. a duplicate delete request)."""
+        with self._db.write() as connection:
+            closed = connection.execute(
+                update(intents)
+                .where(and_(intents.c.id == intent_id, intents.c.settled_at.is_(None)))
+                .values(settled_at=utc(now), outcome=outcome[:32])
+            )
+        return closed.rowcount == 1
+
     def unsettled(self, started_before: datetime, limit: int = 100) -> list[Intent]:
         """Intents of changes outside approvals started before ``started_before`` and never settled:
         their process died (or lost the database) between the intent and the outcome. Oldest first.

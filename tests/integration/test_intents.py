@@ -289,3 +289,16 @@ def test_a_delete_without_approval_whose_outcome_write_failed_is_settled_by_its_
         [record] = audit.query(AuditQuery(action=AuditAction.DELETE))
         assert (record.outcome, record.uid, record.namespace) == ("deleted", uid, "default")
         assert record.detail.startswith("recovered")
+
+
+def test_a_duplicate_delete_request_leaves_no_open_intent_and_no_record(h: Harness) -> None:
+    run_pod(h, "asked-twice")
+    request_delete(h, "delete pod asked-twice")
+    answer = h.command("delete pod asked-twice", user="carol")
+    assert "request #" in answer.rendered
+    audit = h.runtime.store.audit
+    h.sim.advance(timedelta(minutes=3).total_seconds())
+    assert audit.unsettled(h.sim.clock.now()) == []
+    h.runtime.sweeper.sweep()
+    assert audit.query(AuditQuery(action=AuditAction.DELETE)) == []
+    assert len(audit.query(AuditQuery(action=AuditAction.DELETE_REQUEST))) == 1

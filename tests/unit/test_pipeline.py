@@ -138,6 +138,9 @@ class MemoryIntents:
         self.settled[intent_id] = event
         return event
 
+    def close(self, intent_id: int, outcome: str, now: datetime) -> bool:
+        return self.settle(intent_id, AuditEvent(at=now, action=AuditAction.RUN, outcome=outcome)) is not None
+
     def unsettled(self, started_before: datetime, limit: int = 100) -> list[Intent]:
         return [i for i in self.intents if i.id not in self.settled]
 
