@@ -375,18 +375,33 @@ class ApprovalFlow:
         identity: Identity | None,
         intent: Intent | None,
     ) -> None:
-        """The change's audit record (settling its intent), then the request's end and its message."""
+        """The change's audit record (settling its intent), then the request's end and its message.
+
+        When the store cannot take the record, the request stays executing with its intent open,
+        and the sweeper settles it from the cluster (``resume``): the change happened, so the
+        clicker is not told to try again."""
         approved_by = f"approved by {approval.decided_by}" if approval.decided_by else ""
-        self._record(
-            _action(approval),
-            approval,
-            _requester_origin(approval),
-            outcome,
-            text=_change_text(approval),
-            identity=identity,
-            detail="; ".join(d for d in (approved_by, detail) if d),
-            settles=intent,
-        )
+        try:
+            self._record(
+                _action(approval),
+                approval,
+                _requester_origin(approval),
+                outcome,
+                text=_change_text(approval),
+                identity=identity,
+                detail="; ".join(d for d in (approved_by, detail) if d),
+                settles=intent,
+            )
+        except PodbotError as exc:
+            if intent is None:
+                raise
+            log.warning(
+                "approval %s: outcome %s not written (%s); the sweeper settles it",
+                approval.id,
+                outcome,
+                exc.message,
+            )
+            return
         self._finish(approval, outcome, detail, state)
 
     def _finish(

@@ -23,6 +23,7 @@ from tests.support.approvals import (
     counting_deletes,
     current,
     pod_exists,
+    private_answers,
     request_delete,
     run_pod,
 )
@@ -135,12 +136,15 @@ def _approve_and_lose_the_outcome(h: Harness, db: DatabaseCut, name: str) -> tup
     happened, nothing after it was written (what a SIGKILL at that point leaves)."""
     uid = run_pod(h, name)
     request = request_delete(h, f"delete pod {name}")
+    mark = h.slack.mark()
     try:
         with on_api_call(h.sim, "DELETE", db.cut) as seen:
             click(h, "bob", request, "Approve")
     finally:
         db.restore()
     assert seen == [f"/api/v1/namespaces/default/pods/{name}"]
+    # The delete happened: the approver is not told to try again (which would find it approved).
+    assert not [a for a in private_answers(h, "bob", mark) if "try again" in a]
     assert approval_of(h, request).state is ApprovalState.EXECUTING
     assert "deleting" in current(h, request).rendered
     return request, uid
