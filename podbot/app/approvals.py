@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from podbot.app.audit import AuditTrail
+from podbot.app.audit import AuditTrail, IntentRecovery
 from podbot.app.gate import Grant
 from podbot.app.pipeline import Handler, Pipeline, outcome_of
 from podbot.app.ports import Messenger, People
@@ -40,11 +40,19 @@ from podbot.core.model import (
     Where,
 )
 from podbot.core.policy import ApprovalVerdict, approvers_for, explain_forbidden, judge_approval
-from podbot.core.records import Approval, ApprovalAction, ApprovalState, AuditAction, DeleteTarget, Requester
+from podbot.core.records import (
+    Approval,
+    ApprovalAction,
+    ApprovalState,
+    AuditAction,
+    DeleteTarget,
+    Intent,
+    Requester,
+)
 from podbot.core.results import ApprovalDuplicate, ApprovalPosted, Changed, Notice, PendingApprovals, Posted
 from podbot.core.settings import Settings
 from podbot.k8s import actions
-from podbot.k8s.api import Identity, Kube
+from podbot.k8s.api import Identity, Kube, path_for
 from podbot.render.approvals import approval_message, approvers_text, when
 from podbot.render.blocks import Rendered
 from podbot.store.ports import ApprovalStore
@@ -55,6 +63,9 @@ SWEEP_SECONDS = 5.0
 """How often (real seconds) the sweeper looks for requests whose time is up on the bot's clock."""
 STUCK_AFTER = timedelta(minutes=2)
 """An approved request not finished after this long was abandoned by a crash: finish it."""
+
+_MESSAGE_GONE = frozenset({"message_not_found", "channel_not_found", "cant_update_message", "is_archived"})
+"""chat.update errors that another try cannot fix: the message (or its channel) is gone."""
 
 _STATES = {Decision.APPROVE: ApprovalState.APPROVED, Decision.DENY: ApprovalState.DENIED}
 
@@ -101,6 +112,8 @@ class ApprovalFlow:
         else:
             target = actions.plan_delete_secret(request, kube, identity)
         if not self._settings.approvals.needs_approval(target.namespace):
+            if grant.intent is not None:  # recovery must know which object the delete was for
+                self._audit.pin(grant.intent, target.uid, grant.locale)
             return actions.delete_target(target, kube, identity)
         return self._post_request(target, grant)
 
@@ -242,17 +255,49 @@ class ApprovalFlow:
 
     # --- deleting ----------------------------------------------------------------------------
     def resume(self, request: ResumeApproval, grant: Grant) -> Posted:
-        """The sweeper's request: finish a delete that a crash left approved or half-executed."""
+        """The sweeper's request: finish a change that a crash left approved or half-executed.
+
+        An approved request never started its change: run it. An executing one is settled from
+        its intent and the cluster: no intent means the API call was never sent (run it); a
+        settled intent means the outcome is in the audit log (finish the request with it); an
+        open intent of a delete whose pinned uid is gone (404, replaced, terminating) means our
+        delete landed: it is done, "deleted" (and a held create whose object exists, "created").
+        Otherwise the change is sent again under the same intent (a delete's uid precondition
+        makes that safe)."""
         approval = grant.approval
         assert approval is not None
         if approval.state is ApprovalState.APPROVED and not self._approvals.start(approval.id):
             return Posted()
-        if approval.state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
-            # Repeating a delete is safe: the uid precondition makes a second one a 404 at worst.
-            interrupted = approval.state is ApprovalState.EXECUTING
-            detail = t("approvals.interrupted", grant.locale) if interrupted else ""
-            self._run_change(approval, grant.cluster, grant.identity, grant.locale, detail)
+        if approval.state is ApprovalState.APPROVED:
+            self._run_change(approval, grant.cluster, grant.identity, grant.locale)
+        elif approval.state is ApprovalState.EXECUTING:
+            intent = self._audit.intent_of(approval.id)
+            if intent is not None and intent.settled_at is not None:
+                self._finish(approval, intent.outcome, "")
+            elif intent is not None and (landed := self._landed(approval, grant.cluster)):
+                detail = t("approvals.recovered", grant.locale)
+                self._conclude(approval, ApprovalState.DONE, landed, detail, grant.identity, intent)
+            else:
+                detail = t("approvals.interrupted", grant.locale)
+                self._run_change(approval, grant.cluster, grant.identity, grant.locale, detail, intent)
         return Posted()
+
+    def _landed(self, approval: Approval, kube: Kube) -> str | None:
+        """The outcome the cluster shows for a change whose API call may have been sent: "deleted"
+        when the approved uid is gone (404, replaced, terminating), "created" when the held
+        create's object exists; None when the change did not land (or cannot be told)."""
+        target = approval.target
+        plural = {"Pod": "pods", "Secret": "secrets"}.get(target.kind)
+        if plural is None:
+            return None
+        try:
+            metadata = kube.get(path_for("v1", plural, target.namespace, target.name)).get("metadata", {})
+        except NotFound:
+            metadata = {}
+        if approval.action is ApprovalAction.CREATE:
+            return "created" if metadata else None
+        gone = metadata.get("uid") != target.uid or bool(metadata.get("deletionTimestamp"))
+        return "deleted" if gone else None
 
     def abandon(self, approval: Approval, error: PodbotError) -> None:
         """An approved request the gate will not let finish any more (e.g. its cluster is gone)."""
@@ -266,11 +311,34 @@ class ApprovalFlow:
             self._update(self._approvals.get(approval.id) or approval)
 
     def _run_change(
-        self, approval: Approval, kube: Kube, identity: Identity | None, locale: str, detail: str = ""
+        self,
+        approval: Approval,
+        kube: Kube,
+        identity: Identity | None,
+        locale: str,
+        detail: str = "",
+        intent: Intent | None = None,
     ) -> None:
-        """executing -> done | failed, audited as the requester's change, approved by the approver."""
+        """executing -> done | failed, audited as the requester's change, approved by the approver.
+
+        The intent is written before the API call (``NothingChanged`` when the store cannot take
+        it: then nothing is sent and the request stays executing for the sweeper)."""
         target = approval.target
         creating = approval.action is ApprovalAction.CREATE
+        if intent is None:
+            intent = self._audit.intend(
+                _action(approval),
+                _requester_origin(approval),
+                locale,
+                context=target.context,
+                namespace=target.namespace,
+                kind=target.kind,
+                name=target.name,
+                uid=target.uid,
+                text=_change_text(approval),
+                identity=identity,
+                approval_id=approval.id,
+            )
         state, outcome = ApprovalState.DONE, "created" if creating else "deleted"
         try:
             if creating:
@@ -296,20 +364,54 @@ class ApprovalFlow:
             log.exception("unexpected error carrying out approval %s", approval.id)
             state, outcome = ApprovalState.FAILED, "error"
             detail = detail or "internal error"
+        self._conclude(approval, state, outcome, detail, identity, intent)
+
+    def _conclude(
+        self,
+        approval: Approval,
+        state: ApprovalState,
+        outcome: str,
+        detail: str,
+        identity: Identity | None,
+        intent: Intent | None,
+    ) -> None:
+        """The change's audit record (settling its intent), then the request's end and its message.
+
+        When the store cannot take the record, the request stays executing with its intent open,
+        and the sweeper settles it from the cluster (``resume``): the change happened, so the
+        clicker is not told to try again."""
         approved_by = f"approved by {approval.decided_by}" if approval.decided_by else ""
-        if creating:
-            action = AuditAction.CREATE
-        else:
-            action = AuditAction.DELETE if target.kind == "Pod" else AuditAction.SECRET_DELETE
-        self._record(
-            action,
-            approval,
-            _requester_origin(approval),
-            outcome,
-            text=f"{_request_text(approval)} (request #{approval.id})",
-            identity=identity,
-            detail="; ".join(d for d in (approved_by, detail) if d),
-        )
+        try:
+            self._record(
+                _action(approval),
+                approval,
+                _requester_origin(approval),
+                outcome,
+                text=_change_text(approval),
+                identity=identity,
+                detail="; ".join(d for d in (approved_by, detail) if d),
+                settles=intent,
+            )
+        except PodbotError as exc:
+            if intent is None:
+                raise
+            log.warning(
+                "approval %s: outcome %s not written (%s); the sweeper settles it",
+                approval.id,
+                outcome,
+                exc.message,
+            )
+            return
+        self._finish(approval, outcome, detail, state)
+
+    def _finish(
+        self, approval: Approval, outcome: str, detail: str, state: ApprovalState | None = None
+    ) -> None:
+        """executing -> ``state`` (without one: as the outcome of a settled intent says)."""
+        if state is None:
+            deleting = approval.action is ApprovalAction.DELETE
+            done = outcome in ("deleted", "created") or (outcome == "not_found" and deleting)
+            state = ApprovalState.DONE if done else ApprovalState.FAILED
         self._approvals.finish(approval.id, state, outcome=outcome, detail=detail, now=self._now())
         finished = self._approvals.get(approval.id)
         if finished is not None:
@@ -359,7 +461,10 @@ class ApprovalFlow:
         )
 
     def _update(self, approval: Approval) -> None:
-        """Edit the request message in place to show ``approval``'s state."""
+        """Edit the request message in place to show ``approval``'s state.
+
+        When Slack does not take the edit, the approval is marked stale, so that the sweeper
+        edits it again (``repair_messages``) instead of leaving live buttons behind."""
         if not approval.message_channel or not approval.message_ts:
             return
         try:
@@ -367,7 +472,34 @@ class ApprovalFlow:
                 approval.message_channel, approval.message_ts, self._message(approval, self._locale(approval))
             )
         except DeliveryFailed as exc:
-            log.warning("could not update approval %s's message: %s", approval.id, exc.code)
+            gone = exc.code in _MESSAGE_GONE  # nothing left to repair: do not retry for ever
+            log.warning(
+                "could not update approval %s's message%s: %s",
+                approval.id,
+                "" if gone else " (will retry)",
+                exc.code,
+            )
+            if not gone or approval.message_stale:
+                self._mark_stale(approval, not gone)
+            return
+        if approval.message_stale:
+            self._mark_stale(approval, False)
+
+    def _mark_stale(self, approval: Approval, stale: bool) -> None:
+        try:
+            self._approvals.mark_stale(approval.id, stale)
+        except PodbotError as exc:  # the store is down too: the message stays as it is
+            log.warning("could not mark approval %s's message stale=%s: %s", approval.id, stale, exc.message)
+
+    def repair_messages(self) -> int:
+        """Edit again the messages whose last edit failed; how many were marked stale.
+
+        Only final states are re-rendered: they never change again, so a repair cannot overwrite
+        a newer outcome written meanwhile; a request still in progress is edited by its next step."""
+        stale = self._approvals.stale_messages()
+        for approval in stale:
+            self._update(approval)
+        return len(stale)
 
     def _permalink(self, approval: Approval) -> str | None:
         if not approval.message_channel or not approval.message_ts:
@@ -384,6 +516,7 @@ class ApprovalFlow:
         text: str = "",
         identity: Identity | None = None,
         detail: str = "",
+        settles: Intent | None = None,
     ) -> None:
         target = approval.target
         self._audit.record(
@@ -399,7 +532,19 @@ class ApprovalFlow:
             identity=identity,
             detail=detail,
             approval_id=approval.id,
+            settles=settles,
         )
+
+
+def _action(approval: Approval) -> AuditAction:
+    """The audit action of the approved change."""
+    if approval.action is ApprovalAction.CREATE:
+        return AuditAction.CREATE
+    return AuditAction.DELETE if approval.target.kind == "Pod" else AuditAction.SECRET_DELETE
+
+
+def _change_text(approval: Approval) -> str:
+    return f"{_request_text(approval)} (request #{approval.id})"
 
 
 def _request_text(approval: Approval) -> str:
@@ -416,9 +561,18 @@ class ApprovalSweeper:
     """A small thread: at start and every ``seconds`` (or when woken) expire due requests and send
     the ones a crash left behind back through the pipeline (as their approver, so the gate checks)."""
 
-    def __init__(self, flow: ApprovalFlow, pipeline: Pipeline, seconds: float = SWEEP_SECONDS) -> None:
+    def __init__(
+        self,
+        flow: ApprovalFlow,
+        pipeline: Pipeline,
+        seconds: float = SWEEP_SECONDS,
+        *,
+        recovery: IntentRecovery | None = None,
+    ) -> None:
+        """``recovery`` settles the other changes a crash left half-written (``audit.IntentRecovery``)."""
         self._flow = flow
         self._pipeline = pipeline
+        self._recovery = recovery
         self._seconds = seconds
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -446,6 +600,9 @@ class ApprovalSweeper:
                 self._flow.abandon(approval, answer.error)
             elif answer.error is not None:  # e.g. the cluster is down: the next sweep tries again
                 log.warning("approval %s not finished yet: %s", approval.id, answer.error.message)
+        self._flow.repair_messages()
+        if self._recovery is not None:
+            self._recovery.settle_abandoned()
 
     def _run(self) -> None:
         while not self._stop.is_set():

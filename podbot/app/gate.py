@@ -59,7 +59,7 @@ from podbot.core.model import (
 )
 from podbot.core.podsecurity import Violation, check_create
 from podbot.core.policy import check_channel, check_verb
-from podbot.core.records import Approval, ApprovalAction
+from podbot.core.records import Approval, ApprovalAction, Intent
 from podbot.core.settings import ChannelPolicy, Settings
 from podbot.core.times import DEFAULT_TIMEZONE
 from podbot.k8s import actions
@@ -92,6 +92,7 @@ class Grant:
     approval: Approval | None = None  # the approval request a click or the sweeper is about
     violations: tuple[Violation, ...] = field(default=())  # Pod Security findings of a create
     timezone: str = DEFAULT_TIMEZONE  # the display time zone of the origin's channel
+    intent: Intent | None = None  # a change's intent (the pipeline's), for a handler to pin a uid
 
     @property
     def cluster(self) -> Kube:

@@ -1,7 +1,11 @@
 """podbot's one request pipeline, whatever road a request came by (slash command, dialog, button,
 scheduled digest, alert cycle, the approval sweeper):
 
-    defaults -> authorize (the gate) -> execute (a handler, by request type) -> audit -> Answer
+    defaults -> authorize (the gate) -> intent -> execute (a handler, by request type) -> audit -> Answer
+
+A change (``CHANGES``) is written down as an intent before its handler may touch the cluster, and
+its audit record settles the intent; if the intent cannot be written (the database is down), the
+handler does not run and the user is told that nothing was changed (``audit.NothingChanged``).
 
 Handlers are looked up in a table by request type; a request type without a handler is a clear
 error, never a fall-through. The pipeline returns a typed ``Answer`` (a result or an error, and who
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from podbot import metrics
-from podbot.app.audit import AuditTrail
+from podbot.app.audit import AuditTrail, NothingChanged
 from podbot.app.gate import Gate, Grant
 from podbot.commands import parse
 from podbot.core.errors import (
@@ -56,7 +60,7 @@ from podbot.core.model import (
 )
 from podbot.core.podsecurity import violations_text
 from podbot.core.policy import explain_forbidden
-from podbot.core.records import ApprovalAction, AuditAction
+from podbot.core.records import ApprovalAction, AuditAction, Intent
 from podbot.core.redaction import redact
 from podbot.core.results import (
     AlertsChanged,
@@ -169,21 +173,27 @@ class Pipeline:
         locale = self.locale(origin)
         request = self.with_defaults(request, origin)
         grant: Grant | None = None
+        intent: Intent | None = None
         try:
             grant = self._gate.authorize(request, origin)
+            intent = self._intend(request, grant, text)
+            if intent is not None:
+                grant = dataclasses.replace(grant, intent=intent)
             result = self._execute(request, grant)
         except PodbotError as exc:
             error = self._explain(exc, grant, locale)
             if carries_secret(request):  # an API error may quote the object it refused
                 error.message = redact(error.message)
                 error.text = None  # its catalog form holds the same quote: show the redacted one
-            self._audit_failure(request, origin, text, error, grant)
+            if not isinstance(error, NothingChanged):  # nothing happened, and the store is down
+                self._settle(lambda: self._audit_failure(request, origin, text, error, grant, intent))
             metrics.COMMANDS.labels(verb=request.verb, outcome=_metric_outcome(error)).inc()
             return Answer(locale, error=error)
         except Exception:  # noqa: BLE001 - the last line of defence: log it, apologise, never crash
             metrics.COMMANDS.labels(verb=request.verb, outcome="bug").inc()
             return self.apologise(origin, type(request).__name__)
-        self._audit_result(request, origin, text, result, grant)
+        # The change is made: its answer goes out even if its audit record cannot be written now.
+        self._settle(lambda: self._audit_result(request, origin, text, result, grant, intent))
         metrics.COMMANDS.labels(verb=request.verb, outcome="ok").inc()
         # Slack shows the channel the command behind an in_channel answer: never for secret data.
         public = _public(result) and not carries_secret(request)
@@ -193,6 +203,41 @@ class Pipeline:
         error_id = uuid.uuid4().hex[:8].upper()
         log.exception("unexpected error %s while handling %s from %s", error_id, what, origin.user_id)
         return Answer(self.locale(origin), error_id=error_id)
+
+    def _intend(self, request: Request, grant: Grant, text: str) -> Intent | None:
+        """The intent of a change about to be made (None for reads, previews, dialogs and creates
+        held for an approver: those touch nothing yet). Raises ``NothingChanged``."""
+        action = CHANGES.get(type(request))
+        previewing = getattr(request, "dry_run", DryRun.NONE) is not DryRun.NONE
+        if action is None or previewing or needs_dialog(request) or grant.violations:
+            return None
+        where = getattr(request, "where", Where())
+        namespace = where.namespace or (grant.kube.default_namespace if grant.kube else "")
+        kind, name = _intended_object(request)
+        if isinstance(request, CreateFromManifest) and request.manifest is not None:
+            documents = load_manifests(request.manifest, locale=grant.locale)
+            if len(documents) == 1:
+                kind, name = documents[0].kind, documents[0].name or ""
+                namespace = documents[0].namespace or namespace
+        return self._audit.intend(
+            action,
+            grant.origin,
+            grant.locale,
+            context=grant.kube.context if grant.kube else "",
+            namespace=namespace,
+            kind=kind,
+            name=name,
+            text=text,
+            identity=grant.identity,
+        )
+
+    def _settle(self, write: Callable[[], None]) -> None:
+        """Write a change's outcome; when the store cannot take it, the intent stays open and
+        recovery (``audit.IntentRecovery``) writes the record from the cluster's state later."""
+        try:
+            write()
+        except PodbotError as exc:
+            log.warning("audit record not written (its intent stays open for recovery): %s", exc.message)
 
     def _execute(self, request: Request, grant: Grant) -> Result:
         handler = self._handlers.get(type(request))
@@ -233,11 +278,18 @@ class Pipeline:
 
     # --- audit ------------------------------------------------------------------------------------
     def _audit_result(
-        self, request: Request, origin: Origin, text: str, result: Result, grant: Grant
+        self,
+        request: Request,
+        origin: Origin,
+        text: str,
+        result: Result,
+        grant: Grant,
+        intent: Intent | None = None,
     ) -> None:
         identity = grant.identity
-        if isinstance(result, Changed) and type(request) in CHANGES and not result.dry_run:
-            for ref in result.objects:
+        changed = isinstance(result, Changed) and type(request) in CHANGES and not result.dry_run
+        if changed and isinstance(result, Changed) and result.objects:
+            for index, ref in enumerate(result.objects):
                 action = CHANGES[type(request)]
                 if ref.kind == "Secret" and action is AuditAction.CREATE:
                     action = AuditAction.SECRET_CREATE
@@ -252,6 +304,7 @@ class Pipeline:
                     uid=ref.uid,
                     text=text,
                     identity=identity,
+                    settles=intent if index == len(result.objects) - 1 else None,  # once, last
                 )
         elif isinstance(result, ApprovalPosted):
             target = result.approval.target
@@ -267,8 +320,11 @@ class Pipeline:
                 uid=target.uid,
                 text=text,
                 approval_id=result.approval.id,
+                settles=intent,  # a delete waiting for an approver: its own intent comes then
             )
-        elif isinstance(result, SubscriptionChanged):
+        elif intent is not None:  # e.g. a duplicate delete request: nothing to audit, nothing open
+            self._audit.close(intent, "unchanged")
+        if isinstance(result, SubscriptionChanged):
             sub = result.subscription
             self._audit.record(
                 AuditAction.UNSUBSCRIBE if result.stopped else AuditAction.SUBSCRIBE,
@@ -293,7 +349,13 @@ class Pipeline:
             )
 
     def _audit_failure(
-        self, request: Request, origin: Origin, text: str, error: PodbotError, grant: Grant | None
+        self,
+        request: Request,
+        origin: Origin,
+        text: str,
+        error: PodbotError,
+        grant: Grant | None,
+        intent: Intent | None = None,
     ) -> None:
         """Refusals (policy, identity, RBAC) of any request, and failed changes, are audited too."""
         refused = isinstance(error, NotPermitted)
@@ -343,7 +405,17 @@ class Pipeline:
             text=text,
             identity=identity,
             detail=f"{request.verb}: {error.message}",
+            settles=intent,
         )
+
+
+def _intended_object(request: Request) -> tuple[str, str]:
+    """The kind and name a change is about, as far as the request says before any API call."""
+    if isinstance(request, RunPod | DeletePod):
+        return "Pod", request.name
+    if isinstance(request, CreateRegistrySecret | ReplaceRegistryLogin | DeleteSecret | AttachPullSecret):
+        return "Secret", request.name
+    return "", ""
 
 
 def carries_secret(request: Request) -> bool:

@@ -100,6 +100,7 @@ class Approval:
     action: ApprovalAction = ApprovalAction.DELETE
     manifest: str | None = field(default=None, repr=False)  # what a held create will send
     violations: tuple[tuple[str, str], ...] = ()  # (rule, detail): why a create was held
+    message_stale: bool = False  # its last chat.update failed: the sweeper renders it again
 
 
 # --- audit ----------------------------------------------------------------------------------
@@ -148,6 +149,33 @@ class AuditEvent:
     outcome: str = ""  # e.g. "ok", "refused", "not_found", "error"
     detail: str = ""
     approval_id: int | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A change about to be sent to a cluster, written down before the API call (``store.audit``).
+
+    ``settled_at`` is set, in the same transaction, when the change's outcome is in the audit log;
+    an intent left unsettled was cut short by a crash (or a lost database) and is settled later
+    from the cluster's state. ``uid`` is the object a delete is pinned to ("" when not known)."""
+
+    started_at: datetime
+    action: AuditAction
+    owner: str = ""  # the replica that sent it
+    team_id: str = ""
+    channel_id: str = ""
+    user_id: str = ""
+    kube_user: str = ""
+    context: str = ""
+    namespace: str = ""
+    kind: str = ""
+    name: str = ""
+    uid: str = ""
+    request_text: str = ""  # redacted, like the audit record's
+    approval_id: int | None = None
+    settled_at: datetime | None = None
+    outcome: str = ""
     id: int | None = None
 
 

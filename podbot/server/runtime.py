@@ -26,7 +26,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from podbot.app.approvals import SWEEP_SECONDS, ApprovalFlow, ApprovalSweeper
-from podbot.app.audit import AuditTrail, AuditView
+from podbot.app.audit import AuditTrail, AuditView, IntentRecovery
 from podbot.app.gate import Gate
 from podbot.app.identity import SlackIdentities
 from podbot.app.operations import KubeOperations
@@ -80,7 +80,9 @@ class Runtime:
         self.client = make_web_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
         self.directory = Directory(self.client)
         self.messenger = messenger = SlackMessenger(self.client)
-        audit = AuditTrail(store.audit, now)
+        identity = replica_identity(settings.leader_election.identity)  # unique per process
+        # Changes are written down (intents) before they are made; the audit log settles them.
+        audit = AuditTrail(store.audit, now, intents=store.audit, owner=identity)
 
         # The handlers: the flows behind each kind of request.
         self.approvals = ApprovalFlow(settings, store.approvals, messenger, self.directory, audit, now=now)
@@ -95,7 +97,6 @@ class Runtime:
             now=now,
         )
         self.caches = caches = ClusterCaches(clusters, now=now, namespaces=settings.digests.watch_namespaces)
-        identity = replica_identity(settings.leader_election.identity)  # unique per process
         self.poster = poster = DigestPoster(
             settings,
             store.subscriptions,
@@ -125,7 +126,8 @@ class Runtime:
         self.pool = WorkPool(settings.workers)
         replies = Replies(messenger, self.pool, pipeline.locale, now)
         self._listeners = Listeners(pipeline, replies, self.client, settings.slack.bot_token.reveal())
-        self.sweeper = ApprovalSweeper(self.approvals, pipeline, sweep_seconds)
+        recovery = IntentRecovery(audit, store.audit, clusters, now)
+        self.sweeper = ApprovalSweeper(self.approvals, pipeline, sweep_seconds, recovery=recovery)
         self.digests = Digests(
             settings, self.scheduler, poster, pipeline, store.subscriptions, store.claims, caches, now=now
         )

@@ -51,6 +51,7 @@ def _approval(row: RowMapping) -> Approval:
         action=ApprovalAction(row["action"]),
         manifest=row["manifest"],
         violations=tuple((str(rule), str(detail)) for rule, detail in row["violations"] or ()),
+        message_stale=bool(row["message_stale"]),
     )
 
 
@@ -114,6 +115,26 @@ class Approvals:
                 .where(approvals.c.id == approval_id)
                 .values(message_channel=channel, message_ts=ts)
             )
+
+    def mark_stale(self, approval_id: int, stale: bool) -> None:
+        """Whether the message still shows an older state (its last chat.update failed)."""
+        with self._db.write() as connection:
+            connection.execute(
+                update(approvals).where(approvals.c.id == approval_id).values(message_stale=stale)
+            )
+
+    def stale_messages(self, limit: int = 100) -> list[Approval]:
+        """Finished requests whose message is marked stale, oldest first: the sweeper edits them
+        again. One still in progress is left to its next step, which edits the message anyway."""
+        final = [state.value for state in ApprovalState if state.final]
+        query = (
+            select(approvals)
+            .where(and_(approvals.c.message_stale.is_(True), approvals.c.state.in_(final)))
+            .order_by(approvals.c.id)
+            .limit(limit)
+        )
+        with self._db.read() as connection:
+            return [_approval(row) for row in connection.execute(query).mappings()]
 
     def decide(self, approval_id: int, new_state: ApprovalState, by: str, now: datetime) -> bool:
         """Approve or deny; True only for the one call that moved the request out of ``pending``.

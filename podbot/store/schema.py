@@ -109,6 +109,8 @@ approvals = Table(
     Column("action", String(16), nullable=False, server_default="delete"),  # revision 0002
     Column("manifest", Text, nullable=True),
     Column("violations", Json, nullable=True),  # [[rule, detail], ...]; NULL for deletes
+    # Revision 0003: the message's last chat.update failed, so the sweeper renders it again.
+    Column("message_stale", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint(
         "state IN ('pending', 'approved', 'denied', 'expired', 'executing', 'done', 'failed')", name="state"
     ),
@@ -116,6 +118,8 @@ approvals = Table(
     Index(None, "channel_id", "state"),
     # The expiry sweep: pending requests whose time is up.
     Index(None, "state", "expires_at"),
+    # Every sweep looks for messages to repair (revision 0003).
+    Index(None, "message_stale"),
 )
 
 audit_events = Table(
@@ -143,6 +147,33 @@ audit_events = Table(
     Index(None, "user_id", "at"),
     Index(None, "channel_id", "at"),
     Index(None, "namespace", "at"),
+)
+
+# Revision 0003: a change is written here before its API call and settled (in the transaction that
+# writes its audit record) after; see ``podbot.store.audit``. Unlike the audit log, rows are updated.
+intents = Table(
+    "intents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("owner", String(NAME), nullable=False, server_default=""),
+    Column("team_id", String(SLACK_ID), nullable=False, server_default=""),
+    Column("channel_id", String(SLACK_ID), nullable=False, server_default=""),
+    Column("user_id", String(SLACK_ID), nullable=False, server_default=""),
+    Column("kube_user", String(NAME), nullable=False, server_default=""),
+    Column("context", String(NAME), nullable=False, server_default=""),
+    Column("namespace", String(NAMESPACE), nullable=False, server_default=""),
+    Column("kind", String(64), nullable=False, server_default=""),
+    Column("name", String(NAME), nullable=False, server_default=""),
+    Column("uid", String(64), nullable=False, server_default=""),
+    Column("request_text", Text, nullable=False, server_default=""),
+    Column("approval_id", Integer, nullable=True),
+    Column("settled_at", UtcDateTime, nullable=True),
+    Column("outcome", String(32), nullable=False, server_default=""),
+    # Recovery looks for old unsettled intents; an approval's recovery for its own.
+    Index(None, "settled_at", "started_at"),
+    Index(None, "approval_id"),
 )
 
 channel_settings = Table(

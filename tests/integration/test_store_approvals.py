@@ -189,3 +189,15 @@ def test_pending_for_finds_an_open_request_for_the_same_pod(store: Store) -> Non
     replaced = DeleteTarget(**{**POD.__dict__, "uid": "another-uid"})
     assert store.approvals.pending_for(replaced, T0) is None  # a same-named new pod is another object
     assert store.approvals.pending_for(POD, T0 + HOUR) is None  # expired
+
+
+def test_a_stale_message_is_listed_for_repair_once_its_request_is_final(store: Store) -> None:
+    approval = store.approvals.create(POD, ALICE, now=T0, expires_at=T0 + HOUR)
+    store.approvals.mark_stale(approval.id, True)
+    assert store.approvals.stale_messages() == []  # pending: its next step edits the message anyway
+    assert store.approvals.decide(approval.id, ApprovalState.DENIED, "U-BOB", T0)
+    [stale] = store.approvals.stale_messages()
+    assert stale.id == approval.id and stale.message_stale
+    store.approvals.mark_stale(approval.id, False)
+    assert store.approvals.stale_messages() == []
+    assert store.approvals.get(approval.id).message_stale is False  # type: ignore[union-attr]

@@ -11,9 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from podbot import cli
+from podbot.core.records import Intent
 from podbot.store import AuditAction, AuditEvent, AuditQuery, Store, migrations
 from podbot.store.audit import MAX_TEXT
-from tests.support.stores import T0, Target, open_store
+from tests.support.stores import T0, Target, open_store, race
 
 PASSWORD = "Hunter2-very-secret"
 
@@ -161,3 +162,50 @@ def test_cli_exports_json_lines_since_a_duration(
     config.write_text(f"database_url: {json.dumps(target.database_url)}\n")
     assert cli.main(["db", "current", "--config", str(config)]) == 0
     assert f"schema revision {migrations.head()}" in capsys.readouterr().out
+
+
+# --- intents --------------------------------------------------------------------------------------
+def intent(minutes: int, **fields: object) -> Intent:
+    values: dict[str, object] = {"action": AuditAction.RUN, "kind": "Pod", "name": "web", "namespace": "shop"}
+    values.update(fields)
+    return Intent(started_at=T0 + timedelta(minutes=minutes), **values)  # type: ignore[arg-type]
+
+
+def test_an_intent_is_settled_once_together_with_its_outcome_record(target: Target) -> None:
+    with open_store(target, migrate=False) as first, open_store(target, migrate=False) as second:
+        written = first.audit.intend(
+            intent(
+                0,
+                request_text=f"secret docker-registry regcred --docker-password={PASSWORD}",
+                owner="replica-a",
+            )
+        )
+        assert written.id is not None and written.settled_at is None and written.owner == "replica-a"
+        assert PASSWORD not in written.request_text
+        assert second.audit.unsettled(T0 + timedelta(minutes=5)) == [written]
+        assert second.audit.unsettled(T0 - timedelta(minutes=1)) == []  # started later: still running
+        # Two replicas' recoveries race to settle it: one record, one winner.
+        outcome = event(3, outcome="created", detail="recovered")
+        results = race([lambda s=s: s.audit.settle(written.id or 0, outcome) for s in (first, second) * 3])
+        assert len([r for r in results if r is not None]) == 1
+        assert [e.outcome for e in first.audit.query()] == ["created"]
+        assert first.audit.unsettled(T0 + timedelta(hours=1)) == []
+
+
+def test_approval_intents_are_found_by_approval_and_left_to_its_recovery(store: Store) -> None:
+    first = store.audit.intend(intent(0, action=AuditAction.DELETE, uid="uid-1", approval_id=7))
+    again = store.audit.intend(intent(1, action=AuditAction.DELETE, uid="uid-1", approval_id=7))
+    assert store.audit.unsettled(T0 + timedelta(hours=1)) == []  # the approval sweeper's, not recovery's
+    assert store.audit.intent_of(7) == again and store.audit.intent_of(8) is None
+    assert first.id != again.id
+
+
+def test_pin_and_close_change_only_an_open_intent(store: Store) -> None:
+    planned = store.audit.intend(intent(0, action=AuditAction.DELETE))
+    store.audit.pin(planned.id or 0, "uid-9")
+    assert store.audit.unsettled(T0 + timedelta(hours=1))[0].uid == "uid-9"
+    assert store.audit.close(planned.id or 0, "unchanged", T0)
+    assert not store.audit.close(planned.id or 0, "unchanged", T0)
+    store.audit.pin(planned.id or 0, "uid-other")  # settled: no longer changed
+    assert store.audit.unsettled(T0 + timedelta(hours=1)) == []
+    assert store.audit.query() == []  # closing writes no audit record

@@ -45,7 +45,16 @@ from tests.support.stores import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"approvals", "audit_events", "channel_settings", "subscriptions", "post_claims", "alerts", "leases"}
+TABLES = {
+    "approvals",
+    "audit_events",
+    "intents",
+    "channel_settings",
+    "subscriptions",
+    "post_claims",
+    "alerts",
+    "leases",
+}
 POD = DeleteTarget(context="prod", kind="Pod", namespace="shop", name="web", uid="uid-1")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, get_args
 
 import pytest
@@ -41,6 +41,7 @@ from podbot.core.records import (
     AuditAction,
     AuditEvent,
     DeleteTarget,
+    Intent,
     Requester,
     Schedule,
     Subscription,
@@ -109,6 +110,44 @@ class MemoryAudit:
         return event
 
 
+class MemoryIntents:
+    """The intent port in memory; ``down`` fails every write like a lost database. ``writes_before``
+    is how many cluster writes had been sent when each intent was written."""
+
+    def __init__(self, kube: FakeKube, *, down: bool = False) -> None:
+        self.kube = kube
+        self.down = down
+        self.intents: list[Intent] = []
+        self.settled: dict[int, AuditEvent] = {}
+        self.writes_before: list[int] = []
+
+    def intend(self, intent: Intent) -> Intent:
+        if self.down:
+            raise PodbotError("podbot's database is unavailable; try again shortly")
+        stored = dataclasses.replace(intent, id=len(self.intents) + 1)
+        self.intents.append(stored)
+        self.writes_before.append(len(self.kube.writes()))
+        return stored
+
+    def pin(self, intent_id: int, uid: str) -> None:
+        self.intents[intent_id - 1] = dataclasses.replace(self.intents[intent_id - 1], uid=uid)
+
+    def settle(self, intent_id: int, event: AuditEvent) -> AuditEvent | None:
+        if intent_id in self.settled:
+            return None
+        self.settled[intent_id] = event
+        return event
+
+    def close(self, intent_id: int, outcome: str, now: datetime) -> bool:
+        return self.settle(intent_id, AuditEvent(at=now, action=AuditAction.RUN, outcome=outcome)) is not None
+
+    def unsettled(self, started_before: datetime, limit: int = 100) -> list[Intent]:
+        return [i for i in self.intents if i.id not in self.settled]
+
+    def intent_of(self, approval_id: int) -> Intent | None:
+        return None
+
+
 class Approvals:
     def __init__(self, *approvals: Approval) -> None:
         self.by_id = {a.id: a for a in approvals}
@@ -141,7 +180,9 @@ class World:
         approvals: Approvals | None = None,
         handlers: dict[type, Handler] | None = None,
         kube_handlers: bool = True,
+        database_down: bool | None = None,
     ) -> None:
+        """``database_down`` not None: changes are written down as intents first (up or down)."""
         self.prod, self.staging = FakeKube("prod"), FakeKube("staging", "dev-1")
         self.clusters = FakeClusters(self.prod, self.staging)
         self.audit = MemoryAudit()
@@ -154,7 +195,10 @@ class World:
             settings, self.clusters, SlackIdentities(settings, people), approvals or Approvals(), people
         )
         self.held = Recorder(HelpText("held for an approver"))
-        self.pipeline = Pipeline(settings, gate, table, AuditTrail(self.audit, lambda: NOW), hold=self.held)
+        self.intents = MemoryIntents(self.prod, down=bool(database_down))
+        intents = self.intents if database_down is not None else None
+        trail = AuditTrail(self.audit, lambda: NOW, intents=intents, owner="replica-1")
+        self.pipeline = Pipeline(settings, gate, table, trail, hold=self.held)
 
     def text(self, text: str, origin: Origin = OPS) -> Answer:
         return self.pipeline.handle_text(text, origin)
@@ -383,6 +427,35 @@ def test_a_dry_run_is_private_and_not_audited() -> None:
     answer = world.text("run web --image=nginx:1.25 --dry-run=server")
     assert isinstance(answer.result, Changed) and answer.result.dry_run and not answer.public
     assert world.audit.events == []
+
+
+def test_a_change_is_written_down_before_its_api_call_and_settled_by_its_audit_record() -> None:
+    world = World(database_down=False)
+    answer = world.text("run web --image=nginx:1.25")
+    assert isinstance(answer.result, Changed)
+    ((intent,),) = (world.intents.intents,)
+    assert (intent.action, intent.kind, intent.name, intent.namespace, intent.context) == (
+        AuditAction.RUN,
+        "Pod",
+        "web",
+        "default",
+        "prod",
+    )
+    assert intent.owner == "replica-1" and intent.user_id == OPS.user_id and intent.started_at == NOW
+    assert world.intents.writes_before == [0] and len(world.prod.writes()) == 1  # before the POST
+    assert world.intents.settled[1].outcome == "created" and world.audit.events == []  # one record
+    # Reads, previews and dialogs touch nothing: no intent.
+    world.text("get pods")
+    world.text("run web2 --image=nginx:1.25 --dry-run=server")
+    assert isinstance(world.text("create").result, DialogNeeded)
+    assert len(world.intents.intents) == 1
+
+
+def test_without_the_intent_nothing_touches_the_cluster_and_the_user_is_told() -> None:
+    world = World(database_down=True)
+    error = error_of(world.text("run web --image=nginx:1.25"))
+    assert error.message.startswith("podbot's database is unavailable, so nothing was changed")
+    assert world.prod.writes() == [] and world.audit.events == []
 
 
 def test_a_failed_change_is_audited_with_its_outcome_a_failed_read_is_not() -> None:
