@@ -405,7 +405,9 @@ class Pipeline:
             text=text,
             identity=identity,
             detail=f"{request.verb}: {error.message}",
-            settles=intent,
+            # A write whose answer was lost (timeout, reset, 5xx) may have been carried out: its
+            # intent stays open, and recovery settles it from what the cluster shows.
+            settles=None if isinstance(error, ClusterUnavailable) else intent,
         )
 
 

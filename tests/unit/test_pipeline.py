@@ -16,7 +16,7 @@ from podbot.app.gate import Gate, Grant
 from podbot.app.identity import SlackIdentities
 from podbot.app.operations import KubeOperations
 from podbot.app.pipeline import Answer, Handler, Pipeline
-from podbot.core.errors import NotFound, NotPermitted, PodbotError, UsageError
+from podbot.core.errors import ClusterUnavailable, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.model import (
     CreateRegistrySecret,
     DecideApproval,
@@ -29,6 +29,7 @@ from podbot.core.model import (
     Origin,
     PostDigest,
     Request,
+    RunPod,
     Secret,
     SetAlerts,
     ShowHelp,
@@ -456,6 +457,16 @@ def test_without_the_intent_nothing_touches_the_cluster_and_the_user_is_told() -
     error = error_of(world.text("run web --image=nginx:1.25"))
     assert error.message.startswith("podbot's database is unavailable, so nothing was changed")
     assert world.prod.writes() == [] and world.audit.events == []
+
+
+def test_a_change_whose_answer_was_lost_keeps_its_intent_open_for_recovery() -> None:
+    def lost_answer(request: Any, grant: Grant) -> Result:
+        raise ClusterUnavailable("cluster 'prod' is unavailable: read timed out")
+
+    world = World(database_down=False, handlers={RunPod: lost_answer})
+    error_of(world.text("run web --image=nginx:1.25"))
+    assert world.actions() == [(AuditAction.RUN, "unavailable")]
+    assert [i.name for i in world.intents.unsettled(NOW)] == ["web"]  # the cluster will tell
 
 
 def test_a_failed_change_is_audited_with_its_outcome_a_failed_read_is_not() -> None:
