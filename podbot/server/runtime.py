@@ -44,7 +44,7 @@ from podbot.server.web import PodbotWsgi, WebServer
 from podbot.slack.app import Listeners, build_app
 from podbot.slack.delivery import Replies, SlackMessenger
 from podbot.slack.directory import Directory
-from podbot.slack.web_client import make_web_client
+from podbot.slack.web_client import make_post_client, make_web_client
 from podbot.slack.work import WorkPool
 from podbot.store.store import Store
 
@@ -79,7 +79,9 @@ class Runtime:
         )
         self.client = make_web_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
         self.directory = Directory(self.client)
-        self.messenger = messenger = SlackMessenger(self.client)
+        # chat.postMessage gets a client without blind retries: an uncertain post is settled instead.
+        posts = make_post_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
+        self.messenger = messenger = SlackMessenger(self.client, posts)
         identity = replica_identity(settings.leader_election.identity)  # unique per process
         # Changes are written down (intents) before they are made; the audit log settles them.
         audit = AuditTrail(store.audit, now, intents=store.audit, owner=identity)
@@ -103,6 +105,7 @@ class Runtime:
             store.claims,
             caches,
             messenger,
+            store.posts,
             owner=identity,
             now=now,
         )
@@ -125,7 +128,13 @@ class Runtime:
 
         self.pool = WorkPool(settings.workers)
         replies = Replies(messenger, self.pool, pipeline.locale, now)
-        self._listeners = Listeners(pipeline, replies, self.client, settings.slack.bot_token.reveal())
+        self._listeners = Listeners(
+            pipeline,
+            replies,
+            self.client,
+            settings.slack.bot_token.reveal(),
+            post_seen=lambda key, channel, ts: store.posts.posted(key, ts, channel_id=channel, now=now()),
+        )
         recovery = IntentRecovery(audit, store.audit, clusters, now)
         self.sweeper = ApprovalSweeper(self.approvals, pipeline, sweep_seconds, recovery=recovery)
         self.digests = Digests(
