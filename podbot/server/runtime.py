@@ -109,7 +109,7 @@ class Runtime:
             owner=identity,
             now=now,
         )
-        reconciler = AlertReconciler(settings, store.alerts, messenger, now=now)
+        reconciler = AlertReconciler(settings, store.alerts, messenger, store.posts, now=now)
         handlers: dict[type, Handler] = {
             **KubeOperations(now).handlers(),
             **self.approvals.handlers(),

@@ -261,7 +261,8 @@ class PostLedger:
         self._db = db
 
     def intend(self, key: str, channel_id: str, now: datetime) -> None:
-        """Record a post about to be made (before chat.postMessage); a no-op if ``key`` is known."""
+        """Record a post about to be made (before chat.postMessage). For a key not posted yet this
+        is another try: ``updated_at`` (where a settling grace counts from) becomes ``now``."""
         now = utc(now)
         insert = (
             self._db.insert(post_ledger)
@@ -270,6 +271,18 @@ class PostLedger:
         )
         with self._db.write() as connection:
             connection.execute(insert)
+            connection.execute(
+                update(post_ledger)
+                .where(and_(post_ledger.c.key == key, post_ledger.c.message_ts.is_(None)))
+                .values(updated_at=now)
+            )
+
+    def forget(self, key: str) -> None:
+        """Slack refused the post (nothing stored): drop its unposted row."""
+        with self._db.write() as connection:
+            connection.execute(
+                delete(post_ledger).where(and_(post_ledger.c.key == key, post_ledger.c.message_ts.is_(None)))
+            )
 
     def posted(self, key: str, message_ts: str, *, channel_id: str = "", now: datetime) -> None:
         """Slack has the message ``key`` at ``message_ts`` (from the post's answer or the event).

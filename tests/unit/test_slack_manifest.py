@@ -31,7 +31,10 @@ def test_socket_mode_has_no_request_url() -> None:
         "token_rotation_enabled": False,
         "event_subscriptions": {
             "bot_events": ["message_metadata_posted"],
-            "metadata_subscriptions": [{"app_id": "*", "event_type": "podbot_digest"}],
+            "metadata_subscriptions": [
+                {"app_id": "*", "event_type": "podbot_digest"},
+                {"app_id": "*", "event_type": "podbot_alert"},
+            ],
         },
     }
 
