@@ -169,8 +169,13 @@ class ApprovalFlow:
                 manifest=manifest,
                 violations=violations,
             )
+        # The metadata's key lets Slack's message_metadata_posted event record a card Slack stored
+        # although it did not confirm the post (DeliveryUncertain: closed below, never re-posted).
+        metadata = {"event_type": "podbot_approval", "event_payload": {"key": f"approval:{approval.id}"}}
         try:
-            ts = self._messenger.post(origin.channel_id, self._message(approval, grant.locale))
+            ts = self._messenger.post(
+                origin.channel_id, self._message(approval, grant.locale), metadata=metadata
+            )
         except DeliveryFailed as exc:
             # Never leave an invisible request that could still be approved: close it now.
             self._approvals.decide(approval.id, ApprovalState.DENIED, "", self._now())

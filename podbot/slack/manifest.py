@@ -21,7 +21,7 @@ BOT_SCOPES = [
 
 # The message metadata event types podbot tags its non-idempotent posts with; Slack sends
 # ``message_metadata_posted`` for each one it stores, which settles a post whose answer was lost.
-METADATA_EVENT_TYPES = ("podbot_digest", "podbot_alert")
+METADATA_EVENT_TYPES = ("podbot_digest", "podbot_alert", "podbot_approval")
 
 
 def app_manifest(

@@ -34,6 +34,7 @@ def test_socket_mode_has_no_request_url() -> None:
             "metadata_subscriptions": [
                 {"app_id": "*", "event_type": "podbot_digest"},
                 {"app_id": "*", "event_type": "podbot_alert"},
+                {"app_id": "*", "event_type": "podbot_approval"},
             ],
         },
     }
