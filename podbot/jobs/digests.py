@@ -266,11 +266,11 @@ class DigestPoster:
         key = digest_key(sub.id, scheduled)
         try:
             if claim.attempt > 1:
-                seen = self._posts.get(key)
-                if seen is not None and seen.message_ts:  # an earlier attempt's post reached Slack
-                    self._claims.mark_posted(claim, seen.message_ts, now=self._now())
+                seen = self.seen_ts(sub.id, scheduled)
+                if seen:  # an earlier attempt's post reached Slack
+                    self._claims.mark_posted(claim, seen, now=self._now())
                     metrics.DIGESTS.labels(kind=sub.kind.value, outcome="settled").inc()
-                    return Posted(seen.message_ts)
+                    return Posted(seen)
             scope = Scope(grant.cluster.context, grant.namespaces)
             rendered, marks = self.compose(
                 sub, scheduled, scope, grant.locale, grant.timezone, kube=grant.cluster
@@ -293,6 +293,11 @@ class DigestPoster:
             log.warning("digest %s due %s: the claim was taken over while posting", sub.id, scheduled)
         metrics.DIGESTS.labels(kind=sub.kind.value, outcome="posted").inc()
         return Posted(ts)
+
+    def seen_ts(self, subscription_id: int, scheduled: datetime) -> str | None:
+        """The ts of this digest's message if Slack is known to have it (post ledger)."""
+        seen = self._posts.get(digest_key(subscription_id, scheduled))
+        return seen.message_ts if seen is not None else None
 
     def compose(
         self,
@@ -421,7 +426,11 @@ class Digests:
                     stale_after,
                     settle_after,
                 )
-                if taken is not None:
+                # An unconfirmed post that did reach Slack (the ledger has its ts) was not missed.
+                seen = self._poster.seen_ts(claim.subscription_id, claim.scheduled_time)
+                if taken is not None and seen:
+                    self._claims.mark_posted(taken, seen, now=now)
+                elif taken is not None:
                     self._claims.mark_posted(taken, MISSED, now=now)
                     metrics.DIGESTS.labels(kind="any", outcome="missed").inc()
                     log.warning(

@@ -101,6 +101,20 @@ def test_a_digest_slack_stored_but_did_not_confirm_is_settled_from_the_event_not
     assert h.slack.api_calls("conversations.history") == []
 
 
+def test_an_unconfirmed_digest_of_a_stopped_subscription_is_recorded_not_missed(h: Harness) -> None:
+    sub, due = subscribe(h)
+    h.slack.faults.store_then_fail("chat.postMessage", status=503)
+    advance(h, (due - h.sim.clock.now()).total_seconds())
+    wait_until(lambda: digest_posts(h) == 1, 10, "the digest post")
+    assert h.slack.events.wait_idle()
+    assert "Stopped digest #1" in h.command("unsubscribe 1").rendered
+    advance(h, SETTLE + 60)
+    wait_until(lambda: posted(h, sub, due), 10, "the settled claim")
+    (digest,) = digests(h)
+    claim = claim_of(h, sub, due)
+    assert claim is not None and claim.message_ts == digest.ts  # Slack has it: not "missed"
+
+
 def test_a_digest_post_that_was_really_lost_is_posted_once_after_the_grace(h: Harness) -> None:
     sub, due = subscribe(h)
     h.slack.faults.http_status("chat.postMessage", 503)  # answered 503 and *not* stored
