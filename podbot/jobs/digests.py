@@ -276,7 +276,7 @@ class DigestPoster:
                 sub, scheduled, scope, grant.locale, grant.timezone, kube=grant.cluster
             )
             self._posts.intend(key, sub.channel_id, self._now())  # before the post: it may land unseen
-            ts = self._post(sub, key, rendered)
+            ts = self._post(sub, scheduled, rendered)
         except DeliveryUncertain:
             # Slack may have it: keep the claim (a release would post again at once); the sweep
             # settles it from the ledger after settle_after.
@@ -337,8 +337,14 @@ class DigestPoster:
         )
         return render_pulls(pulls, locale, late_for=late_for, timezone=timezone), pulls.marks
 
-    def _post(self, sub: Subscription, key: str, rendered: Rendered) -> str:
-        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+    def _post(self, sub: Subscription, scheduled: datetime, rendered: Rendered) -> str:
+        # (S, T) stay in the payload for readers of Slack's side (the HA and chaos runs count them).
+        payload = {
+            "key": digest_key(sub.id, scheduled),
+            "subscription_id": sub.id,
+            "scheduled_time": scheduled.isoformat(),
+        }
+        metadata = {"event_type": METADATA_EVENT, "event_payload": payload}
         ts = self._messenger.post(sub.channel_id, rendered, metadata=metadata)
         if rendered.upload is not None:
             try:
