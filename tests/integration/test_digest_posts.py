@@ -19,7 +19,7 @@ import pytest
 
 from podbot.core.records import Claim
 from podbot.jobs.digests import METADATA_EVENT, digest_key
-from podbot.localslack import Message
+from podbot.localslack import NON_MARKETPLACE, Message
 from podbot.slack.web_client import make_web_client
 from podbot.store import Subscription
 from tests.support.harness import Harness, podbot_harness
@@ -136,6 +136,7 @@ def test_a_digest_post_that_was_really_lost_is_posted_once_after_the_grace(h: Ha
 
 def test_a_crash_after_the_post_is_settled_from_the_event_without_conversations_history(h: Harness) -> None:
     sub, due = subscribe(h)
+    h.slack.history_tier = NON_MARKETPLACE  # 1 call a minute, 15 messages a page: podbot needs none
     # A replica claimed the digest, got it into Slack, and died before recording it.
     assert h.runtime.store.claims.claim_post(sub.id, due, "crashed-replica", due) is not None
     client = make_web_client(h.slack.bot_token, h.slack.api_url)
