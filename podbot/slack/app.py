@@ -4,7 +4,6 @@
     slash command | dialog submission | button click -> request -> ack -> pipeline -> answer
     message_metadata_posted (one of our posts reached Slack) -> ack -> the post ledger
 
-
 Slack gives 3 s to acknowledge and 3 s to use a trigger_id: parsing (pure, microseconds) happens
 before the ack; a request that needs a modal is authorized by the pipeline like any other and the
 modal opened right after the ack. Nothing here decides what may run: that is the gate's job.
