@@ -183,6 +183,17 @@ class ApprovalFlow:
         self._approvals.set_message(approval.id, origin.channel_id, ts)
         return ApprovalPosted(approval, approvers)  # the pipeline audits the request
 
+    def card_seen(self, approval_id: int, channel: str, ts: str) -> None:
+        """Slack stored this request's card (its message_metadata_posted event). When the post's
+        answer was lost the request was closed at once: record the card and mark it stale, so the
+        sweeper edits it to its final state instead of leaving live buttons (a pending request's
+        next step edits it anyway)."""
+        approval = self._approvals.get(approval_id)
+        if approval is None or approval.message_ts:
+            return
+        self._approvals.set_message(approval_id, channel, ts)
+        self._approvals.mark_stale(approval_id, True)
+
     def list_pending(self, request: ListApprovals, grant: Grant) -> PendingApprovals:
         """``/pod approvals``: the requests waiting in this channel."""
         return PendingApprovals(tuple(self._approvals.pending(grant.origin.channel_id, self._now())))

@@ -133,7 +133,7 @@ class Runtime:
             replies,
             self.client,
             settings.slack.bot_token.reveal(),
-            post_seen=lambda key, channel, ts: store.posts.posted(key, ts, channel_id=channel, now=now()),
+            post_seen=self._post_seen,
         )
         recovery = IntentRecovery(audit, store.audit, clusters, now)
         self.sweeper = ApprovalSweeper(self.approvals, pipeline, sweep_seconds, recovery=recovery)
@@ -164,6 +164,14 @@ class Runtime:
         # Every replica sweeps approvals (the store's compare-and-set makes each step happen once);
         # its first sweep, right away, catches what expired while podbot was down.
         self.sweeper.start()
+
+    def _post_seen(self, key: str, channel: str, ts: str) -> None:
+        """Slack's message_metadata_posted event for one of our posts: the ledger has its ts (an
+        approval card also goes to its request: one whose post was unconfirmed gets repaired)."""
+        self.store.posts.posted(key, ts, channel_id=channel, now=self.now())
+        kind, _, ident = key.partition(":")
+        if kind == "approval" and ident.isdigit():
+            self.approvals.card_seen(int(ident), channel, ts)
 
     @property
     def app(self) -> App:
