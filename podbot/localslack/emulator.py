@@ -50,8 +50,10 @@ class _HttpTransport:
     ) -> BotReply:
         return self.delivery.post(body, tamper=tamper)
 
-    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int) -> BotReply:
-        retry = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "timeout"} if retry_num else {}
+    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int, retry_reason: str) -> BotReply:
+        retry = (
+            {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason} if retry_num else {}
+        )
         return self.delivery.post(body, content_type="application/json", extra_headers=retry)
 
 
@@ -69,13 +71,14 @@ class _SocketTransport:
             kind, payload, accepts_response_payload=accepts_response_payload, timeout=self.timeout
         )
 
-    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int) -> BotReply:
+    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int, retry_reason: str) -> BotReply:
         return self.gateway.deliver(
             "events_api",
             envelope,
             accepts_response_payload=False,
             timeout=self.timeout,
             retry_attempt=retry_num,
+            retry_reason=retry_reason,
         )
 
 

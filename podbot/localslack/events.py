@@ -12,9 +12,10 @@ message stored and then answered 5xx still produces its event), in order, from o
 * HTTP: an ``event_callback`` envelope, JSON, signed like every request, to the request URL;
 * Socket Mode: the same envelope as the ``payload`` of an ``events_api`` envelope.
 
-A delivery that is not acknowledged (no 2xx within the ack timeout) is retried up to 3 times,
-with ``X-Slack-Retry-Num`` / ``X-Slack-Retry-Reason`` over HTTP (``retry_attempt`` over Socket Mode).
-Slack spaces retries out (about 1 and 5 minutes); here they follow at once.
+A delivery that is not acknowledged (no 2xx within the ack timeout) is retried up to 3 times, as
+Slack does: at once, then 1 minute and 5 minutes later on the workspace clock (a test advances a
+manual clock), with ``X-Slack-Retry-Num`` / ``X-Slack-Retry-Reason`` over HTTP (``retry_attempt``
+over Socket Mode). A later event does not wait for an earlier one's retries.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ JsonDict = dict[str, Any]
 
 EVENT = "message_metadata_posted"
 SCOPE = "metadata.message:read"
-MAX_RETRIES = 3
+RETRY_DELAYS = (0.0, 60.0, 300.0)  # before retry 1, 2, 3 (Slack: nearly at once, 1 min, 5 min)
+_STOP = object()
 
 
 class EventTransport(Protocol):
-    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int) -> BotReply: ...
+    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int, retry_reason: str) -> BotReply: ...
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,10 @@ class Events:
         self._transport = transport
         self._bot_events: frozenset[str] = frozenset()
         self._metadata: frozenset[tuple[str, str]] = frozenset()  # (app_id or "*", event_type)
-        self._queue: queue.Queue[JsonDict | None] = queue.Queue()
+        self._queue: queue.Queue[object] = queue.Queue()
         self._lock = threading.Lock()
         self.deliveries: list[EventDelivery] = []
+        self._later: list[tuple[float, JsonDict, int, str]] = []  # (due, envelope, retry, reason)
         self._thread: threading.Thread | None = None
 
     def install(self, manifest: Mapping[str, Any]) -> None:
@@ -121,17 +124,22 @@ class Events:
         self._queue.put(envelope)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until every queued event was delivered (or given up on)."""
+        """Wait until every queued event, and every retry due by the workspace clock, was tried
+        (retries due later are not waited for: advance the clock)."""
         done = threading.Event()
         self._start()
-        self._queue.put({"_flush": done})
+        self._queue.put(done)
         return done.wait(timeout)
+
+    @property
+    def retries_pending(self) -> int:
+        return len(self._later)
 
     def stop(self) -> None:
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
-            self._queue.put(None)
+            self._queue.put(_STOP)
             thread.join(5)
 
     def _start(self) -> None:
@@ -142,23 +150,44 @@ class Events:
 
     def _run(self) -> None:
         while True:
-            envelope = self._queue.get()
-            if envelope is None:
+            try:  # with retries pending, look at the clock every 50 ms
+                item = self._queue.get(timeout=0.05 if self._later else None)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
                 return
-            flush = envelope.get("_flush")
-            if isinstance(flush, threading.Event):
-                flush.set()
-                continue
-            self._deliver(envelope)
+            self._retry_due()
+            if isinstance(item, threading.Event):
+                item.set()
+            elif isinstance(item, dict):
+                self._attempt(item, 0)
 
-    def _deliver(self, envelope: JsonDict) -> None:
+    def _retry_due(self) -> None:
+        now = self._ws.clock()
+        due = [entry for entry in self._later if entry[0] <= now]
+        self._later = [entry for entry in self._later if entry[0] > now]
+        for _, envelope, retry_num, reason in sorted(due, key=lambda entry: entry[0]):
+            self._attempt(envelope, retry_num, reason)
+
+    def _attempt(self, envelope: JsonDict, retry_num: int, reason: str = "") -> None:
         transport = self._transport()
         if transport is None:
             return  # no request URL and no Socket Mode connection configured: nowhere to send
-        body = json.dumps(envelope)
-        for retry_num in range(MAX_RETRIES + 1):
-            reply = transport.send_event(envelope, body, retry_num=retry_num)
-            with self._lock:
-                self.deliveries.append(EventDelivery(envelope["event_id"], envelope, retry_num, reply))
-            if reply.ok:
-                return
+        reply = transport.send_event(envelope, json.dumps(envelope), retry_num=retry_num, retry_reason=reason)
+        with self._lock:
+            self.deliveries.append(EventDelivery(envelope["event_id"], envelope, retry_num, reply))
+        if reply.ok or retry_num >= len(RETRY_DELAYS):
+            return
+        reason = _retry_reason(reply)
+        if RETRY_DELAYS[retry_num] == 0:
+            self._attempt(envelope, retry_num + 1, reason)
+        else:
+            due = self._ws.clock() + RETRY_DELAYS[retry_num]
+            self._later.append((due, envelope, retry_num + 1, reason))
+
+
+def _retry_reason(reply: BotReply) -> str:
+    """Slack's ``X-Slack-Retry-Reason`` for the failed attempt ``reply``."""
+    if reply.error == "operation_timeout":
+        return "http_timeout"
+    return "http_error" if reply.status else "connection_failed"

@@ -157,6 +157,7 @@ class SocketModeGateway:
         accepts_response_payload: bool,
         timeout: float,
         retry_attempt: int | None = None,
+        retry_reason: str = "",
     ) -> BotReply:
         """Send one envelope and wait for its ack, like Slack's 3-second acknowledgement window
         (``retry_attempt``: the Events API's retry count, in ``events_api`` envelopes)."""
@@ -172,7 +173,7 @@ class SocketModeGateway:
         }
         if retry_attempt is not None:
             envelope["retry_attempt"] = retry_attempt
-            envelope["retry_reason"] = "timeout" if retry_attempt else ""
+            envelope["retry_reason"] = retry_reason
         pending = _Pending()
         with self._lock:
             self._pending[envelope_id] = pending

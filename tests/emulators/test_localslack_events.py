@@ -105,16 +105,29 @@ def test_a_post_stored_then_answered_5xx_still_produces_its_event(
     assert json.loads(body)["event"]["message_ts"] == stored.ts
 
 
-def test_an_unacknowledged_event_is_retried_with_slacks_retry_headers(
-    slack: LocalSlack, client: WebClient
+def test_an_unacknowledged_event_is_retried_at_once_then_after_1_and_5_minutes(
+    slack: LocalSlack, client: WebClient, clock: ManualClock
 ) -> None:
     slack.install(app_manifest("https://podbot.example.com"))
-    with receiver(slack, statuses=[500, 500]) as received:
+    with receiver(slack, statuses=[500, 500, 500]) as received:
         client.chat_postMessage(channel="#ops", text="digest", metadata=META)
         assert slack.events.wait_idle()
-        attempts = drained(received)
-    assert [h.get("X-Slack-Retry-Num") for h, _ in attempts] == [None, "1", "2"]
+        first = drained(received)
+        clock.advance(59)
+        assert slack.events.wait_idle()
+        assert drained(received) == []  # not yet
+        clock.advance(1)
+        assert slack.events.wait_idle()
+        second = drained(received)
+        clock.advance(300)
+        assert slack.events.wait_idle()
+        attempts = first + second + drained(received)
+    assert [len(first), len(second)] == [2, 1]
+    assert [h.get("X-Slack-Retry-Num") for h, _ in attempts] == [None, "1", "2", "3"]
+    assert {h.get("X-Slack-Retry-Reason") for h, _ in attempts[1:]} == {"http_error"}
     assert len({json.loads(body)["event_id"] for _, body in attempts}) == 1  # the same event
+    assert [d.reply.ok for d in slack.events.deliveries] == [False, False, False, True]
+    assert slack.events.retries_pending == 0
 
 
 @pytest.mark.parametrize("missing", ["manifest", "event_type", "bot_event"])
