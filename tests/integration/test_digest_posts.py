@@ -11,6 +11,7 @@ Socket Mode against podbot.localslack.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from podbot.core.records import Claim
 from podbot.jobs.digests import METADATA_EVENT, digest_key
 from podbot.localslack import NON_MARKETPLACE, Message
+from podbot.localslack.delivery import HttpDelivery
 from podbot.slack.web_client import make_web_client
 from podbot.store import Subscription
 from tests.support.harness import Harness, podbot_harness
@@ -167,3 +169,29 @@ def test_the_metadata_event_reaches_the_ledger_over_socket_mode(tmp_path: Path) 
         wait_until(lambda: h.runtime.store.posts.get(key) is not None, 10, "the ledger row")
         seen = h.runtime.store.posts.get(key)
         assert seen is not None and seen.state == "posted" and seen.message_ts == sent["ts"]
+
+
+def test_metadata_events_of_other_apps_or_kinds_are_not_recorded(h: Harness) -> None:
+    """A "*" metadata subscription would bring other apps' posts too: only our own count."""
+    assert h.runtime.web is not None
+    events = HttpDelivery(f"{h.runtime.web.url}/slack/events", h.slack.signing_secret)
+    ws = h.slack.workspace
+
+    def send(key: str, app_id: str, event_type: str) -> None:
+        event = {
+            "type": "message_metadata_posted",
+            "app_id": app_id,
+            "channel_id": ws.channel("ops").id,
+            "metadata": {"event_type": event_type, "event_payload": {"key": key}},
+            "message_ts": "1.000100",
+            "event_ts": "1.000100",
+        }
+        body = {"type": "event_callback", "team_id": ws.team.id, "api_app_id": ws.app_id, "event": event}
+        assert events.post(json.dumps(body), content_type="application/json").ok
+
+    send("digest:1:other-app", "A0OTHERAPP", METADATA_EVENT)
+    send("digest:1:other-kind", ws.app_id, "someone_elses_type")
+    send("digest:1:ours", ws.app_id, METADATA_EVENT)
+    wait_until(lambda: h.runtime.store.posts.get("digest:1:ours") is not None, 10, "our event")
+    assert h.runtime.store.posts.get("digest:1:other-app") is None
+    assert h.runtime.store.posts.get("digest:1:other-kind") is None
