@@ -169,14 +169,30 @@ class ApprovalFlow:
                 manifest=manifest,
                 violations=violations,
             )
+        # The metadata's key lets Slack's message_metadata_posted event record a card Slack stored
+        # although it did not confirm the post (DeliveryUncertain: closed below, never re-posted).
+        metadata = {"event_type": "podbot_approval", "event_payload": {"key": f"approval:{approval.id}"}}
         try:
-            ts = self._messenger.post(origin.channel_id, self._message(approval, grant.locale))
+            ts = self._messenger.post(
+                origin.channel_id, self._message(approval, grant.locale), metadata=metadata
+            )
         except DeliveryFailed as exc:
             # Never leave an invisible request that could still be approved: close it now.
             self._approvals.decide(approval.id, ApprovalState.DENIED, "", self._now())
             raise DeliveryFailed(t("approvals.post_failed", grant.locale, error=exc.code), exc.code) from exc
         self._approvals.set_message(approval.id, origin.channel_id, ts)
         return ApprovalPosted(approval, approvers)  # the pipeline audits the request
+
+    def card_seen(self, approval_id: int, channel: str, ts: str) -> None:
+        """Slack stored this request's card (its message_metadata_posted event). When the post's
+        answer was lost the request was closed at once: record the card and mark it stale, so the
+        sweeper edits it to its final state instead of leaving live buttons (a pending request's
+        next step edits it anyway)."""
+        approval = self._approvals.get(approval_id)
+        if approval is None or approval.message_ts:
+            return
+        self._approvals.set_message(approval_id, channel, ts)
+        self._approvals.mark_stale(approval_id, True)
 
     def list_pending(self, request: ListApprovals, grant: Grant) -> PendingApprovals:
         """``/pod approvals``: the requests waiting in this channel."""

@@ -26,7 +26,8 @@ class Messenger(Protocol):
         thread_ts: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
-        """A new message in ``channel``; its ts."""
+        """A new message in ``channel``; its ts. ``DeliveryUncertain`` (a ``DeliveryFailed``) when
+        Slack may have stored it without saying so: settle from the post ledger, do not re-post."""
         ...
 
     def update(self, channel: str, ts: str, message: Rendered) -> None:
@@ -45,10 +46,6 @@ class Messenger(Protocol):
 
     def permalink(self, channel: str, ts: str) -> str | None:
         """A link to the message, or None when Slack cannot give one."""
-        ...
-
-    def recent(self, channel: str, limit: int) -> list[Mapping[str, Any]]:
-        """The channel's latest messages, newest first, with their metadata."""
         ...
 
 

@@ -111,3 +111,8 @@ class DeliveryFailed(PodbotError):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class DeliveryUncertain(DeliveryFailed):
+    """A non-idempotent post (chat.postMessage) got no clear answer: a 5xx, a timeout or a dropped
+    connection. Slack may have stored the message; settle it from the post ledger, never re-post blindly."""

@@ -263,6 +263,18 @@ class Claim:
     message_ts: str | None = None
 
 
+@dataclass(frozen=True)
+class PostRecord:
+    """One non-idempotent post in the ledger; ``message_ts`` is set once Slack is known to have it."""
+
+    key: str
+    channel_id: str
+    state: str  # "sending" | "posted"
+    message_ts: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
 # --- alerts ---------------------------------------------------------------------------------
 
 

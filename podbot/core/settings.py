@@ -155,6 +155,9 @@ class DigestSettings:
     """A claimed digest not posted after this long is retried by another attempt."""
     retry_window_seconds: int = 3600
     """Stale claims older than this are recorded as missed instead of posted late."""
+    settle_seconds: int = 120
+    """A post Slack did not confirm (5xx, timeout) is settled this long after: the message
+    metadata event marks it posted (Slack sends it within seconds), else it is posted again."""
     top_offenders: int = 10
     """Pods listed by name in a health digest (all of them are in the attached file)."""
 

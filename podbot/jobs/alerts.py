@@ -10,7 +10,11 @@ reconciles the channel with the store (``store.alerts``, whose compare-and-set r
 decision once, even with several replicas):
 
 * a group that appears: ``observe`` says ``must_post`` to exactly one caller, which posts the
-  alert and records its ts;
+  alert and records its ts. The post carries message metadata with the key ``alert:ID:EPISODE``,
+  written to the post ledger first; a post Slack did not confirm (``DeliveryUncertain``) is never
+  retried blindly: the next ``must_post`` (after the store's post lease) takes the ts from the
+  ledger when Slack's ``message_metadata_posted`` event came, waits while the grace
+  (``digests.settle_seconds``) runs, and posts again only after it (the post was lost);
 * a group whose pod count changed: an update in the alert's thread, at most once per
   ``update_interval`` (``claim_thread_update``);
 * an open alert whose group is gone (once that cluster's cache has synced): ``resolve`` hands it
@@ -19,6 +23,7 @@ decision once, even with several replicas):
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -31,18 +36,20 @@ from podbot.app.pipeline import Pipeline
 from podbot.app.ports import Messenger
 from podbot.core.diagnosis.findings import Finding
 from podbot.core.digests import AlertGroup, PodKey, Scope, alert_groups, is_quiet
-from podbot.core.errors import DeliveryFailed, PodbotError
+from podbot.core.errors import DeliveryFailed, DeliveryUncertain, PodbotError
 from podbot.core.model import Entry, Origin, ReconcileAlerts
-from podbot.core.records import ChannelSettings
+from podbot.core.records import Alert, ChannelSettings
 from podbot.core.results import Posted
 from podbot.core.settings import Settings
 from podbot.k8s import actions
 from podbot.k8s.watch import ClusterCaches, WatchCache
 from podbot.render.blocks import Rendered
 from podbot.render.digests import alert_title, render_alert, render_alert_resolved, render_alert_update
-from podbot.store.ports import AlertStore, ChannelStore
+from podbot.store.ports import AlertStore, ChannelStore, PostLedgerStore
 
 log = logging.getLogger(__name__)
+
+METADATA_EVENT = "podbot_alert"
 
 
 class AlertChannels:
@@ -78,13 +85,16 @@ class AlertReconciler:
         settings: Settings,
         alerts: AlertStore,
         messenger: Messenger,
+        posts: PostLedgerStore,
         *,
         now: Callable[[], datetime],
     ) -> None:
         self._alerts = alerts
         self._messenger = messenger
+        self._posts = posts
         self._now = now
         self.update_interval = timedelta(minutes=settings.digests.alert_update_minutes)
+        self.settle_after = timedelta(seconds=settings.digests.settle_seconds)
         self._findings: dict[str, dict[PodKey, list[Finding]]] = {}  # context -> pod -> findings
         self._seen: dict[tuple[str, str], int] = {}  # (channel, group id) -> pods at last observe
         self._reported: dict[int, int] = {}  # alert id -> pods in the last message about it
@@ -130,9 +140,9 @@ class AlertReconciler:
             self._seen[(cid, gid)] = group.pods
             alert = observed.alert
             if observed.must_post:
-                ts = self._post(
-                    cid, render_alert(fresh_group(group, self._caches.get(context), grant, now), locale)
-                )
+                # Rendered only if it is to be posted: fresh_group reads the API.
+                render = functools.partial(fresh_alert, group, self._caches.get(context), grant, now, locale)
+                ts = self._post_alert(alert, render)
                 if ts:
                     self._alerts.set_message(alert.id, ts)
                     self._reported[alert.id] = group.pods
@@ -164,12 +174,42 @@ class AlertReconciler:
                     log.warning("could not mark alert %s resolved: %s", resolved.id, exc.code)
         return Posted()
 
+    def _post_alert(self, alert: Alert, render: Callable[[], Rendered]) -> str | None:
+        """Post ``alert``'s message once: the ledger's ts if Slack already has it, None while an
+        unconfirmed post is within its grace (or this post's outcome is unknown)."""
+        key = f"alert:{alert.id}:{alert.episodes}"
+        now = self._now()
+        seen = self._posts.get(key)
+        if seen is not None and seen.message_ts:
+            return seen.message_ts  # an earlier post reached Slack (its event said so)
+        if seen is not None and now - seen.updated_at < self.settle_after:
+            return None  # an earlier post may still show up: not again yet
+        self._posts.intend(key, alert.channel_id, now)  # past the grace: the earlier post was lost
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
+        try:
+            ts = self._messenger.post(alert.channel_id, render(), metadata=metadata)
+        except DeliveryUncertain as exc:
+            log.warning("alert %s: Slack did not confirm the post (%s); settling later", alert.id, exc.code)
+            return None
+        except DeliveryFailed as exc:
+            self._posts.forget(key)  # refused: Slack stored nothing, the next try needs no grace
+            log.warning("could not post an alert to %s: %s", alert.channel_id, exc.code)
+            return None
+        self._posts.posted(key, ts, channel_id=alert.channel_id, now=self._now())
+        return ts
+
     def _post(self, channel: str, rendered: Rendered, *, thread_ts: str | None = None) -> str | None:
         try:
             return self._messenger.post(channel, rendered, thread_ts=thread_ts)
         except DeliveryFailed as exc:
             log.warning("could not post an alert to %s: %s", channel, exc.code)
             return None
+
+
+def fresh_alert(
+    group: AlertGroup, cache: WatchCache | None, grant: Grant, now: datetime, locale: str
+) -> Rendered:
+    return render_alert(fresh_group(group, cache, grant, now), locale)
 
 
 def fresh_group(group: AlertGroup, cache: WatchCache | None, grant: Grant, now: datetime) -> AlertGroup:

@@ -17,9 +17,15 @@ finds the claim and posts nothing.
   ``digests.retry_window_seconds``; an older one is recorded as missed (``message_ts = "missed"``)
   and not posted: the next scheduled digest covers the same ground (so is one of a subscription
   that was stopped meanwhile).
-* The process dies after Slack accepted the post but before the claim was marked posted: every
-  digest carries Slack message metadata (S, T), and a retry (attempt > 1) first looks for it in
-  the channel's recent history; when found it records that message instead of posting again.
+* Slack answers the post with a 5xx, times out or drops the connection: it may have stored the
+  message (``DeliveryUncertain``). The post is never retried blindly (``make_post_client``): the
+  claim is kept, marked uncertain, and settled by the sweep ``digests.settle_seconds`` later.
+* Settling (a retry, attempt > 1, after an uncertain answer or a crash after the post): every
+  digest carries Slack message metadata with its key ``digest:S:T``, written to the post ledger
+  before the post; Slack's ``message_metadata_posted`` event (``slack.app``) marks the key posted
+  with the message's ts. The retry records that message when the ledger has it, and posts again
+  only when it does not (the post really was lost). No ``conversations.history``: Slack allows
+  apps outside the Marketplace about one call a minute.
 * A run time that passed more than ``digests.misfire_grace_seconds`` ago when the scheduler gets
   to it (the bot was down) is skipped by APScheduler's misfire rule; after a longer outage
   several missed run times coalesce into one.
@@ -44,7 +50,7 @@ from podbot.app.gate import Grant
 from podbot.app.pipeline import Pipeline
 from podbot.app.ports import Messenger
 from podbot.core.digests import Scope, health_digest, pull_digest
-from podbot.core.errors import ClusterUnavailable, DeliveryFailed
+from podbot.core.errors import ClusterUnavailable, DeliveryFailed, DeliveryUncertain
 from podbot.core.model import DigestKind, Entry, Origin, PostDigest
 from podbot.core.records import Subscription
 from podbot.core.results import Posted
@@ -56,7 +62,7 @@ from podbot.k8s.api import Kube
 from podbot.k8s.watch import ClusterCaches
 from podbot.render.blocks import Rendered
 from podbot.render.digests import render_health, render_pulls
-from podbot.store.ports import ClaimStore, SubscriptionStore
+from podbot.store.ports import ClaimStore, PostLedgerStore, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,11 @@ MISSED = "missed"
 LATE_AFTER = timedelta(minutes=1)
 
 Runner = Callable[[int, datetime], object]  # (subscription id, scheduled time)
+
+
+def digest_key(subscription_id: int, scheduled: datetime) -> str:
+    """The post ledger's key (and the message metadata's) of the digest of S due at T."""
+    return f"digest:{subscription_id}:{scheduled.astimezone(UTC).isoformat()}"
 
 
 def scheduled_digest(subscription_id: int) -> None:
@@ -224,6 +235,7 @@ class DigestPoster:
         claims: ClaimStore,
         caches: ClusterCaches,
         messenger: Messenger,
+        posts: PostLedgerStore,
         *,
         owner: str,
         now: Callable[[], datetime],
@@ -231,11 +243,13 @@ class DigestPoster:
         self._settings = settings
         self._subscriptions = subscriptions
         self._claims = claims
+        self._posts = posts
         self._caches = caches
         self._messenger = messenger
         self.owner = owner
         self._now = now
         self.stale_after = timedelta(seconds=settings.digests.claim_stale_seconds)
+        self.settle_after = timedelta(seconds=settings.digests.settle_seconds)
 
     def post(self, request: PostDigest, grant: Grant) -> Posted:
         """Post the digest due at ``request.scheduled`` unless another scheduler has (or is doing it)."""
@@ -243,29 +257,47 @@ class DigestPoster:
         if sub is None or not sub.active:
             return Posted()
         scheduled = request.scheduled
-        claim = self._claims.claim_post(sub.id, scheduled, self.owner, self._now(), self.stale_after)
+        claim = self._claims.claim_post(
+            sub.id, scheduled, self.owner, self._now(), self.stale_after, self.settle_after
+        )
         if claim is None:
             metrics.DIGESTS.labels(kind=sub.kind.value, outcome="skipped").inc()
             return Posted()
+        key = digest_key(sub.id, scheduled)
         try:
             if claim.attempt > 1:
-                found = self._already_posted(sub, scheduled)
-                if found:
-                    self._claims.mark_posted(claim, found, now=self._now())
-                    return Posted(found)
+                seen = self.seen_ts(sub.id, scheduled)
+                if seen:  # an earlier attempt's post reached Slack
+                    self._claims.mark_posted(claim, seen, now=self._now())
+                    metrics.DIGESTS.labels(kind=sub.kind.value, outcome="settled").inc()
+                    return Posted(seen)
             scope = Scope(grant.cluster.context, grant.namespaces)
             rendered, marks = self.compose(
                 sub, scheduled, scope, grant.locale, grant.timezone, kube=grant.cluster
             )
+            self._posts.intend(key, sub.channel_id, self._now())  # before the post: it may land unseen
             ts = self._post(sub, scheduled, rendered)
+        except DeliveryUncertain:
+            # Slack may have it: keep the claim (a release would post again at once); the sweep
+            # settles it from the ledger after settle_after.
+            self._claims.mark_uncertain(claim, self._now())
+            metrics.DIGESTS.labels(kind=sub.kind.value, outcome="uncertain").inc()
+            log.warning("digest %s due %s: Slack did not confirm the post; settling later", sub.id, scheduled)
+            return Posted()
         except Exception:
             self._claims.release(claim)
             metrics.DIGESTS.labels(kind=sub.kind.value, outcome="failed").inc()
             raise
+        self._posts.posted(key, ts, channel_id=sub.channel_id, now=self._now())
         if not self._claims.mark_posted(claim, ts, now=self._now(), fingerprints=marks):
             log.warning("digest %s due %s: the claim was taken over while posting", sub.id, scheduled)
         metrics.DIGESTS.labels(kind=sub.kind.value, outcome="posted").inc()
         return Posted(ts)
+
+    def seen_ts(self, subscription_id: int, scheduled: datetime) -> str | None:
+        """The ts of this digest's message if Slack is known to have it (post ledger)."""
+        seen = self._posts.get(digest_key(subscription_id, scheduled))
+        return seen.message_ts if seen is not None else None
 
     def compose(
         self,
@@ -306,10 +338,13 @@ class DigestPoster:
         return render_pulls(pulls, locale, late_for=late_for, timezone=timezone), pulls.marks
 
     def _post(self, sub: Subscription, scheduled: datetime, rendered: Rendered) -> str:
-        metadata = {
-            "event_type": METADATA_EVENT,
-            "event_payload": {"subscription_id": sub.id, "scheduled_time": scheduled.isoformat()},
+        # (S, T) stay in the payload for readers of Slack's side (the HA and chaos runs count them).
+        payload = {
+            "key": digest_key(sub.id, scheduled),
+            "subscription_id": sub.id,
+            "scheduled_time": scheduled.isoformat(),
         }
+        metadata = {"event_type": METADATA_EVENT, "event_payload": payload}
         ts = self._messenger.post(sub.channel_id, rendered, metadata=metadata)
         if rendered.upload is not None:
             try:
@@ -317,24 +352,6 @@ class DigestPoster:
             except DeliveryFailed as exc:  # the digest itself is posted; the file is a bonus
                 log.warning("could not attach %s: %s", rendered.upload.filename, exc.code)
         return ts
-
-    def _already_posted(self, sub: Subscription, scheduled: datetime) -> str | None:
-        """The ts of this (S, T) digest if an earlier attempt posted it before it could say so."""
-        try:
-            messages = self._messenger.recent(sub.channel_id, 200)
-        except DeliveryFailed as exc:
-            log.warning("cannot check %s for an earlier post: %s", sub.channel_id, exc.code)
-            return None
-        for message in messages:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if (
-                meta.get("event_type") == METADATA_EVENT
-                and payload.get("subscription_id") == sub.id
-                and payload.get("scheduled_time") == scheduled.isoformat()
-            ):
-                return str(message.get("ts"))
-        return None
 
 
 class Digests:
@@ -399,17 +416,27 @@ class Digests:
         return answer.result.ts if isinstance(answer.result, Posted) else None
 
     def maintain(self) -> None:
-        """Every minute on the leader: pick up new subscriptions, retry released or stale claims."""
+        """Every minute on the leader: pick up new subscriptions, retry released or stale claims and
+        settle uncertain ones (``DigestPoster.post`` looks in the post ledger first)."""
         self._scheduler.sync()
         now = self._now()
-        stale_after = self._poster.stale_after
-        for claim in self._claims.reclaimable(now, stale_after):
+        stale_after, settle_after = self._poster.stale_after, self._poster.settle_after
+        for claim in self._claims.reclaimable(now, stale_after, settle_after):
             sub = self._subscriptions.get(claim.subscription_id)
             if sub is None or not sub.active or now - claim.scheduled_time > self.retry_window:
                 taken = self._claims.claim_post(
-                    claim.subscription_id, claim.scheduled_time, self._poster.owner, now, stale_after
+                    claim.subscription_id,
+                    claim.scheduled_time,
+                    self._poster.owner,
+                    now,
+                    stale_after,
+                    settle_after,
                 )
-                if taken is not None:
+                # An unconfirmed post that did reach Slack (the ledger has its ts) was not missed.
+                seen = self._poster.seen_ts(claim.subscription_id, claim.scheduled_time)
+                if taken is not None and seen:
+                    self._claims.mark_posted(taken, seen, now=now)
+                elif taken is not None:
                     self._claims.mark_posted(taken, MISSED, now=now)
                     metrics.DIGESTS.labels(kind="any", outcome="missed").inc()
                     log.warning(

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import http.client
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -85,12 +85,21 @@ class HttpDelivery:
     def __repr__(self) -> str:
         return f"HttpDelivery(url={self.url!r})"
 
-    def post(self, body: str, *, tamper: Tamper = Tamper.NONE) -> BotReply:
+    def post(
+        self,
+        body: str,
+        *,
+        tamper: Tamper = Tamper.NONE,
+        content_type: str = "application/x-www-form-urlencoded",
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> BotReply:
+        """POST ``body`` (form-encoded; Events API envelopes are ``application/json``)."""
         parts = urlsplit(self.url)
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": content_type,
             "User-Agent": USER_AGENT,
             "Accept": "application/json,*/*",
+            **(extra_headers or {}),
             **signed_headers(self._secret, body, now=self._clock(), tamper=tamper),
         }
         target = parts.path or "/"

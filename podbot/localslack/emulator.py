@@ -27,6 +27,7 @@ from podbot.localslack.actions import ActionResult, CommandResult, Transport, Us
 from podbot.localslack.api import Core
 from podbot.localslack.blockkit import Limits
 from podbot.localslack.delivery import BotReply, HttpDelivery, Tamper
+from podbot.localslack.events import Events
 from podbot.localslack.history import Message, StoredMessage
 from podbot.localslack.messaging import Messaging
 from podbot.localslack.modals import View
@@ -49,6 +50,12 @@ class _HttpTransport:
     ) -> BotReply:
         return self.delivery.post(body, tamper=tamper)
 
+    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int, retry_reason: str) -> BotReply:
+        retry = (
+            {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason} if retry_num else {}
+        )
+        return self.delivery.post(body, content_type="application/json", extra_headers=retry)
+
 
 class _SocketTransport:
     def __init__(self, gateway: SocketModeGateway, timeout: float) -> None:
@@ -62,6 +69,16 @@ class _SocketTransport:
             raise ValueError("Socket Mode requests are not signed; tampering applies to HTTP delivery only")
         return self.gateway.deliver(
             kind, payload, accepts_response_payload=accepts_response_payload, timeout=self.timeout
+        )
+
+    def send_event(self, envelope: JsonDict, body: str, *, retry_num: int, retry_reason: str) -> BotReply:
+        return self.gateway.deliver(
+            "events_api",
+            envelope,
+            accepts_response_payload=False,
+            timeout=self.timeout,
+            retry_attempt=retry_num,
+            retry_reason=retry_reason,
         )
 
 
@@ -107,12 +124,14 @@ class LocalSlack:
         self.faults = Faults()
         self.rate_limits = RateLimits(self.workspace.clock)
         self.messaging = Messaging(self.workspace, limits or Limits())
+        self.events = Events(self.workspace, lambda: self._transport)
+        self.messaging.on_stored.append(self.events.message_stored)
         self._lock = threading.Lock()
         self._gateway: SocketModeGateway | None = None
         self.history_limits = HistoryLimits(self.workspace.clock, history_tier)
         self.core = Core(self.workspace, self.messaging, self.history_limits, socket_url=self._socket_url)
         self.server = LocalSlackServer(self.core, self.faults, self.rate_limits, host=host, port=port)
-        self._transport: Transport | None = None
+        self._transport: _HttpTransport | _SocketTransport | None = None
         self.people = UserActions(self.workspace, self.messaging, self._current_transport)
         self._started = False
         if request_url:
@@ -129,6 +148,7 @@ class LocalSlack:
         return self
 
     def stop(self) -> None:
+        self.events.stop()
         with self._lock:
             gateway, self._gateway = self._gateway, None
         if gateway is not None:
@@ -189,6 +209,11 @@ class LocalSlack:
         return BotSettings(self.api_url, self.bot_token, self.signing_secret, self.app_token)
 
     # --- delivery ----------------------------------------------------------------------------
+    def install(self, manifest: Mapping[str, Any]) -> None:
+        """Install the app with ``manifest``'s event subscriptions (``podbot manifest``): from now
+        on its ``message_metadata_posted`` events are delivered like commands (``events``)."""
+        self.events.install(manifest)
+
     def use_http(self, request_url: str) -> None:
         """Send commands and interactions as signed HTTP POSTs to the bot's request URL."""
         self._transport = _HttpTransport(

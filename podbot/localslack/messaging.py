@@ -13,7 +13,7 @@ response_url / slash-command-ack semantics (ephemeral by default, ``in_channel``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,8 @@ def _blocks_error(errors: list[Any]) -> ApiError:
 class Messaging:
     def __init__(self, workspace: Workspace, limits: Limits) -> None:
         self.ws = workspace
+        # Called with every message the bot posts, once stored (the Events API hangs off this).
+        self.on_stored: list[Callable[[StoredMessage], None]] = []
         self.limits = limits
 
     # --- content -----------------------------------------------------------------------------
@@ -160,7 +162,7 @@ class Messaging:
     ) -> StoredMessage:
         """Store a message from the app's bot user."""
         bot = self.ws.bot
-        return self.ws.history.add(
+        stored = self.ws.history.add(
             StoredMessage(
                 ts="",
                 channel=channel.id,
@@ -178,6 +180,9 @@ class Messaging:
                 metadata=metadata,
             )
         )
+        for hook in self.on_stored:
+            hook(stored)
+        return stored
 
     def post_as_slackbot(self, channel_id: str, user_id: str, text: str) -> StoredMessage:
         """What Slack itself tells a user (e.g. a slash command that failed), only visible to them."""

@@ -150,9 +150,17 @@ class SocketModeGateway:
         pending.done.set()
 
     def deliver(
-        self, kind: str, payload: JsonDict, *, accepts_response_payload: bool, timeout: float
+        self,
+        kind: str,
+        payload: JsonDict,
+        *,
+        accepts_response_payload: bool,
+        timeout: float,
+        retry_attempt: int | None = None,
+        retry_reason: str = "",
     ) -> BotReply:
-        """Send one envelope and wait for its ack, like Slack's 3-second acknowledgement window."""
+        """Send one envelope and wait for its ack, like Slack's 3-second acknowledgement window
+        (``retry_attempt``: the Events API's retry count, in ``events_api`` envelopes)."""
         started = time.monotonic()
         if not self.wait_connected(timeout):
             return BotReply(0, "", "", time.monotonic() - started, "dispatch_failed")
@@ -163,6 +171,9 @@ class SocketModeGateway:
             "type": kind,
             "accepts_response_payload": accepts_response_payload,
         }
+        if retry_attempt is not None:
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = retry_reason
         pending = _Pending()
         with self._lock:
             self._pending[envelope_id] = pending

@@ -34,7 +34,7 @@ ALL_BOT_SCOPES = frozenset(
     {
         "commands", "chat:write", "channels:read", "channels:history", "groups:read", "groups:history",
         "im:write", "users:read", "users:read.email", "usergroups:read", "files:write", "files:read",
-        "team:read",
+        "team:read", "metadata.message:read",
     }
 )  # fmt: skip
 

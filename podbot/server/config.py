@@ -285,6 +285,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         retry_window_seconds=_int(
             digests_doc.get("retry_window_seconds"), "digests.retry_window_seconds", problems, 3600, 60
         ),
+        settle_seconds=_int(digests_doc.get("settle_seconds"), "digests.settle_seconds", problems, 120, 10),
         top_offenders=_int(digests_doc.get("top_offenders"), "digests.top_offenders", problems, 10, 1),
     )
 

@@ -44,7 +44,7 @@ from podbot.server.web import PodbotWsgi, WebServer
 from podbot.slack.app import Listeners, build_app
 from podbot.slack.delivery import Replies, SlackMessenger
 from podbot.slack.directory import Directory
-from podbot.slack.web_client import make_web_client
+from podbot.slack.web_client import make_post_client, make_web_client
 from podbot.slack.work import WorkPool
 from podbot.store.store import Store
 
@@ -79,7 +79,9 @@ class Runtime:
         )
         self.client = make_web_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
         self.directory = Directory(self.client)
-        self.messenger = messenger = SlackMessenger(self.client)
+        # chat.postMessage gets a client without blind retries: an uncertain post is settled instead.
+        posts = make_post_client(settings.slack.bot_token.reveal(), settings.slack.api_url)
+        self.messenger = messenger = SlackMessenger(self.client, posts)
         identity = replica_identity(settings.leader_election.identity)  # unique per process
         # Changes are written down (intents) before they are made; the audit log settles them.
         audit = AuditTrail(store.audit, now, intents=store.audit, owner=identity)
@@ -103,10 +105,11 @@ class Runtime:
             store.claims,
             caches,
             messenger,
+            store.posts,
             owner=identity,
             now=now,
         )
-        reconciler = AlertReconciler(settings, store.alerts, messenger, now=now)
+        reconciler = AlertReconciler(settings, store.alerts, messenger, store.posts, now=now)
         handlers: dict[type, Handler] = {
             **KubeOperations(now).handlers(),
             **self.approvals.handlers(),
@@ -125,7 +128,13 @@ class Runtime:
 
         self.pool = WorkPool(settings.workers)
         replies = Replies(messenger, self.pool, pipeline.locale, now)
-        self._listeners = Listeners(pipeline, replies, self.client, settings.slack.bot_token.reveal())
+        self._listeners = Listeners(
+            pipeline,
+            replies,
+            self.client,
+            settings.slack.bot_token.reveal(),
+            post_seen=self._post_seen,
+        )
         recovery = IntentRecovery(audit, store.audit, clusters, now)
         self.sweeper = ApprovalSweeper(self.approvals, pipeline, sweep_seconds, recovery=recovery)
         self.digests = Digests(
@@ -155,6 +164,14 @@ class Runtime:
         # Every replica sweeps approvals (the store's compare-and-set makes each step happen once);
         # its first sweep, right away, catches what expired while podbot was down.
         self.sweeper.start()
+
+    def _post_seen(self, key: str, channel: str, ts: str) -> None:
+        """Slack's message_metadata_posted event for one of our posts: the ledger has its ts (an
+        approval card also goes to its request: one whose post was unconfirmed gets repaired)."""
+        self.store.posts.posted(key, ts, channel_id=channel, now=self.now())
+        kind, _, ident = key.partition(":")
+        if kind == "approval" and ident.isdigit():
+            self.approvals.card_seen(int(ident), channel, ts)
 
     @property
     def app(self) -> App:

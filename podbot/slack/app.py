@@ -2,6 +2,7 @@
 ``Origin``, acknowledge at once, and hand the request to the pipeline on the worker pool.
 
     slash command | dialog submission | button click -> request -> ack -> pipeline -> answer
+    message_metadata_posted (one of our posts reached Slack) -> ack -> the post ledger
 
 Slack gives 3 s to acknowledge and 3 s to use a trigger_id: parsing (pure, microseconds) happens
 before the ack; a request that needs a modal is authorized by the pipeline like any other and the
@@ -79,14 +80,26 @@ def origin_of(body: dict[str, Any], entry: Entry) -> Origin:
     )
 
 
+PostSeen = Callable[[str, str, str], None]  # (ledger key, channel, message ts)
+
+
 class Listeners:
     """Everything the listeners need, built once by the runtime."""
 
-    def __init__(self, pipeline: Pipeline, replies: Replies, client: WebClient, bot_token: str) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        replies: Replies,
+        client: WebClient,
+        bot_token: str,
+        *,
+        post_seen: PostSeen | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.replies = replies
         self.client = client
         self._bot_token = bot_token
+        self._post_seen = post_seen
 
     def register(self, app: App) -> None:
         app.command(SLASH_COMMAND)(self.on_command)
@@ -98,6 +111,24 @@ class Listeners:
         app.action(FIX_ATTACH_ACTION)(self.on_fix_attach)
         app.action(APPROVE_ACTION)(self._decision(Decision.APPROVE))
         app.action(DENY_ACTION)(self._decision(Decision.DENY))
+        app.event("message_metadata_posted")(self.on_metadata_posted)
+
+    def on_metadata_posted(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
+        """Slack stored one of our metadata-tagged posts: record its ts under the key it carries, so
+        a post whose answer was lost (5xx, timeout, a crash) is settled without posting again."""
+        ack()
+        metadata = event.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        key, channel, ts = payload.get("key"), event.get("channel_id"), event.get("message_ts")
+        # Only our own app's posts (a "*" metadata subscription would bring other apps' too).
+        kind = str(metadata.get("event_type", ""))
+        ours = event.get("app_id") == body.get("api_app_id") and kind.startswith("podbot_")
+        if not (ours and isinstance(key, str) and key and ts and self._post_seen is not None):
+            return
+        try:
+            self._post_seen(key, str(channel or ""), str(ts))
+        except Exception:  # the store is down: the post may be made again once the grace is over
+            log.exception("could not record the post %s", key)
 
     # --- slash command -----------------------------------------------------------------------------
     def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -332,6 +363,9 @@ def build_app(
         token_verification_enabled=token_verification,
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="podbot-bolt"),
         raise_error_for_unhandled_request=False,
+        # The one event podbot subscribes to, message_metadata_posted, is about its own posts:
+        # bolt's default would drop it as a "self event" (it subscribes to no message events).
+        ignoring_self_events_enabled=False,
         # Answer as soon as the listener returns (it acks first and hands slow work to the pool)
         # instead of bolt polling every 10 ms for the ack from its own executor.
         process_before_response=True,

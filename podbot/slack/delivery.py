@@ -2,6 +2,10 @@
 
 ``SlackMessenger`` is what the flows and jobs post through; a refusal or an unreachable Slack
 becomes ``DeliveryFailed`` (Slack's error code, counted in the metrics), never a slack_sdk error.
+``post`` (chat.postMessage: digests, alerts, approval cards) is not idempotent, so it goes through a
+client that retries only 429s, and a 5xx, a timeout or a dropped connection raises
+``DeliveryUncertain``: Slack may have stored the message, and the caller settles that from its post
+ledger (the message metadata event) instead of posting again.
 ``Replies`` turns a pipeline ``Answer`` into a message for the person who asked: through the
 response_url when there is one, else chat.postMessage / chat.postEphemeral, with a file upload for
 output too big for a message.
@@ -14,6 +18,7 @@ an answer the channel must see), and the failure is logged with the request's id
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
 import uuid
@@ -34,7 +39,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from podbot import metrics
 from podbot.app.pipeline import Answer
-from podbot.core.errors import DeliveryFailed, PodbotError
+from podbot.core.errors import DeliveryFailed, DeliveryUncertain, PodbotError
 from podbot.core.i18n import t
 from podbot.core.model import Origin
 from podbot.render.blocks import Rendered, Upload, render_error, render_internal_error
@@ -88,6 +93,18 @@ def _failed(method: str, exc: Exception) -> DeliveryFailed:
     return DeliveryFailed(f"Slack refused {method}: {code}", code)
 
 
+def _uncertain(method: str, exc: Exception) -> DeliveryFailed:
+    """``DeliveryUncertain`` when Slack may have taken the call (5xx, timeout, dropped connection,
+    an unreadable answer); the definite ``DeliveryFailed`` of ``_failed`` otherwise."""
+    status = exc.response.status_code if isinstance(exc, SlackApiError) else None
+    if isinstance(exc, SlackApiError) and (status is None or status < 500):
+        return _failed(method, exc)  # ok: false, or a 429 after its retries: nothing was stored
+    code = f"http_{status}" if status else type(exc).__name__
+    metrics.SLACK_ERRORS.labels(method=method, error="uncertain").inc()
+    log.warning("%s outcome unknown (%s): Slack may have stored the message", method, code)
+    return DeliveryUncertain(f"Slack did not confirm {method}: {code}", code)
+
+
 def render_answer(answer: Answer, now: datetime) -> Rendered | None:
     """The message an answer shows its asker; None when there is nothing to say."""
     if answer.error_id:
@@ -100,10 +117,12 @@ def render_answer(answer: Answer, now: datetime) -> Rendered | None:
 
 
 class SlackMessenger:
-    """``app.ports.Messenger`` over slack_sdk's WebClient."""
+    """``app.ports.Messenger`` over slack_sdk's WebClient; ``posts`` is the client for
+    chat.postMessage (``make_post_client``: no blind retries), ``client`` for everything else."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, posts: WebClient | None = None) -> None:
         self._client = client
+        self._posts = posts or client
 
     def post(
         self,
@@ -114,15 +133,16 @@ class SlackMessenger:
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
         try:
-            response = self._client.chat_postMessage(
+            response = self._posts.chat_postMessage(
                 channel=channel,
                 text=message.text,
                 blocks=message.blocks,
                 thread_ts=thread_ts,
                 metadata=dict(metadata) if metadata else None,
             )
-        except (SlackApiError, OSError) as exc:
-            raise _failed("chat.postMessage", exc) from exc
+        except (SlackApiError, OSError, ValueError, http.client.HTTPException) as exc:
+            # ValueError: a 5xx page that is not JSON; HTTPException: the connection closed mid-answer.
+            raise _uncertain("chat.postMessage", exc) from exc
         return str(response["ts"])
 
     def update(self, channel: str, ts: str, message: Rendered) -> None:
@@ -161,15 +181,6 @@ class SlackMessenger:
             _failed("chat.getPermalink", exc)
             return None
         return str(response.get("permalink") or "") or None
-
-    def recent(self, channel: str, limit: int) -> list[Mapping[str, Any]]:
-        try:
-            response = self._client.conversations_history(
-                channel=channel, limit=limit, include_all_metadata=True
-            )
-        except (SlackApiError, OSError) as exc:
-            raise _failed("conversations.history", exc) from exc
-        return list(response.get("messages") or ())
 
     def open_dm(self, user: str) -> str:
         """The ID of the direct-message channel with ``user``."""

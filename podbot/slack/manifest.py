@@ -16,14 +16,23 @@ BOT_SCOPES = [
     "usergroups:read",  # approvers may be Slack user groups
     "channels:read",  # channel names for channel policies
     "groups:read",
+    "metadata.message:read",  # message_metadata_posted: settles a post Slack did not confirm
 ]
+
+# The message metadata event types podbot tags its non-idempotent posts with; Slack sends
+# ``message_metadata_posted`` for each one it stores, which settles a post whose answer was lost.
+METADATA_EVENT_TYPES = ("podbot_digest", "podbot_alert", "podbot_approval")
 
 
 def app_manifest(
-    url: str | None = None, *, socket_mode: bool = False, name: str = "podbot"
+    url: str | None = None, *, socket_mode: bool = False, name: str = "podbot", app_id: str = "*"
 ) -> dict[str, Any]:
     """The manifest; HTTP mode needs the public ``url`` the app is served at (…/slack/events).
-    ValueError (with the fix) for a URL Slack would not accept, or one that Socket Mode would drop."""
+    ValueError (with the fix) for a URL Slack would not accept, or one that Socket Mode would drop.
+
+    ``app_id`` narrows the metadata subscriptions to podbot's own app once it has one (a new app
+    has no id yet: "*" subscribes to those event types from any app, and the listener keeps only
+    events whose ``app_id`` is its own)."""
     if socket_mode:
         if url:
             raise ValueError(
@@ -47,9 +56,15 @@ def app_manifest(
         "socket_mode_enabled": socket_mode,
         "token_rotation_enabled": False,
     }
+    events: dict[str, Any] = {
+        "bot_events": ["message_metadata_posted"],
+        "metadata_subscriptions": [{"app_id": app_id, "event_type": kind} for kind in METADATA_EVENT_TYPES],
+    }
+    settings["event_subscriptions"] = events
     if request_url is not None:
         command["url"] = request_url
         settings["interactivity"]["request_url"] = request_url
+        events["request_url"] = request_url
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {

@@ -25,12 +25,21 @@ Exact semantics (``(S, T)`` is the table's primary key, so the database arbitrat
 5. ``reclaimable(now, stale_after)`` lists released and stale claims, so the leader can retry
    them (a scheduler does not fire a past time again by itself).
 
+6. ``mark_uncertain`` (Slack did not confirm the post: 5xx, timeout) keeps the claim live, so
+   nobody posts again at once, but makes it claimable ``settle_after`` later (sooner than stale):
+   the taker then settles it from the post ledger before deciding to post.
+
 Guarantee: a digest is posted at most once per (S, T) while every holder finishes within
 ``stale_after``; a holder that crashes before posting leads to a retry after ``stale_after``, not
-a loss. The one window that can still duplicate is a crash *after* ``chat.postMessage`` succeeded
-and *before* ``mark_posted`` committed: the retry posts again. A caller that must close it can tag
-the message with Slack message metadata (S, T) and, when ``attempt > 1``, look for that message
-in ``conversations.history`` before posting.
+a loss. A crash *after* ``chat.postMessage`` succeeded and *before* ``mark_posted`` committed, or
+an answer Slack never gave, is closed by the ``PostLedger``: the message carries metadata with
+its key, Slack's ``message_metadata_posted`` event marks the key posted, and a retry (attempt > 1)
+records that message instead of posting again (no ``conversations.history``: its limits for
+non-Marketplace apps make it useless here).
+
+``PostLedger``: every non-idempotent post by a stable key ("digest:S:T", "alert:...",
+"approval:..."): ``intend`` before the post ("sending"), ``posted`` with the ts from the post's
+answer or from the event (the first ts wins), ``get`` to settle.
 """
 
 from __future__ import annotations
@@ -40,11 +49,27 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, RowMapping, and_, delete, or_, select, update
 
-from podbot.core.records import Claim, utc
+from podbot.core.records import Claim, PostRecord, utc
 from podbot.store.database import Database
-from podbot.store.schema import post_claims, subscriptions
+from podbot.store.schema import post_claims, post_ledger, subscriptions
 
 DEFAULT_STALE_AFTER = timedelta(minutes=5)
+DEFAULT_SETTLE_AFTER = timedelta(minutes=2)
+
+
+# What a Claim reads (not ``uncertain_at``: only the SQL conditions use it).
+_COLUMNS = tuple(
+    post_claims.c[name]
+    for name in (
+        "subscription_id",
+        "scheduled_time",
+        "owner",
+        "attempt",
+        "claimed_at",
+        "posted_at",
+        "message_ts",
+    )
+)
 
 
 def _claim(row: RowMapping) -> Claim:
@@ -70,6 +95,15 @@ def _is(claim: Claim) -> ColumnElement[bool]:
     )
 
 
+def _takeable(now: datetime, stale_after: timedelta, settle_after: timedelta) -> ColumnElement[bool]:
+    """An unposted claim another caller may take: released, stale, or uncertain long enough."""
+    return or_(
+        post_claims.c.released.is_(True),
+        post_claims.c.claimed_at <= now - stale_after,
+        post_claims.c.uncertain_at <= now - settle_after,
+    )
+
+
 class PostClaims:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -81,6 +115,7 @@ class PostClaims:
         owner: str,
         now: datetime,
         stale_after: timedelta = DEFAULT_STALE_AFTER,
+        settle_after: timedelta = DEFAULT_SETTLE_AFTER,
     ) -> Claim | None:
         """The right to post (S, T), or None if someone else holds it or it was posted."""
         if not owner:
@@ -103,7 +138,7 @@ class PostClaims:
                 released=False,
             )
             .on_conflict_do_nothing(index_elements=["subscription_id", "scheduled_time"])
-            .returning(post_claims)
+            .returning(*_COLUMNS)
         )
         takeover = (
             update(post_claims)
@@ -111,11 +146,17 @@ class PostClaims:
                 and_(
                     key,
                     post_claims.c.posted_at.is_(None),
-                    or_(post_claims.c.released.is_(True), post_claims.c.claimed_at <= now - stale_after),
+                    _takeable(now, stale_after, settle_after),
                 )
             )
-            .values(owner=owner, claimed_at=now, attempt=post_claims.c.attempt + 1, released=False)
-            .returning(post_claims)
+            .values(
+                owner=owner,
+                claimed_at=now,
+                attempt=post_claims.c.attempt + 1,
+                released=False,
+                uncertain_at=None,
+            )
+            .returning(*_COLUMNS)
         )
         with self._db.write() as connection:
             row = connection.execute(insert).mappings().first()
@@ -164,8 +205,15 @@ class PostClaims:
             result = connection.execute(update(post_claims).where(_is(claim)).values(released=True))
         return result.rowcount == 1
 
+    def mark_uncertain(self, claim: Claim, now: datetime) -> bool:
+        """Slack did not confirm this claim's post: keep it live, settle it ``settle_after`` from
+        ``now`` (see point 6); False if not ours."""
+        with self._db.write() as connection:
+            result = connection.execute(update(post_claims).where(_is(claim)).values(uncertain_at=utc(now)))
+        return result.rowcount == 1
+
     def get(self, subscription_id: int, scheduled_time: datetime) -> Claim | None:
-        statement = select(post_claims).where(
+        statement = select(*_COLUMNS).where(
             and_(
                 post_claims.c.subscription_id == subscription_id,
                 post_claims.c.scheduled_time == utc(scheduled_time, "scheduled_time"),
@@ -175,19 +223,17 @@ class PostClaims:
             row = connection.execute(statement).mappings().first()
         return _claim(row) if row else None
 
-    def reclaimable(self, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER) -> list[Claim]:
-        """Unposted claims that are released or stale, oldest scheduled time first: digests to retry."""
+    def reclaimable(
+        self,
+        now: datetime,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
+        settle_after: timedelta = DEFAULT_SETTLE_AFTER,
+    ) -> list[Claim]:
+        """Unposted claims that are released, stale or uncertain for ``settle_after``, oldest
+        scheduled time first: digests to retry (or to settle)."""
         statement = (
-            select(post_claims)
-            .where(
-                and_(
-                    post_claims.c.posted_at.is_(None),
-                    or_(
-                        post_claims.c.released.is_(True),
-                        post_claims.c.claimed_at <= utc(now) - stale_after,
-                    ),
-                )
-            )
+            select(*_COLUMNS)
+            .where(and_(post_claims.c.posted_at.is_(None), _takeable(utc(now), stale_after, settle_after)))
             .order_by(post_claims.c.scheduled_time, post_claims.c.subscription_id)
         )
         with self._db.read() as connection:
@@ -208,3 +254,70 @@ class PostClaims:
                 )
             )
         return result.rowcount
+
+
+class PostLedger:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def intend(self, key: str, channel_id: str, now: datetime) -> None:
+        """Record a post about to be made (before chat.postMessage). For a key not posted yet this
+        is another try: ``updated_at`` (where a settling grace counts from) becomes ``now``."""
+        now = utc(now)
+        insert = (
+            self._db.insert(post_ledger)
+            .values(key=key, channel_id=channel_id, state="sending", created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        with self._db.write() as connection:
+            connection.execute(insert)
+            connection.execute(
+                update(post_ledger)
+                .where(and_(post_ledger.c.key == key, post_ledger.c.message_ts.is_(None)))
+                .values(updated_at=now)
+            )
+
+    def forget(self, key: str) -> None:
+        """Slack refused the post (nothing stored): drop its unposted row."""
+        with self._db.write() as connection:
+            connection.execute(
+                delete(post_ledger).where(and_(post_ledger.c.key == key, post_ledger.c.message_ts.is_(None)))
+            )
+
+    def posted(self, key: str, message_ts: str, *, channel_id: str = "", now: datetime) -> None:
+        """Slack has the message ``key`` at ``message_ts`` (from the post's answer or the event).
+        The first ts recorded wins; a key never intended (the event came first) is recorded too."""
+        now = utc(now)
+        insert = (
+            self._db.insert(post_ledger)
+            .values(
+                key=key,
+                channel_id=channel_id,
+                state="posted",
+                message_ts=message_ts,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        with self._db.write() as connection:
+            connection.execute(insert)
+            connection.execute(
+                update(post_ledger)
+                .where(and_(post_ledger.c.key == key, post_ledger.c.message_ts.is_(None)))
+                .values(state="posted", message_ts=message_ts, updated_at=now)
+            )
+
+    def get(self, key: str) -> PostRecord | None:
+        with self._db.read() as connection:
+            row = connection.execute(select(post_ledger).where(post_ledger.c.key == key)).mappings().first()
+        if row is None:
+            return None
+        return PostRecord(
+            key=row["key"],
+            channel_id=row["channel_id"],
+            state=row["state"],
+            message_ts=row["message_ts"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )

@@ -232,6 +232,8 @@ post_claims = Table(
     Column("released", Boolean, nullable=False, server_default=text("false")),
     Column("posted_at", UtcDateTime, nullable=True),
     Column("message_ts", String(SLACK_ID), nullable=True),
+    # Revision 0004: Slack did not confirm the post (5xx, timeout); settled from post_ledger.
+    Column("uncertain_at", UtcDateTime, nullable=True),
     # The uniqueness that makes posting at most once per scheduled time.
     PrimaryKeyConstraint("subscription_id", "scheduled_time"),
     # The recovery sweep looks for unposted claims.
@@ -269,4 +271,19 @@ leases = Table(
     Column("acquired_at", UtcDateTime, nullable=False),
     Column("renewed_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# Revision 0004. Non-idempotent Slack posts by stable key ("digest:S:T", ...): "sending" is written
+# before chat.postMessage, "posted" (with the ts) when the answer or the message_metadata_posted
+# event says Slack has it. An uncertain post is settled from here, not from conversations.history.
+post_ledger = Table(
+    "post_ledger",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("channel_id", String(SLACK_ID), nullable=False, server_default=""),
+    Column("state", String(16), nullable=False),
+    Column("message_ts", String(SLACK_ID), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("state IN ('sending', 'posted')", name="state"),
 )

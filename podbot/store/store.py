@@ -24,7 +24,7 @@ from podbot.store.alerts import Alerts
 from podbot.store.approvals import Approvals
 from podbot.store.audit import AuditLog
 from podbot.store.channels import Channels
-from podbot.store.claims import PostClaims
+from podbot.store.claims import PostClaims, PostLedger
 from podbot.store.database import Database, StoreUnavailable, create, display_url, parse_url
 from podbot.store.leases import Leases
 from podbot.store.subscriptions import Subscriptions
@@ -43,6 +43,7 @@ class Store:
         self.channels = Channels(db)
         self.subscriptions = Subscriptions(db)
         self.claims = PostClaims(db)
+        self.posts = PostLedger(db)
         self.alerts = Alerts(db)
         self.leases = Leases(db)
 

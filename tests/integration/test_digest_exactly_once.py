@@ -15,11 +15,12 @@ import pytest
 
 from podbot.core.model import DigestKind
 from podbot.core.records import Schedule
-from podbot.jobs.digests import METADATA_EVENT, MISSED
+from podbot.jobs.digests import METADATA_EVENT, MISSED, digest_key
 from podbot.localslack import LocalSlack, Message, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
+from podbot.slack.manifest import app_manifest
 from podbot.slack.web_client import make_web_client
 from podbot.store import Store, Subscription
 from tests.support.stores import POSTGRES_URL, postgres_schema, race
@@ -80,6 +81,10 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
             created_by="U1",
             now=sim.clock.now(),
         )
+        # Slack's events (message_metadata_posted) reach one replica; the ledger is shared.
+        web = replicas[0].serve_http("127.0.0.1", 0)
+        slack.use_http(f"{web.url}/slack/events")
+        slack.install(app_manifest("https://podbot.test"))
         for replica in replicas:
             replica.leadership.start()
         yield Pair(sim, slack, store, replicas, sub)
@@ -135,11 +140,9 @@ def test_a_crash_after_the_post_is_recorded_without_posting_again(pair: Pair) ->
     sent = client.chat_postMessage(
         channel=pair.sub.channel_id,
         text="Pod health (posted by the replica that crashed)",
-        metadata={
-            "event_type": METADATA_EVENT,
-            "event_payload": {"subscription_id": pair.sub.id, "scheduled_time": due.isoformat()},
-        },
+        metadata={"event_type": METADATA_EVENT, "event_payload": {"key": digest_key(pair.sub.id, due)}},
     )
+    assert pair.slack.events.wait_idle()  # its message_metadata_posted event reached a replica
     pair.advance(3600 + 360)
     wait_until(lambda: posted(pair, due), 15)
     time.sleep(0.5)

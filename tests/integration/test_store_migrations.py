@@ -54,6 +54,7 @@ TABLES = {
     "post_claims",
     "alerts",
     "leases",
+    "post_ledger",
 }
 POD = DeleteTarget(context="prod", kind="Pod", namespace="shop", name="web", uid="uid-1")
 

@@ -12,6 +12,7 @@ from podbot.localslack import LocalSlack, Message, Workspace
 from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
+from podbot.slack.manifest import app_manifest
 
 DEMO_CONFIG = """
 approvals:
@@ -95,6 +96,8 @@ def podbot_harness(
         else:
             web = runtime.serve_http("127.0.0.1", 0)
             slack.use_http(f"{web.url}/slack/events")
+        # Installed with its manifest: Slack sends the message metadata events it subscribes to.
+        slack.install(app_manifest(socket_mode=True) if socket_mode else app_manifest("https://podbot.test"))
         harness = Harness(sim, slack, runtime)
         try:
             yield harness

@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from podbot.cli import main
+from podbot.jobs.digests import METADATA_EVENT
 from podbot.slack.manifest import app_manifest
 
 
@@ -28,6 +29,14 @@ def test_socket_mode_has_no_request_url() -> None:
         "org_deploy_enabled": False,
         "socket_mode_enabled": True,
         "token_rotation_enabled": False,
+        "event_subscriptions": {
+            "bot_events": ["message_metadata_posted"],
+            "metadata_subscriptions": [
+                {"app_id": "*", "event_type": "podbot_digest"},
+                {"app_id": "*", "event_type": "podbot_alert"},
+                {"app_id": "*", "event_type": "podbot_approval"},
+            ],
+        },
     }
 
 
@@ -57,3 +66,12 @@ def test_the_cli_prints_the_manifest_as_yaml(capsys: pytest.CaptureFixture[str])
     assert main(["manifest", "--url", "https://podbot.example.com", "--name", "ops-bot"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed == app_manifest("https://podbot.example.com", name="ops-bot")
+
+
+def test_the_app_subscribes_to_the_metadata_events_of_its_own_posts() -> None:
+    manifest = app_manifest("https://podbot.example.com", app_id="A0PODBOT")
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == "https://podbot.example.com/slack/events"
+    assert events["bot_events"] == ["message_metadata_posted"]
+    assert {"app_id": "A0PODBOT", "event_type": METADATA_EVENT} in events["metadata_subscriptions"]
+    assert "metadata.message:read" in manifest["oauth_config"]["scopes"]["bot"]
