@@ -62,6 +62,9 @@ from tests.support.tcpproxy import TcpProxy
 
 POSTGRES = os.environ.get("PODBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LEASE = {"lease_duration_seconds": 3, "renew_deadline_seconds": 2, "retry_period_seconds": 0.5}
+# An answer lost by a replica SIGKILLed within this many seconds after its ack is shown apart, not
+# counted: Slack never delivers a slash command again, so no replica can answer it (see report()).
+KILLED_WITHIN = 10.0
 DIGEST_EVERY = 300  # simulated seconds (the command's own floor for real channels)
 APPROVE = "approval_approve"  # the Approve button's action_id (its label depends on the locale)
 CARD = r":warning: (?:Delete request|删除请求) #(\d+)"  # a delete request card (carol reads Chinese)
@@ -195,6 +198,7 @@ class Replica:
     process: subprocess.Popen[bytes]
     log: Path
     killed_at: list[float] = field(default_factory=list)
+    restart_at: float = 0.0  # when the "orchestrator" starts it again (0: not dead, or not noticed yet)
 
     @property
     def url(self) -> str:
@@ -227,6 +231,9 @@ class Chaos:
         self.deliver = threading.Lock()  # localslack has one request URL at a time
         self.counter = 0
         self.stopping = threading.Event()
+        self.processes = threading.Lock()  # kills (fault thread) and restarts (main thread)
+        self.closed = False
+        self.timers: list[threading.Timer] = []
 
     # --- set-up ---------------------------------------------------------------------------------
     def run(self) -> dict[str, int]:
@@ -247,6 +254,10 @@ class Chaos:
                 return self.count(direct)
             finally:
                 self.stopping.set()
+                for timer in self.timers:
+                    timer.cancel()
+                with self.processes:
+                    self.closed = True
                 for replica in self.replicas:
                     if replica.alive():
                         replica.process.kill()
@@ -332,13 +343,22 @@ class Chaos:
         while time.monotonic() < deadline and not self.stopping.is_set():
             if http_get(f"{replica.url}/readyz")[0] == 200:
                 return True
-            if not replica.alive():
-                # Start-up can fail while the database is cut: an orchestrator restarts it.
-                time.sleep(1)
-                fresh = self.spawn(replica.name)
-                replica.port, replica.process = fresh.port, fresh.process
+            self.supervise()
             time.sleep(0.2)
         return False
+
+    def supervise(self) -> None:
+        """The orchestrator: a dead replica (killed, or failed at start-up, e.g. while the database
+        was cut) is started again a few seconds after it died."""
+        with self.processes:
+            for replica in self.replicas:
+                if self.closed or replica.alive():
+                    continue
+                if not replica.restart_at:
+                    replica.restart_at = time.monotonic() + 2.0
+                elif time.monotonic() >= replica.restart_at:
+                    fresh = self.spawn(replica.name)
+                    replica.port, replica.process, replica.restart_at = fresh.port, fresh.process, 0.0
 
     # --- load and faults ------------------------------------------------------------------------
     def load_and_faults(self) -> None:
@@ -354,6 +374,7 @@ class Chaos:
         at_digests.start()
         while time.monotonic() < end:
             self.step()
+            self.supervise()
             time.sleep(0.4)
         self.stopping.set()
         faults.join(30)
@@ -363,8 +384,13 @@ class Chaos:
     def live(self) -> list[Replica]:
         return [r for r in self.replicas if r.alive()]
 
+    def serving(self) -> list[Replica]:
+        """Where a Service would send Slack's requests: replicas that are up and listening. Not
+        /readyz: a readiness probe takes several failed periods to notice a short database cut."""
+        return [r for r in self.live() if http_get(f"{r.url}/healthz", timeout=1.0)[0] == 200]
+
     def send_command(self, user: str, channel: str, command_text: str) -> None:
-        targets = self.live()
+        targets = self.serving()
         if not targets:
             return
         replica = self.rng.choice(targets)
@@ -388,7 +414,7 @@ class Chaos:
         )
 
     def click(self, user: str, card: Message, button: str) -> bool:
-        targets = self.live()
+        targets = self.serving()
         if not targets:
             return False
         replica = self.rng.choice(targets)
@@ -503,7 +529,9 @@ class Chaos:
                 slack.faults.stall(method, seconds=rng.uniform(3.0, 8.0))
         elif kind == "database cut":
             self.proxy.cut()
-            threading.Timer(rng.uniform(3.0, 8.0), self.proxy.restore).start()
+            timer = threading.Timer(rng.uniform(3.0, 8.0), self.proxy.restore)
+            self.timers.append(timer)
+            timer.start()
         elif kind == "kill leader":
             leader = next((r for r in self.live() if r.is_leader()), None)
             if leader is not None:
@@ -512,27 +540,18 @@ class Chaos:
             self.kill(rng.choice(self.live()))
 
     def kill(self, replica: Replica) -> None:
-        """SIGKILL, then start it again a few seconds later (as an orchestrator would)."""
-        replica.process.send_signal(signal.SIGKILL)
-        replica.process.wait(5)
-        replica.killed_at.append(time.monotonic())
-
-        def restart() -> None:
-            fresh = self.spawn(replica.name)
-            replica.port, replica.process = fresh.port, fresh.process
-
-        threading.Timer(self.fault_rng.uniform(2.0, 5.0), restart).start()
+        """SIGKILL; ``supervise`` starts it again a few seconds later (as an orchestrator would)."""
+        with self.processes:
+            replica.process.send_signal(signal.SIGKILL)
+            replica.process.wait(5)
+            replica.killed_at.append(time.monotonic())
+            replica.restart_at = time.monotonic() + self.fault_rng.uniform(2.0, 5.0)
 
     def settle(self) -> None:
         """Faults off, everyone back; bob approves what is left; time for retries and sweeps."""
         self.sim.faults.clear()
         self.slack.faults.clear()
         self.proxy.restore()
-        time.sleep(6)  # restarts scheduled by the last kills
-        for replica in self.replicas:
-            if not replica.alive():
-                fresh = self.spawn(replica.name)
-                replica.port, replica.process = fresh.port, fresh.process
         for replica in self.replicas:
             self.wait_ready(replica, 60)
         self.approve_cards()
@@ -612,7 +631,9 @@ class Chaos:
             else:
                 lost.append(sent)
         by_name = {r.name: r for r in self.replicas}
-        killed = [s for s in lost if any(s.at <= k <= s.at + 15 for k in by_name[s.replica].killed_at)]
+        killed = [
+            s for s in lost if any(s.at <= k <= s.at + KILLED_WITHIN for k in by_name[s.replica].killed_at)
+        ]
         self.details["answers lost"] = [
             f"{s.user}: /pod {s.text} (via {s.replica})" + self.near(s.at) for s in lost if s not in killed
         ]
