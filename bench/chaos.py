@@ -76,6 +76,7 @@ COUNTED = (
     "digests doubled",
     "alerts doubled",
     "approval cards doubled",
+    "approval cards that do not tell the truth",
     "deletes without an approval",
     "deletes of the wrong uid",
     "changes without an audit record",
@@ -432,6 +433,7 @@ class Chaos:
         user = self.rng.choice(("alice", "carol"))
         roll = self.rng.random()
         web = [p for p in self.pods("web-") if not p["metadata"].get("deletionTimestamp")]
+        bad = [p for p in self.pods("bad-") if not p["metadata"].get("deletionTimestamp")]
         if roll < 0.25:
             self.send_command(user, "ops", "get pods")
         elif roll < 0.35 and web:
@@ -442,10 +444,14 @@ class Chaos:
             self.counter += 1
             if self.counter % 5 == 0:  # a pod that breaks: the image does not exist, so an alert fires
                 self.send_command(user, "ops", f"run bad-{self.counter} --image=nginx:no-such-tag")
+                if self.rng.random() < 0.5:  # and the alert's post may be stored, then fail
+                    self.faults.append((time.monotonic(), "slack stored then 5xx (at an alert)"))
+                    self.slack.faults.store_then_fail("chat.postMessage", status=503)
             else:
                 self.send_command(user, "ops", f"run web-{self.counter} --image=nginx:1.16")
         elif roll < 0.80:
-            candidates = [p for p in web if ("default", p["metadata"]["name"]) not in self.asked]
+            # Broken pods get deleted too: their alert resolves, and the next one opens a new episode.
+            candidates = [p for p in web + bad if ("default", p["metadata"]["name"]) not in self.asked]
             if candidates:
                 pod = self.rng.choice(candidates)["metadata"]
                 self.asked[("default", pod["name"])] = pod["uid"]
@@ -590,6 +596,10 @@ class Chaos:
         figures["approval cards posted"] = len(cards)
         figures["approval cards doubled"] = sum(n - 1 for n in cards.values())
         self.details["approval cards doubled"] = [f"request #{k} x{n}" for k, n in cards.items() if n > 1]
+        gone = {d.name for d in self.served if d.method == "DELETE" and 200 <= d.status < 300}
+        untrue = untrue_cards(history, ops, gone, self.clicked)
+        figures["approval cards that do not tell the truth"] = len(untrue)
+        self.details["approval cards that do not tell the truth"] = untrue
         deleted = [s for s in self.served if s.method == "DELETE" and 200 <= s.status < 300]
         figures["pods deleted"] = len(deleted)
         unapproved, wrong = deletes(self.served, self.approved)
@@ -742,6 +752,26 @@ def cards_doubled(messages: list[StoredMessage], channel_id: str) -> Counter[str
     return cards
 
 
+def untrue_cards(
+    messages: list[StoredMessage], channel_id: str, deleted: set[str], pressed: set[str]
+) -> list[str]:
+    """Delete requests whose card (any copy of it) ends in a state that is not what happened:
+    "deleted" (:wastebasket:) exactly when the sim deleted that pod, and no live Approve button once
+    bob's press was delivered. One line per request, however many copies were posted."""
+    untrue: dict[str, str] = {}
+    for m in messages:
+        found = re.match(CARD + r".*?((?:web|bad)-\d+)", m.text, re.S)
+        if m.channel != channel_id or not m.bot_id or m.ephemeral_to or m.thread_ts or found is None:
+            continue
+        request, pod, says_deleted = found.group(1), found.group(2), ":wastebasket:" in m.text
+        if says_deleted != (pod in deleted):
+            what = "was deleted" if pod in deleted else "was not deleted"
+            untrue.setdefault(request, f"request #{request} ({pod} {what}): {m.text[-90:]}")
+        elif m.ts in pressed and APPROVE in json.dumps(m.blocks):
+            untrue.setdefault(request, f"request #{request} ({pod}): Approve still live after the press")
+    return list(untrue.values())
+
+
 def unaudited(served: list[Served], audit: list[tuple[str, str, str]]) -> list[str]:
     """Each pod create and delete the sim carried out, less the audit records of that change."""
     audited = Counter(
@@ -759,12 +789,18 @@ def unaudited(served: list[Served], audit: list[tuple[str, str, str]]) -> list[s
 def report(
     figures: dict[str, int], details: dict[str, list[str]], out: Callable[[str], None] = print
 ) -> bool:
-    width = max(len(k) for k in figures)
+    """The table (counted rows marked *), then what each non-zero count is made of."""
+    width = max(len(k) for k in figures) + 2
     out(f"{'figure'.ljust(width)}  count")
     out(f"{'-' * width}  -----")
     for key, value in figures.items():
+        name = f"{key} *" if key in COUNTED else key
         mark = "  <-- must be 0" if key in COUNTED and value else ""
-        out(f"{key.ljust(width)}  {value:5d}{mark}")
+        out(f"{name.ljust(width)}  {value:5d}{mark}")
+    out(
+        "* counted: must be 0. Shown, not counted: answers lost with a replica SIGKILLed within "
+        f"{KILLED_WITHIN:g} s of its ack (Slack never sends a command again), undelivered commands."
+    )
     for key, items in details.items():
         for item in items[:20]:
             out(f"  {key}: {item}")

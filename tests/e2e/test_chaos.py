@@ -32,6 +32,7 @@ from bench.chaos import (
     digest_counts,
     report,
     unaudited,
+    untrue_cards,
 )
 from podbot.localslack import LocalSlack, Workspace
 from podbot.localslack.history import StoredMessage
@@ -105,6 +106,25 @@ def test_the_counters_see_what_went_wrong() -> None:
         stored("C1", ":warning: Delete request #4: pod web-2 in namespace default", "4.0", ephemeral_to="U1"),
     ]
     assert cards_doubled(cards, "C1") == {"3": 2, "4": 1}
+
+    # Their last state: #5 says deleted and was; #6 says deleted but was not; #7 was deleted but
+    # still says "deleting…"; #8 still offers Approve after bob's press was delivered.
+    button = [{"type": "actions", "elements": [{"type": "button", "action_id": "approval_approve"}]}]
+    final = [
+        stored(
+            "C1", ":warning: Delete request #5: pod web-5 in namespace default :wastebasket: deleted.", "5.0"
+        ),
+        stored(
+            "C1", ":warning: Delete request #6: pod web-6 in namespace default :wastebasket: deleted.", "6.0"
+        ),
+        stored(
+            "C1", ":warning: Delete request #7: pod web-7 in namespace default Approved: deleting…", "7.0"
+        ),
+        stored("C1", ":warning: Delete request #8: pod web-8 in namespace default", "8.0", blocks=button),
+        stored("C1", ":warning: Delete request #8: pod web-8 in namespace default", "9.0", blocks=button),
+    ]
+    untrue = untrue_cards(final, "C1", {"web-5", "web-7"}, {"8.0", "9.0"})  # #8's two copies: one line
+    assert [line.split(" (")[0] for line in untrue] == ["request #6", "request #7", "request #8"]
 
     # Deletes: one nobody approved, one approved after it happened, one of another uid, one right.
     approved = {("ns", "b"): (5.0, "uid-b"), ("ns", "c"): (1.0, "uid-c"), ("ns", "d"): (1.0, "uid-d")}
