@@ -226,7 +226,8 @@ class Chaos:
         self.sent: list[Sent] = []
         self.approved: dict[tuple[str, str], tuple[float, str]] = {}  # pod -> (pressed at, uid asked)
         self.asked: dict[tuple[str, str], str] = {}  # pod -> uid when /pod delete was typed
-        self.clicked: set[str] = set()  # card ts
+        self.clicked: set[str] = set()  # cards (ts) where a press of bob's was delivered
+        self.pressed_at: dict[str, float] = {}  # card ts -> bob's last press
         self.faults: list[tuple[float, str]] = []
         self.replicas: list[Replica] = []
         self.deliver = threading.Lock()  # localslack has one request URL at a time
@@ -460,16 +461,20 @@ class Chaos:
             self.approve_cards()
 
     def approve_cards(self) -> None:
-        """bob presses Approve on every delete request card he has not pressed yet."""
+        """bob presses Approve on every delete request card that offers it. A card still offering
+        it 5 s after his press (he was told the database is down, or his press was lost) gets
+        pressed again, as a person would."""
         for card in self.slack.messages("ops", user="bob", threads=False):
-            if card.ts in self.clicked or not card.is_bot or not card.has_button(APPROVE):
+            if not card.is_bot or not card.has_button(APPROVE):
+                continue
+            if time.monotonic() - self.pressed_at.get(card.ts, -1e9) < 5.0:
                 continue
             found = re.search(CARD + r".*?((?:web|bad)-\d+)", card.text, re.S)
             if found is None:
                 continue
             pod = ("default", found.group(2))
             uid = self.asked.get(pod, "")
-            pressed = time.monotonic()
+            pressed = self.pressed_at[card.ts] = time.monotonic()
             if self.click("bob", card, APPROVE):
                 self.clicked.add(card.ts)
             # The approval exists from the moment bob pressed the button, delivered or not.
