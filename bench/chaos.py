@@ -824,6 +824,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None, help="keep the replicas' logs in this directory")
     args = parser.parse_args(argv)
+    # `timeout` sends SIGTERM: exit through the finally blocks (replicas killed, schema dropped).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="podbot-chaos-") as tmp:
         workdir = args.keep or Path(tmp)
