@@ -662,7 +662,9 @@ class Chaos:
             self.slack.workspace.history.all(), self.subscription.id, self.created, self.load_end_sim
         )
         self.details["digests missed"] = missed
-        self.details["digests doubled"] = [f"{t} x{n + 1}" for t, n in doubled.items()]
+        self.details["digests doubled"] = [
+            f"{t} x{n + 1}" + self.near(self.real_at(t)) for t, n in doubled.items()
+        ]
         return len(missed), sum(doubled.values()), due
 
     def alerts_doubled(self) -> int:
@@ -681,6 +683,11 @@ class Chaos:
         missing = unaudited(self.served, [(str(a), str(ns), str(n)) for a, ns, n in rows])
         self.details["changes without an audit record"] = missing
         return len(missing)
+
+    def real_at(self, scheduled: str) -> float:
+        """The monotonic real time at which the simulated time ``scheduled`` came."""
+        behind = (self.sim_now() - datetime.fromisoformat(scheduled)).total_seconds()
+        return time.monotonic() - behind / self.speed
 
     def near(self, at: float) -> str:
         """The faults injected in the 10 s before ``at`` (to say which fault caused what)."""
