@@ -9,7 +9,9 @@ Environment variables win over the YAML file for the settings they cover.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -334,3 +336,26 @@ def require_slack(settings: Settings, *, socket_mode: bool) -> None:
         )
     if missing:
         raise ConfigError("missing settings:\n- " + "\n- ".join(missing))
+
+
+def load_clock(env: Mapping[str, str], config_file: str | None = None) -> Callable[[], datetime]:
+    """The bot's clock: real UTC time, unless the file has ``clock: {epoch: <unix seconds>, speed: N}``.
+
+    A test and chaos knob only (bench/chaos.py): every replica given the same epoch computes
+    ``epoch + (real - epoch) * speed``, so replicas and a ``podbot sim --speed N`` started at that
+    epoch agree on a sped-up simulated time. Leases, timeouts and signatures stay on real time."""
+    path = config_file or env.get("PODBOT_CONFIG")
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) if path else None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the configuration file {path}: {exc}") from exc
+    raw = doc.get("clock") if isinstance(doc, dict) else None
+    if raw is None:
+        return lambda: datetime.now(UTC)
+    try:
+        epoch, speed = float(raw["epoch"]), float(raw.get("speed", 1.0))
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ConfigError("clock: must be a mapping with a number epoch (and speed)") from exc
+    if speed <= 0:
+        raise ConfigError("clock.speed: must be greater than 0")
+    return lambda: datetime.fromtimestamp(epoch + (time.time() - epoch) * speed, UTC)

@@ -12,7 +12,7 @@ import threading
 
 from podbot.app import safety
 from podbot.core.errors import ConfigError, PodbotError
-from podbot.server.config import load_settings, require_slack
+from podbot.server.config import load_clock, load_settings, require_slack
 from podbot.server.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
         settings = load_settings(os.environ, args.config)
         socket_mode = args.socket_mode or bool(settings.slack.app_token)
         require_slack(settings, socket_mode=socket_mode)
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, now=load_clock(os.environ, args.config))
     except PodbotError as exc:  # bad settings, an unreachable database or cluster: one clear line
         log.error("cannot start: %s", exc)
         return 2
