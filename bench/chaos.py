@@ -57,6 +57,7 @@ from podbot.localslack import LocalSlack, Message, Workspace
 from podbot.localslack.history import StoredMessage
 from podbot.sim.cluster import SimCluster
 from podbot.sim.wire.transport import Request
+from podbot.slack.manifest import app_manifest
 from podbot.store import Store
 from tests.support.tcpproxy import TcpProxy
 
@@ -241,8 +242,14 @@ class Chaos:
     def run(self) -> dict[str, int]:
         sim = SimCluster(speed=self.speed)
         record_requests(sim, self.served)  # before it starts serving
-        with postgres_schema() as schema, sim, LocalSlack(Workspace.demo()) as slack:
+        # Slack on the same sped-up clock as the cluster and the bot: its event retries (1 and 5
+        # minutes) and podbot's settle grace (digests.settle_seconds) keep their real proportion.
+        workspace = Workspace.demo(clock=sim.clock.time)
+        with postgres_schema() as schema, sim, LocalSlack(workspace) as slack:
             self.sim, self.slack = sim, slack
+            # The app as `podbot manifest --url` describes it: with its message_metadata_posted
+            # subscription, which is how podbot learns that a post Slack did not confirm was stored.
+            slack.install(app_manifest("https://podbot.test"))
             proxy = TcpProxy("127.0.0.1", 5432).start()
             self.proxy = proxy
             host_url = POSTGRES.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")

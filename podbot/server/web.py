@@ -53,13 +53,20 @@ class SlackGate:
     never a traceback; only then is the body parsed (by bolt), so unsigned garbage costs nothing.
 
     Replays are refused by remembering every accepted signature for the 5-minute window (in this
-    process: a replay sent to another replica is refused only by that replica's own memory)."""
+    process: a replay sent to another replica is refused only by that replica's own memory). A
+    request podbot answered 5xx is forgotten again: it was not taken, and Slack delivers a failed
+    event again, possibly within the same second, i.e. with the very same signature."""
 
     def __init__(self, signing_secret: str, *, clock: Callable[[], float] = time.time) -> None:
         self._verifier = SignatureVerifier(signing_secret, clock=_Clock(clock))
         self._clock = clock
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
+
+    def forget(self, environ: WSGIEnvironment) -> None:
+        """The request was not taken (answered 5xx): its redelivery is not a replay."""
+        with self._lock:
+            self._seen.pop(str(environ.get("HTTP_X_SLACK_SIGNATURE", "")), None)
 
     def refuse(self, environ: WSGIEnvironment, body: bytes) -> tuple[str, str] | None:
         """None when the request may go on, else (HTTP status, the reason logged)."""
@@ -143,7 +150,14 @@ class PodbotWsgi:
                     log.warning("refused a request to /slack/events: %s", reason)
                     return _respond(start_response, status, status[4:].encode() + b"\n")
                 environ["wsgi.input"] = io.BytesIO(body)  # bolt reads the very same bytes
-                return self._slack(environ, start_response)
+                gate = self._gate
+
+                def answered(status: str, headers: Any, exc_info: Any = None) -> Any:
+                    if status.startswith("5"):
+                        gate.forget(environ)
+                    return start_response(status, headers, exc_info)
+
+                return self._slack(environ, answered)
             finally:
                 metrics.ACK_SECONDS.observe(time.monotonic() - started)
         if path == "/healthz":

@@ -25,7 +25,7 @@ from slack_sdk.errors import SlackApiError
 
 from podbot import metrics
 from podbot.app.pipeline import Answer, Pipeline
-from podbot.core.errors import UsageError
+from podbot.core.errors import PodbotError, UsageError
 from podbot.core.i18n import t
 from podbot.core.manifests import load_manifests
 from podbot.core.model import (
@@ -115,20 +115,23 @@ class Listeners:
 
     def on_metadata_posted(self, ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
         """Slack stored one of our metadata-tagged posts: record its ts under the key it carries, so
-        a post whose answer was lost (5xx, timeout, a crash) is settled without posting again."""
-        ack()
+        a post whose answer was lost (5xx, timeout, a crash) is settled without posting again.
+
+        Recorded *before* the ack: if the store cannot take it (the database is down), the event is
+        answered 500 (``EventNotRecorded``) and Slack delivers it again (at once, after 1 and 5
+        minutes), instead of the ts being lost and the post made twice after the grace."""
         metadata = event.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
         key, channel, ts = payload.get("key"), event.get("channel_id"), event.get("message_ts")
         # Only our own app's posts (a "*" metadata subscription would bring other apps' too).
         kind = str(metadata.get("event_type", ""))
         ours = event.get("app_id") == body.get("api_app_id") and kind.startswith("podbot_")
-        if not (ours and isinstance(key, str) and key and ts and self._post_seen is not None):
-            return
-        try:
-            self._post_seen(key, str(channel or ""), str(ts))
-        except Exception:  # the store is down: the post may be made again once the grace is over
-            log.exception("could not record the post %s", key)
+        if ours and isinstance(key, str) and key and ts and self._post_seen is not None:
+            try:
+                self._post_seen(key, str(channel or ""), str(ts))
+            except PodbotError as exc:
+                raise EventNotRecorded(f"post {key} not recorded: {exc.message}") from exc
+        ack()
 
     # --- slash command -----------------------------------------------------------------------------
     def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -371,4 +374,17 @@ def build_app(
         process_before_response=True,
     )
     listeners.register(app)
+    app.error(_on_listener_error)
     return app
+
+
+class EventNotRecorded(Exception):
+    """An event podbot must not acknowledge yet: Slack will deliver it again."""
+
+
+def _on_listener_error(error: Exception) -> None:
+    """bolt answers 500 for a listener that raised; say why in one line when it was on purpose."""
+    if isinstance(error, EventNotRecorded):
+        log.warning("%s; Slack will deliver the event again", error)
+    else:
+        log.error("unexpected error in a Slack listener", exc_info=error)

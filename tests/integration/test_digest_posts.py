@@ -20,11 +20,13 @@ import pytest
 
 from podbot.core.records import Claim
 from podbot.jobs.digests import METADATA_EVENT, digest_key
-from podbot.localslack import NON_MARKETPLACE, Message
+from podbot.localslack import NON_MARKETPLACE, Message, Workspace
 from podbot.localslack.delivery import HttpDelivery
 from podbot.slack.web_client import make_web_client
 from podbot.store import Subscription
 from tests.support.harness import Harness, podbot_harness
+from tests.support.localslack import ManualClock
+from tests.support.stores import DatabaseCut
 from tests.support.waits import wait_until
 
 HOUR = 3600
@@ -195,3 +197,38 @@ def test_metadata_events_of_other_apps_or_kinds_are_not_recorded(h: Harness) -> 
     wait_until(lambda: h.runtime.store.posts.get("digest:1:ours") is not None, 10, "our event")
     assert h.runtime.store.posts.get("digest:1:other-app") is None
     assert h.runtime.store.posts.get("digest:1:other-kind") is None
+
+
+def test_an_event_the_database_cannot_take_is_not_acknowledged_and_slack_sends_it_again(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()  # the workspace's: Slack's retries come 1 and 5 minutes later
+    (tmp_path / "db").mkdir()
+    with podbot_harness(
+        tmp_path,
+        speed=0,
+        workspace=Workspace.demo(clock=clock),
+        database_url=f"sqlite:///{tmp_path / 'db' / 'podbot.sqlite3'}",
+    ) as h:
+        key = "digest:1:2026-12-04T09:00:00+00:00"
+        db = DatabaseCut(h, tmp_path)
+        db.cut()
+        try:
+            client = make_web_client(h.slack.bot_token, h.slack.api_url)
+            sent = client.chat_postMessage(
+                channel="#ops",
+                text="Pod health",
+                metadata={"event_type": METADATA_EVENT, "event_payload": {"key": key}},
+            )
+            assert h.slack.events.wait_idle()
+            # the first delivery and the immediate retry: both answered 500, neither acknowledged
+            assert [d.reply.status for d in h.slack.events.deliveries] == [500, 500]
+            assert h.slack.events.retries_pending == 1
+        finally:
+            db.restore()
+        clock.advance(61)
+        wait_until(lambda: h.slack.events.retries_pending == 0, 10, "the retry a minute later")
+        assert h.slack.events.wait_idle()
+        assert [d.reply.status for d in h.slack.events.deliveries] == [500, 500, 200]
+        seen = h.runtime.store.posts.get(key)
+        assert seen is not None and seen.message_ts == sent["ts"]

@@ -28,6 +28,7 @@ from tests.support.approvals import (
     run_pod,
 )
 from tests.support.harness import Harness, podbot_harness
+from tests.support.stores import DatabaseCut
 
 
 @pytest.fixture
@@ -35,22 +36,6 @@ def h(tmp_path: Path) -> Iterator[Harness]:
     (tmp_path / "db").mkdir()
     with podbot_harness(tmp_path, database_url=f"sqlite:///{tmp_path / 'db' / 'podbot.sqlite3'}") as made:
         yield made
-
-
-class DatabaseCut:
-    """Takes the database away (and brings it back) like a lost volume."""
-
-    def __init__(self, h: Harness, tmp_path: Path) -> None:
-        self._h = h
-        self._home = tmp_path / "db"
-        self._away = tmp_path / "db-away"
-
-    def cut(self) -> None:
-        self._home.rename(self._away)
-        self._h.runtime.store.engine.dispose()  # pooled connections still hold the old file open
-
-    def restore(self) -> None:
-        self._away.rename(self._home)
 
 
 @contextmanager

@@ -18,13 +18,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import psycopg
 import pytest
 from sqlalchemy import inspect, text
 
 from podbot.store import Store
+
+if TYPE_CHECKING:
+    from tests.support.harness import Harness
 
 POSTGRES_URL = os.environ.get("PODBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DB_KINDS = ("sqlite", "postgresql")
@@ -173,3 +176,20 @@ def race(calls: Sequence[Callable[[], R]], timeout: float = 30.0) -> list[R]:
     if errors:
         raise errors[0]
     return results  # type: ignore[return-value]
+
+
+class DatabaseCut:
+    """Takes the database away (and brings it back) like a lost volume."""
+
+    def __init__(self, h: Harness, tmp_path: Path) -> None:
+        """The harness must keep its SQLite file in ``tmp_path / "db"``."""
+        self._h = h
+        self._home = tmp_path / "db"
+        self._away = tmp_path / "db-away"
+
+    def cut(self) -> None:
+        self._home.rename(self._away)
+        self._h.runtime.store.engine.dispose()  # pooled connections still hold the old file open
+
+    def restore(self) -> None:
+        self._away.rename(self._home)
