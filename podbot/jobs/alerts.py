@@ -164,20 +164,26 @@ class AlertReconciler:
             resolved = self._alerts.resolve(cid, alert.group_key, now)
             self._seen.pop((cid, alert.group_key), None)
             self._reported.pop(alert.id, None)
-            if resolved is not None and resolved.message_ts:
+            # A post Slack stored without confirming has its ts only in the ledger (its event).
+            message_ts = resolved and (resolved.message_ts or self._ledger_ts(resolved))
+            if resolved is not None and message_ts:
                 duration = (now - resolved.first_seen).total_seconds()
                 rendered = render_alert_resolved(resolved.title, duration, locale)
                 try:
-                    self._messenger.update(cid, resolved.message_ts, rendered)
+                    self._messenger.update(cid, message_ts, rendered)
                     metrics.ALERTS.labels(event="resolved").inc()
                 except DeliveryFailed as exc:
                     log.warning("could not mark alert %s resolved: %s", resolved.id, exc.code)
         return Posted()
 
+    def _ledger_ts(self, alert: Alert) -> str | None:
+        seen = self._posts.get(_ledger_key(alert))
+        return seen.message_ts if seen is not None and seen.message_ts else None
+
     def _post_alert(self, alert: Alert, render: Callable[[], Rendered]) -> str | None:
         """Post ``alert``'s message once: the ledger's ts if Slack already has it, None while an
         unconfirmed post is within its grace (or this post's outcome is unknown)."""
-        key = f"alert:{alert.id}:{alert.episodes}"
+        key = _ledger_key(alert)
         now = self._now()
         seen = self._posts.get(key)
         if seen is not None and seen.message_ts:
@@ -204,6 +210,11 @@ class AlertReconciler:
         except DeliveryFailed as exc:
             log.warning("could not post an alert to %s: %s", channel, exc.code)
             return None
+
+
+def _ledger_key(alert: Alert) -> str:
+    """The post ledger's key (and the message metadata's) of an alert's message: one per episode."""
+    return f"alert:{alert.id}:{alert.episodes}"
 
 
 def fresh_alert(
@@ -305,6 +316,9 @@ class AlertFanout:
                 last_sweep = time.monotonic()
             try:
                 self.cycle(sweep=sweep)
+            except PodbotError as exc:  # e.g. the database is down: the next cycle tries again
+                log.warning("alert cycle skipped: %s", exc.message)
+                self._stop.wait(1.0)
             except Exception:
                 log.exception("alert cycle failed")
                 self._stop.wait(1.0)

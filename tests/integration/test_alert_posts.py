@@ -77,3 +77,25 @@ def test_an_alert_post_that_was_really_lost_is_posted_once_after_the_grace(tmp_p
         wait_until(lambda: recorded_ts(h) is not None, 10, "the second try")
         (alert,) = alert_messages(h)
         assert recorded_ts(h) == alert.ts and alert_posts(h) == 2
+
+
+def test_an_unconfirmed_alert_that_clears_is_edited_resolved_from_the_ledger(tmp_path: Path) -> None:
+    with podbot_harness(tmp_path, speed=0) as h:
+        failing_pod(h)
+        h.slack.faults.store_then_fail("chat.postMessage", status=503)
+        advance(h, 60)
+        wait_until(lambda: alert_posts(h) == 1, 10, "the alert post")
+        assert h.slack.events.wait_idle()
+        h.runtime.alerts.settle(10)
+        (alert,) = alert_messages(h)
+        assert recorded_ts(h) is None  # only the ledger knows its ts (from the event)
+        # The problem goes away before the alert store hands the post out again.
+        h.sim.store.delete("pods", "default", "nginx")
+        advance(h, 60)
+
+        def resolved() -> bool:
+            current = next(m for m in h.slack.messages("ops") if m.ts == alert.ts)
+            return current.edited and "Resolved" in current.rendered
+
+        wait_until(resolved, 10, "the alert edited to resolved")
+        assert h.runtime.store.alerts.open_alerts() == [] and alert_posts(h) == 1
