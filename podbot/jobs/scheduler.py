@@ -51,6 +51,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from podbot.core.errors import PodbotError
 from podbot.core.records import Schedule
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,10 @@ class ClockExecutor(BaseExecutor):  # type: ignore[misc]
                 try:
                     self._runner(job, run_time)
                 except Exception as exc:
-                    log.exception("job %s (run time %s) failed", job.id, run_time)
+                    if isinstance(exc, PodbotError):  # e.g. the database is down: the next run retries
+                        log.warning("job %s (run time %s) skipped: %s", job.id, run_time, exc.message)
+                    else:
+                        log.exception("job %s (run time %s) failed", job.id, run_time)
                     events.append(
                         JobExecutionEvent(
                             EVENT_JOB_ERROR, job.id, job._jobstore_alias, run_time, exception=exc
