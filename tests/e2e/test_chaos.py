@@ -42,13 +42,6 @@ from tests.support.tcpproxy import TcpProxy
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="non-idempotent posts still doubled or left stale under 'stored, then 5xx/dropped/late' "
-    "(issue items 3 and 7, being worked on): a digest or an alert posted twice for one time/problem; "
-    "an approval card Slack stored is taken for unposted, its request closed as denied, and the "
-    "visible card keeps live buttons. Remove this marker once those are fixed.",
-)
 def test_a_short_chaos_run_loses_and_doubles_nothing(tmp_path: Path) -> None:
     postgres_or_skip()
     # 2 x 12 faults at most; 7 simulated minutes so at least one digest (every 5) falls due.
