@@ -262,6 +262,8 @@ class ApprovalFlow:
                 "approvals.click_already_expired",
                 {"id": approval.id, "when": when(approval.expires_at, self._timezone(approval))},
             )
+        if state is ApprovalState.DENIED and not approval.decided_by:  # its card was never confirmed
+            return Notice("approvals.click_closed_unposted", {"id": approval.id})
         key = (
             "approvals.click_already_denied"
             if state is ApprovalState.DENIED

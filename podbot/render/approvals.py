@@ -179,6 +179,8 @@ def status_line(approval: Approval, locale: str | None, timezone: str = DEFAULT_
     if state in (ApprovalState.APPROVED, ApprovalState.EXECUTING):
         return t(_key(approval, "status_approved"), locale, **params)
     if state is ApprovalState.DENIED:
+        if not approval.decided_by:  # closed by podbot: its card's post was refused or unconfirmed
+            return t(_key(approval, "status_unposted"), locale)
         key = "status_withdrawn" if approval.decided_by == approval.requester.user_id else "status_denied"
         return t(_key(approval, key), locale, **params)
     if state is ApprovalState.EXPIRED:

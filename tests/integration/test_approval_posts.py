@@ -39,8 +39,15 @@ def test_an_unconfirmed_approval_card_is_posted_once_and_its_request_closed(
         assert approval is not None and approval.state is ApprovalState.DENIED
         seen = h.runtime.store.posts.get(f"approval:{approval.id}")
         assert seen is not None and seen.message_ts == cards[0].ts
+        # An approver who presses the stored card before it is closed is told what happened.
+        mark = h.slack.mark()
+        assert h.slack.click("bob", cards[0], "Approve", confirm=True).ok
+        notice = h.slack.wait_for_message(channel="ops", user="bob", contains="Request #", after=mark)
+        assert "Slack did not confirm its message" in notice.rendered and "<@" not in notice.rendered
         # The card Slack kept is the request's message now, and the sweeper closes it.
         h.runtime.sweeper.wake()
         wait_until(lambda: not current(h, cards[0]).buttons, 10, "the card without buttons")
         closed = h.runtime.store.approvals.get(approval.id)
         assert closed is not None and closed.message_ts == cards[0].ts and not closed.message_stale
+        shown = current(h, cards[0]).rendered
+        assert "Slack did not confirm this request's message" in shown and "Denied by" not in shown
