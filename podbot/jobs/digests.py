@@ -62,6 +62,7 @@ from podbot.k8s.api import Kube
 from podbot.k8s.watch import ClusterCaches
 from podbot.render.blocks import Rendered
 from podbot.render.digests import render_health, render_pulls
+from podbot.store.database import StoreUnavailable
 from podbot.store.ports import ClaimStore, PostLedgerStore, SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -378,6 +379,10 @@ class Digests:
         self.caches = caches
         self._now = now
         self.retry_window = timedelta(seconds=settings.digests.retry_window_seconds)
+        # Runs that fired while the database was down: their claim was never written, so no sweep
+        # knows of them and the scheduler has moved on; maintenance runs them again (the claim
+        # keeps that idempotent). In memory: a leader that dies in that same outage loses them.
+        self._unclaimed: set[tuple[int, datetime]] = set()
 
     @property
     def scheduler(self) -> DigestScheduler:
@@ -402,24 +407,50 @@ class Digests:
     def run_digest(self, subscription_id: int, scheduled: datetime) -> str | None:
         """Post subscription ``subscription_id``'s digest due at ``scheduled`` through the pipeline,
         as its subscriber. Returns the message ts when this call posted (or found) it."""
-        sub = self._subscriptions.get(subscription_id)
+        try:
+            sub = self._subscriptions.get(subscription_id)
+        except StoreUnavailable as exc:
+            self._unclaimed_now(subscription_id, scheduled, exc)
+            return None
         if sub is None or not sub.active:
             self._scheduler.remove(f"{JOB_PREFIX}{subscription_id}")
             return None
         request = PostDigest(sub.id, scheduled, sub.kind, sub.context, sub.namespaces)
         subscriber = Origin(sub.team_id, sub.channel_id, sub.created_by, Entry.SCHEDULE)
         answer = self._pipeline.handle(request, subscriber)
+        if isinstance(answer.error, StoreUnavailable):
+            self._unclaimed_now(sub.id, scheduled, answer.error)
+            return None
+        self._unclaimed.discard((sub.id, scheduled))
         if answer.error is not None or answer.error_id:
             reason = answer.error.message if answer.error else f"internal error {answer.error_id}"
             log.warning("digest %s due %s not posted: %s", sub.id, scheduled, reason)
             return None
         return answer.result.ts if isinstance(answer.result, Posted) else None
 
+    def _unclaimed_now(self, subscription_id: int, scheduled: datetime, error: StoreUnavailable) -> None:
+        log.warning(
+            "digest %s due %s not posted yet: %s; retried at the next maintenance",
+            subscription_id,
+            scheduled,
+            error.message,
+        )
+        self._unclaimed.add((subscription_id, scheduled))
+
+    def _retry_unclaimed(self, now: datetime) -> None:
+        for subscription_id, scheduled in sorted(self._unclaimed):
+            self._unclaimed.discard((subscription_id, scheduled))
+            if now - scheduled > self.retry_window:
+                log.warning("digest %s due %s: too old to post now", subscription_id, scheduled)
+                continue
+            self.run_digest(subscription_id, scheduled)
+
     def maintain(self) -> None:
         """Every minute on the leader: pick up new subscriptions, retry released or stale claims and
         settle uncertain ones (``DigestPoster.post`` looks in the post ledger first)."""
         self._scheduler.sync()
         now = self._now()
+        self._retry_unclaimed(now)
         stale_after, settle_after = self._poster.stale_after, self._poster.settle_after
         for claim in self._claims.reclaimable(now, stale_after, settle_after):
             sub = self._subscriptions.get(claim.subscription_id)

@@ -12,11 +12,14 @@ Socket Mode against podbot.localslack.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from podbot.core.records import Claim
 from podbot.jobs.digests import METADATA_EVENT, digest_key
@@ -236,3 +239,35 @@ def test_an_event_the_database_cannot_take_is_not_acknowledged_and_slack_sends_i
         assert [d.reply.status for d in h.slack.events.deliveries] == [500, 500, 200]
         seen = h.runtime.store.posts.get(key)
         assert seen is not None and seen.message_ts == sent["ts"]
+
+
+def test_a_digest_that_fired_while_the_database_was_down_is_posted_when_it_is_back(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "db").mkdir()
+    with podbot_harness(
+        tmp_path, speed=0, database_url=f"sqlite:///{tmp_path / 'db' / 'podbot.sqlite3'}"
+    ) as h:
+        sub, due = subscribe(h)
+        db = DatabaseCut(h, tmp_path)
+        lost: list[str] = []
+
+        # The volume goes away just as the digest's claim is written: the scheduler has already
+        # moved to the next run time, and no claim row tells any sweep about this one.
+        @event.listens_for(h.runtime.store.engine, "before_cursor_execute")
+        def vanish(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if not lost and statement.lstrip().upper().startswith("INSERT INTO POST_CLAIMS"):
+                lost.append(statement)
+                db.cut()
+                raise sqlite3.OperationalError("disk I/O error")
+
+        advance(h, (due - h.sim.clock.now()).total_seconds())
+        wait_until(lambda: bool(lost), 10, "the claim attempt")
+        assert h.runtime.digests.scheduler.settle(10)
+        assert digests(h) == []
+        db.restore()
+        advance(h, 60)  # the next maintenance run
+        wait_until(lambda: posted(h, sub, due), 10, "the digest posted once the database is back")
+        (digest,) = digests(h)
+        claim = claim_of(h, sub, due)
+        assert claim is not None and claim.message_ts == digest.ts
