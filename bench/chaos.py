@@ -29,14 +29,11 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -59,6 +56,7 @@ from podbot.sim.cluster import SimCluster
 from podbot.sim.wire.transport import Request
 from podbot.slack.manifest import app_manifest
 from podbot.store import Store
+from tests.support.net import free_port, http_get
 from tests.support.tcpproxy import TcpProxy
 
 POSTGRES = os.environ.get("PODBOT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -97,22 +95,6 @@ FAULTS = (
     "kill replica",
 )
 SLACK_METHODS = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 @contextlib.contextmanager

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -30,17 +29,12 @@ from podbot.sim.cluster import SimCluster
 from podbot.store import ApprovalState, AuditAction, AuditQuery, Store
 from tests.support.approvals import counting_deletes
 from tests.support.harness import DEMO_CONFIG
+from tests.support.net import free_port
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ready(port: int) -> bool:

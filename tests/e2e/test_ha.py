@@ -20,12 +20,9 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +35,7 @@ from podbot.core.records import Schedule
 from podbot.localslack import LocalSlack, Workspace
 from podbot.sim.cluster import SimCluster
 from podbot.store import Store
+from tests.support.net import free_port, http_get
 from tests.support.stores import postgres_or_skip, postgres_schema
 from tests.support.waits import wait_until
 
@@ -46,22 +44,6 @@ pytestmark = pytest.mark.slow
 LEASE = {"lease_duration_seconds": 3, "renew_deadline_seconds": 2, "retry_period_seconds": 0.5}
 GRACE = 8.0
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except OSError:
-        return 0, ""
 
 
 @dataclass

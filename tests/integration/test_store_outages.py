@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,18 +12,12 @@ from sqlalchemy import text
 
 from podbot.core.records import AuditAction, AuditEvent
 from podbot.store import Store
+from tests.support.net import free_port
 from tests.support.stores import libpq_url, postgres_or_skip, postgres_schema
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_an_unreachable_database_at_start_up_is_one_clear_line_and_a_non_zero_exit() -> None:
-    url = f"postgresql://podbot:hunter2@127.0.0.1:{closed_port()}/podbot"
+    url = f"postgresql://podbot:hunter2@127.0.0.1:{free_port()}/podbot"
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
