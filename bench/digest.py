@@ -366,7 +366,8 @@ def report(out: dict[str, Any]) -> None:
         f"{statistics.median(digest) * 1000:.1f} ms (min {min(digest) * 1000:.1f}, max "
         f"{max(digest) * 1000:.1f}) over {len(digest)} runs a minute apart (the first after the sync: "
         f"{bot_['first_digest_seconds'] * 1000:.0f} ms); {bot_['digest_problems']} problems, "
-        f"{bot_['digest_upload_bytes']} bytes attached"
+        f"{bot_['digest_upload_bytes']} bytes attached; CPU median "
+        f"{statistics.median(bot_['digest_cpu_seconds']) * 1000:.1f} ms"
     )
     print(
         f"  bot RSS with {bot_['pods']} pods cached: {mib(bot_['rss'])} (peak {mib(bot_['hwm'])}; "

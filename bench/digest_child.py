@@ -2,7 +2,8 @@
 
     python bench/digest_child.py cache|bot|typed '<JSON list of arguments>'
 
-Prints one line of JSON. Imports only what the role needs, so that the RSS it reports is the
+Prints one line of JSON. ``BENCH_PROFILE=path`` writes a cProfile of the bot's warm digests there.
+Imports only what the role needs, so that the RSS it reports is the
 bot's (or the typed client's) and not the simulator's or the Slack emulator's.
 """
 
@@ -91,16 +92,30 @@ def bot(
         started = time.perf_counter()
         runtime.poster.compose(sub, clock[0], scope, "en")  # the first one after the sync
         out["first_digest_seconds"] = time.perf_counter() - started
-        timings = []
+        timings, cpu = [], []
         rendered = None
         marks: list[str] = []
+        profile = os.environ.get("BENCH_PROFILE")
+        profiler = None
+        if profile:
+            import cProfile  # noqa: PLC0415
+
+            profiler = cProfile.Profile()
         for _ in range(repeat):
             clock[0] += timedelta(minutes=1)  # so time-dependent findings are computed anew
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            if profiler:
+                profiler.enable()
             rendered, marks = runtime.poster.compose(sub, clock[0], scope, "en")
+            if profiler:
+                profiler.disable()
             timings.append(time.perf_counter() - started)
+            cpu.append(time.thread_time() - started_cpu)
+        if profiler and profile:
+            profiler.dump_stats(profile)
         assert rendered is not None
         out["digest_seconds"] = timings
+        out["digest_cpu_seconds"] = cpu  # this thread's CPU: what the digest costs on a busy machine
         out["digest_problems"] = len(marks)
         out["digest_upload_bytes"] = len(rendered.upload.content) if rendered.upload else 0
         gc.collect()

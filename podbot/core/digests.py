@@ -116,8 +116,14 @@ class Mark:
 
 
 def finding_mark(finding: Finding) -> Mark:
-    subject = finding.pod + (f"/{finding.container}" if finding.container else "")
-    return Mark(finding.fingerprint, finding.kind.value, finding.namespace, subject)
+    """What a digest remembers of ``finding``; made once per (immutable) finding."""
+    mark: Mark | None = finding.__dict__.get("_mark")
+    if mark is None:
+        subject = finding.pod + (f"/{finding.container}" if finding.container else "")
+        mark = finding.__dict__["_mark"] = Mark(
+            finding.fingerprint, finding.kind.value, finding.namespace, subject
+        )
+    return mark
 
 
 def group_id(key: Iterable[str]) -> str:

@@ -37,6 +37,8 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
 
 def normalize_locale(locale: str | None) -> str:
     """Map 'zh', 'zh-CN', 'zh_cn' ... to a supported locale; anything unknown to English."""
+    if locale in LOCALES:  # the common case, on every message: already normalized
+        return locale
     if not locale:
         return DEFAULT_LOCALE
     lowered = locale.replace("-", "_").lower()

@@ -156,24 +156,38 @@ def health_text(digest: HealthDigest, locale: str | None, timezone: str = DEFAUL
     ]
     lines += [f"{status:<28} {count}" for status, count in digest.by_status]
     lines.append("")
-    labels: dict[tuple[str, str], str] = {}  # a thousand findings share a few kinds and causes
-    for finding in digest.findings:
-        cause, fix = describe_finding(finding, locale)
-        where = f"{finding.namespace}/{finding.pod}" + (
-            f" ({finding.container})" if finding.container else ""
-        )
-        since = "  " + _since(finding.since, locale, timezone) if finding.since else ""
-        kind = (finding.kind.value, finding.cause_value)
-        label = labels.get(kind) or labels.setdefault(kind, kind_label(*kind, locale))
-        lines += [f"[{finding.severity.value}] {where}: {label}{since}"]
-        lines += [f"    {cause}", f"    {fix}" if fix else ""]
-        lines += [f"    | {line}" for line in finding.evidence.log_tail] + [""]
+    lines += [_file_entry(finding, locale, timezone) for finding in digest.findings]
     for title, marks in _change_lists(digest.changes, locale):
         if marks:
             lines.append(f"{title} ({len(marks)})")
             lines += [f"  {m.kind} {m.namespace}/{m.subject}" for m in marks]
             lines.append("")
     return "\n".join(line for line in lines if line is not None)
+
+
+def _file_entry(finding: Finding, locale: str | None, timezone: str) -> str:
+    """One finding's lines in the attached file, ending in a blank line.
+
+    Made once per finding, language and time zone, like ``describe_finding``'s sentences: a
+    finding is immutable and the watch cache hands out the same objects digest after digest, so
+    a warm digest of a thousand problems joins stored text instead of formatting it again."""
+    made: dict[tuple[str | None, str], str] = finding.__dict__.setdefault("_file_entry", {})
+    entry = made.get((locale, timezone))
+    if entry is None:
+        cause, fix = describe_finding(finding, locale)
+        where = f"{finding.namespace}/{finding.pod}" + (
+            f" ({finding.container})" if finding.container else ""
+        )
+        since = "  " + _since(finding.since, locale, timezone) if finding.since else ""
+        label = kind_label(finding.kind.value, finding.cause_value, locale)
+        lines = [
+            f"[{finding.severity.value}] {where}: {label}{since}",
+            f"    {cause}",
+            f"    {fix}" if fix else "",
+        ]
+        lines += [f"    | {line}" for line in finding.evidence.log_tail] + [""]
+        entry = made[(locale, timezone)] = "\n".join(lines)
+    return entry
 
 
 def render_health(

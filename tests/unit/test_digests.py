@@ -286,3 +286,30 @@ def test_digest_times_are_shown_in_the_channels_time_zone_and_durations_in_its_l
     shanghai = str(render_pulls(digest, "zh_CN", timezone="Asia/Shanghai").blocks)
     assert f"{local:%Y-%m-%d %H:%M} UTC+8 的摘要" in shanghai and " UTC 的摘要" not in shanghai
     assert re.search(r"（\d+ (小时|分钟|秒)", shanghai)  # "failing since ... (9 分钟 14 秒)"
+
+
+def test_the_attached_file_of_the_same_findings_follows_each_readers_language_and_time_zone() -> None:
+    # The file's entries are made once per finding, language and zone (the watch cache hands the
+    # same Finding objects to every digest): a reader in another language or zone must still get
+    # their own text, and a second digest of the same findings the same text as the first.
+    findings = find_problems(many_failures(12), lambda key: (), NO_CREDENTIALS, NOW)
+    health = health_digest(status_totals([], Scope("prod")), findings, scope=Scope("prod"), now=NOW)
+
+    def attached(locale: str, timezone: str) -> str:
+        upload = render_health(health, locale, timezone=timezone).upload
+        assert upload is not None
+        return upload.content
+
+    def first_entry(text: str) -> str:
+        return next(line for line in text.splitlines() if line.startswith("[critical] team-0/svc-00000"))
+
+    english_utc = attached("en", "UTC")
+    chinese_shanghai = attached("zh_CN", "Asia/Shanghai")
+    english_shanghai = attached("en", "Asia/Shanghai")
+    since = findings[0].since
+    assert since is not None
+    shanghai_since = f"{since.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} UTC+8"
+    assert first_entry(english_utc).endswith(f"since {since:%Y-%m-%d %H:%M} UTC")
+    assert first_entry(english_shanghai).endswith(f"since {shanghai_since}")
+    assert shanghai_since in first_entry(chinese_shanghai) and "since" not in first_entry(chinese_shanghai)
+    assert attached("en", "UTC") == english_utc and attached("zh_CN", "Asia/Shanghai") == chinese_shanghai

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from podbot.core.diagnosis.credentials import (
     CredentialCheck,
@@ -305,6 +306,7 @@ def _words_cause(text: str) -> SchedulingCause:
     return SchedulingCause.OTHER
 
 
+@lru_cache(maxsize=1024)  # pure; a cluster's pending pods share a handful of scheduler messages
 def scheduling_cause(message: str) -> SchedulingCause:
     """The dominant reason in a scheduler message: the one that rules out the most nodes."""
     if "no nodes available" in message.lower() or message.lower().startswith("0/0 nodes"):
