@@ -437,25 +437,28 @@ def _public(result: Result) -> bool:
     return isinstance(result, SubscriptionChanged | AlertsChanged)
 
 
+# Failures by error class, in order: the first class the error is an instance of names it (an
+# error class means its subclasses too, e.g. DeliveryUncertain is a DeliveryFailed).
+_OUTCOMES: tuple[tuple[type[PodbotError], str], ...] = (
+    (NotFound, "not_found"),
+    (Conflict, "conflict"),
+    (Invalid, "invalid"),
+    (ClusterUnavailable, "unavailable"),
+    (DeliveryFailed, "post_failed"),
+    (UsageError, "usage"),
+)
+_METRIC_OUTCOMES: tuple[tuple[type[PodbotError], str], ...] = (
+    (UsageError, "usage"),
+    (NotPermitted, "refused"),
+)
+
+
 def outcome_of(error: PodbotError) -> str:
     """The audit/approval outcome word for a failure."""
     if isinstance(error, NotPermitted):
         return error.reason  # "forbidden": the cluster's RBAC; "refused": podbot's own policy; ...
-    for kind, word in ((NotFound, "not_found"), (Conflict, "conflict"), (Invalid, "invalid")):
-        if isinstance(error, kind):
-            return word
-    if isinstance(error, ClusterUnavailable):
-        return "unavailable"
-    if isinstance(error, DeliveryFailed):
-        return "post_failed"
-    if isinstance(error, UsageError):
-        return "usage"
-    return "error"
+    return next((word for kind, word in _OUTCOMES if isinstance(error, kind)), "error")
 
 
 def _metric_outcome(error: PodbotError) -> str:
-    if isinstance(error, UsageError):
-        return "usage"
-    if isinstance(error, NotPermitted):
-        return "refused"
-    return "error"
+    return next((word for kind, word in _METRIC_OUTCOMES if isinstance(error, kind)), "error")
