@@ -3,15 +3,17 @@ scheduled digest, alert cycle, the approval sweeper):
 
     defaults -> authorize (the gate) -> intent -> execute (a handler, by request type) -> audit -> Answer
 
-A change (``CHANGES``) is written down as an intent before its handler may touch the cluster, and
-its audit record settles the intent; if the intent cannot be written (the database is down), the
-handler does not run and the user is told that nothing was changed (``audit.NothingChanged``).
+A change (its request type's row in ``REQUESTS`` names one) is written down as an intent before
+its handler may touch the cluster, and its audit record settles the intent; if the intent cannot be
+written (the database is down), the handler does not run and the user is told that nothing was
+changed (``audit.NothingChanged``).
 
 Handlers are looked up in a table by request type; a request type without a handler is a clear
-error, never a fall-through. The pipeline returns a typed ``Answer`` (a result or an error, and who
-may see it); turning it into Block Kit happens at the Slack edge. Every ``PodbotError`` becomes one
-clear message; anything else is a bug: logged with a traceback and an error id, and the user gets a
-short apology quoting that id.
+error, never a fall-through. What the audit calls each type of request is a table too, with a row
+for every request type (a unit test checks). The pipeline returns a typed ``Answer`` (a result or an
+error, and who may see it); turning it into Block Kit happens at the Slack edge. Every
+``PodbotError`` becomes one clear message; anything else is a bug: logged with a traceback and an
+error id, and the user gets a short apology quoting that id.
 """
 
 from __future__ import annotations
@@ -47,14 +49,25 @@ from podbot.core.model import (
     DecideApproval,
     DeletePod,
     DeleteSecret,
+    DescribePod,
     DryRun,
+    GetPods,
+    ListApprovals,
+    ListStaticPods,
+    ListSubscriptions,
     Origin,
+    PodLogs,
+    PostDigest,
+    ReconcileAlerts,
     ReplaceRegistryLogin,
     Request,
     ResumeApproval,
     RunPod,
     SetAlerts,
+    ShowAudit,
+    ShowHelp,
     Subscribe,
+    Unsubscribe,
     Where,
     needs_dialog,
 )
@@ -92,17 +105,57 @@ class Answer:
     timezone: str = DEFAULT_TIMEZONE  # how times in the result are shown
 
 
-# The audit action of a change, by request type (deletes at once, without approval, included).
-CHANGES: dict[type, AuditAction] = {
-    RunPod: AuditAction.RUN,
-    CreateFromManifest: AuditAction.CREATE,
-    CreateRegistrySecret: AuditAction.SECRET_CREATE,
-    ReplaceRegistryLogin: AuditAction.SECRET_REPLACE,
-    AttachPullSecret: AuditAction.PULL_SECRET_ATTACH,
-    DeletePod: AuditAction.DELETE,
-    DeleteSecret: AuditAction.SECRET_DELETE,
+@dataclass(frozen=True)
+class Audited:
+    """What the audit calls a request of one type (a row of ``REQUESTS``)."""
+
+    change: AuditAction | None = None  # the change it makes; None: it makes none (a read)
+    kind: str = ""  # the kind of object its ``name`` field names; "": it has no name
+    failed: AuditAction | None = None  # a failure's action, when not ``change``
+    click: Callable[[Any], tuple[int, str]] | None = None  # an approval click: its request id, decision
+
+
+def _decided(click: DecideApproval) -> tuple[int, str]:
+    return click.approval_id, click.decision.value
+
+
+def _resumed(resume: ResumeApproval) -> tuple[int, str]:
+    return resume.approval_id, "resume"
+
+
+# Every request type has its row (a unit test checks), so that a new type is a new row here.
+REQUESTS: dict[type, Audited] = {
+    RunPod: Audited(AuditAction.RUN, "Pod"),
+    CreateFromManifest: Audited(AuditAction.CREATE),  # its objects are named in its manifest
+    CreateRegistrySecret: Audited(AuditAction.SECRET_CREATE, "Secret"),
+    ReplaceRegistryLogin: Audited(AuditAction.SECRET_REPLACE, "Secret"),
+    AttachPullSecret: Audited(AuditAction.PULL_SECRET_ATTACH, "Secret"),
+    # A delete is a change when made at once (no approval needed); when it fails, what failed is
+    # the request to delete.
+    DeletePod: Audited(AuditAction.DELETE, "Pod", failed=AuditAction.DELETE_REQUEST),
+    DeleteSecret: Audited(AuditAction.SECRET_DELETE, "Secret", failed=AuditAction.DELETE_REQUEST),
+    DescribePod: Audited(kind="Pod"),
+    PodLogs: Audited(kind="Pod"),
+    # A click's delete is audited by the approval flow; a refused click names its decision.
+    DecideApproval: Audited(click=_decided),
+    ResumeApproval: Audited(click=_resumed),
+    **dict.fromkeys(
+        (
+            GetPods,
+            ListStaticPods,
+            ShowHelp,
+            ListApprovals,
+            ShowAudit,
+            Subscribe,
+            ListSubscriptions,
+            Unsubscribe,
+            SetAlerts,
+            PostDigest,
+            ReconcileAlerts,
+        ),
+        Audited(),
+    ),
 }
-_REQUESTED = {DeletePod: AuditAction.DELETE_REQUEST, DeleteSecret: AuditAction.DELETE_REQUEST}
 
 
 class Pipeline:
@@ -147,8 +200,8 @@ class Pipeline:
             return dataclasses.replace(
                 request, context=request.context or default_context, namespaces=tuple(namespaces)
             )
-        where = getattr(request, "where", None)
-        if not isinstance(where, Where):
+        where = _where(request)
+        if where is None:
             return request
         # -A (and `static`, which looks everywhere by default) must not be narrowed to the default.
         across_namespaces = bool(getattr(request, "all_namespaces", False)) and where.namespace is None
@@ -207,13 +260,13 @@ class Pipeline:
     def _intend(self, request: Request, grant: Grant, text: str) -> Intent | None:
         """The intent of a change about to be made (None for reads, previews, dialogs and creates
         held for an approver: those touch nothing yet). Raises ``NothingChanged``."""
-        action = CHANGES.get(type(request))
+        action = REQUESTS[type(request)].change
         previewing = getattr(request, "dry_run", DryRun.NONE) is not DryRun.NONE
         if action is None or previewing or needs_dialog(request) or grant.violations:
             return None
-        where = getattr(request, "where", Where())
+        where = _where(request) or Where()
         namespace = where.namespace or (grant.kube.default_namespace if grant.kube else "")
-        kind, name = _intended_object(request)
+        kind, name = _named(request)
         if isinstance(request, CreateFromManifest) and request.manifest is not None:
             documents = load_manifests(request.manifest, locale=grant.locale)
             if len(documents) == 1:
@@ -287,10 +340,10 @@ class Pipeline:
         intent: Intent | None = None,
     ) -> None:
         identity = grant.identity
-        changed = isinstance(result, Changed) and type(request) in CHANGES and not result.dry_run
-        if changed and isinstance(result, Changed) and result.objects:
+        change = REQUESTS[type(request)].change
+        if isinstance(result, Changed) and change is not None and not result.dry_run and result.objects:
             for index, ref in enumerate(result.objects):
-                action = CHANGES[type(request)]
+                action = change
                 if ref.kind == "Secret" and action is AuditAction.CREATE:
                     action = AuditAction.SECRET_CREATE
                 self._audit.record(
@@ -358,20 +411,21 @@ class Pipeline:
         intent: Intent | None = None,
     ) -> None:
         """Refusals (policy, identity, RBAC) of any request, and failed changes, are audited too."""
-        refused = isinstance(error, NotPermitted)
-        if not refused and not request.mutates:
+        refusal = error if isinstance(error, NotPermitted) else None
+        if refusal is None and not request.mutates:
             return
         identity: Identity | None = grant.identity if grant else None
-        if isinstance(request, DecideApproval | ResumeApproval):
-            approval = grant.approval if grant else self._gate.approval(request.approval_id)
-            if approval is None or not refused:
+        audited = REQUESTS[type(request)]
+        if audited.click is not None:
+            approval_id, decision = audited.click(request)
+            approval = grant.approval if grant else self._gate.approval(approval_id)
+            if approval is None or refusal is None:
                 return  # an unknown request id; failures of the delete are audited by the flow
             target = approval.target
-            decision = request.decision.value if isinstance(request, DecideApproval) else "resume"
             self._audit.record(
                 AuditAction.REFUSED_CLICK,
                 origin,
-                error.reason if isinstance(error, NotPermitted) else "refused",
+                refusal.reason,
                 context=target.context,
                 namespace=target.namespace,
                 kind=target.kind,
@@ -381,25 +435,20 @@ class Pipeline:
                 approval_id=approval.id,
             )
             return
-        where = getattr(request, "where", None)
-        name = str(getattr(request, "name", "") or "")
-        kind = {
-            DeleteSecret: "Secret",
-            CreateRegistrySecret: "Secret",
-            ReplaceRegistryLogin: "Secret",
-            AttachPullSecret: "Secret",
-        }.get(type(request), "Pod" if name else "")
-        if refused:
+        where = _where(request) or Where()
+        kind, name = _named(request)
+        if refusal is not None:
             action = AuditAction.REFUSED
         else:
-            action = _REQUESTED.get(type(request)) or CHANGES.get(type(request), AuditAction.CREATE)
+            # A mutating request has a change or a click (a unit test checks): CREATE is for mypy.
+            action = audited.failed or audited.change or AuditAction.CREATE
         context = grant.kube.context if grant and grant.kube else ""
         self._audit.record(
             action,
             origin,
             outcome_of(error),
-            context=context or (where.context or "" if isinstance(where, Where) else ""),
-            namespace=(where.namespace or "") if isinstance(where, Where) else "",
+            context=context or where.context or "",
+            namespace=where.namespace or "",
             kind=kind,
             name=name,
             text=text,
@@ -411,13 +460,17 @@ class Pipeline:
         )
 
 
-def _intended_object(request: Request) -> tuple[str, str]:
-    """The kind and name a change is about, as far as the request says before any API call."""
-    if isinstance(request, RunPod | DeletePod):
-        return "Pod", request.name
-    if isinstance(request, CreateRegistrySecret | ReplaceRegistryLogin | DeleteSecret | AttachPullSecret):
-        return "Secret", request.name
-    return "", ""
+def _where(request: Request) -> Where | None:
+    """The cluster and namespace the request names, if it is a kind of request that names them."""
+    where = getattr(request, "where", None)
+    return where if isinstance(where, Where) else None
+
+
+def _named(request: Request) -> tuple[str, str]:
+    """The kind and name of the object a request is about, as far as it says before any API call:
+    its ``name`` field, of its row's kind (a unit test checks that a row has a kind just when its
+    request type has a name)."""
+    return REQUESTS[type(request)].kind, str(getattr(request, "name", ""))
 
 
 def carries_secret(request: Request) -> bool:

@@ -15,7 +15,7 @@ from podbot.app.audit import AuditTrail
 from podbot.app.gate import Gate, Grant
 from podbot.app.identity import SlackIdentities
 from podbot.app.operations import KubeOperations
-from podbot.app.pipeline import Answer, Handler, Pipeline
+from podbot.app.pipeline import REQUESTS, Answer, Handler, Pipeline
 from podbot.core.errors import ClusterUnavailable, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.model import (
     CreateRegistrySecret,
@@ -633,3 +633,14 @@ def test_a_bug_in_a_handler_becomes_an_apology_with_an_error_id(caplog: pytest.L
 def test_the_gate_has_a_rule_for_every_request_type() -> None:
     rules = World().pipeline._gate._rules
     assert set(rules) == set(get_args(Request))
+
+
+def test_the_audit_has_a_row_for_every_request_type() -> None:
+    assert set(REQUESTS) == set(get_args(Request))
+    for request_type, audited in REQUESTS.items():
+        fields = {f.name for f in dataclasses.fields(request_type)}
+        # The row's kind is what the request's name names: one without the other is a wrong row.
+        assert bool(audited.kind) == ("name" in fields), request_type
+        # A request that changes the cluster is audited as a change, or as the click it is.
+        assert request_type.mutates == (audited.change is not None or audited.click is not None), request_type
+        assert audited.failed is None or audited.change is not None, request_type
