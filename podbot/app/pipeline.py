@@ -9,11 +9,12 @@ written (the database is down), the handler does not run and the user is told th
 changed (``audit.NothingChanged``).
 
 Handlers are looked up in a table by request type; a request type without a handler is a clear
-error, never a fall-through. What the audit calls each type of request is a table too, with a row
-for every request type (a unit test checks). The pipeline returns a typed ``Answer`` (a result or an
-error, and who may see it); turning it into Block Kit happens at the Slack edge. Every
-``PodbotError`` becomes one clear message; anything else is a bug: logged with a traceback and an
-error id, and the user gets a short apology quoting that id.
+error, never a fall-through. What the audit calls each type of request, and what the pipeline does
+with each type of result (audit it, show it to the channel), are tables too, with a row for every
+type (unit tests check). The pipeline returns a typed ``Answer`` (a result or an error, and who may
+see it); turning it into Block Kit happens at the Slack edge. Every ``PodbotError`` becomes one
+clear message; anything else is a bug: logged with a traceback and an error id, and the user gets a
+short apology quoting that id.
 """
 
 from __future__ import annotations
@@ -77,11 +78,23 @@ from podbot.core.records import ApprovalAction, AuditAction, Intent
 from podbot.core.redaction import redact
 from podbot.core.results import (
     AlertsChanged,
+    ApprovalDuplicate,
     ApprovalPosted,
+    AuditListing,
     Changed,
     DialogNeeded,
+    HelpText,
+    Logs,
+    Notice,
+    PendingApprovals,
+    PodDescription,
+    PodTable,
+    Posted,
+    RawOutput,
     Result,
+    StaticPods,
     SubscriptionChanged,
+    SubscriptionList,
 )
 from podbot.core.settings import OnViolation, Settings
 from podbot.core.times import DEFAULT_TIMEZONE
@@ -134,7 +147,7 @@ REQUESTS: dict[type, Audited] = {
     # the request to delete.
     DeletePod: Audited(AuditAction.DELETE, "Pod", failed=AuditAction.DELETE_REQUEST),
     DeleteSecret: Audited(AuditAction.SECRET_DELETE, "Secret", failed=AuditAction.DELETE_REQUEST),
-    DescribePod: Audited(kind="Pod"),
+    DescribePod: Audited(kind="Pod"),  # a read is audited only when refused, with what it names
     PodLogs: Audited(kind="Pod"),
     # A click's delete is audited by the approval flow; a refused click names its decision.
     DecideApproval: Audited(click=_decided),
@@ -154,6 +167,138 @@ REQUESTS: dict[type, Audited] = {
             ReconcileAlerts,
         ),
         Audited(),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The request behind a result, as the result's audit row needs it."""
+
+    request: Request
+    origin: Origin
+    text: str
+    identity: Identity | None
+    intent: Intent | None
+
+
+def _audit_change(audit: AuditTrail, result: Changed, done: _Done) -> bool:
+    """Each object a change made, the last record settling its intent."""
+    action = REQUESTS[type(done.request)].change
+    if action is None or result.dry_run or not result.objects:
+        return False  # a preview made nothing; and only a change's objects are audited here
+    for index, ref in enumerate(result.objects):
+        audit.record(
+            # A manifest's Secret is audited as a secret, like one made by ``secret``.
+            AuditAction.SECRET_CREATE if ref.kind == "Secret" and action is AuditAction.CREATE else action,
+            done.origin,
+            result.verb,
+            context=result.context,
+            namespace=ref.namespace,
+            kind=ref.kind,
+            name=ref.name,
+            uid=ref.uid,
+            text=done.text,
+            identity=done.identity,
+            settles=done.intent if index == len(result.objects) - 1 else None,  # once, last
+        )
+    return True
+
+
+def _audit_held(audit: AuditTrail, result: ApprovalPosted, done: _Done) -> bool:
+    """A change waiting for an approver: the request is recorded (its own intent comes then)."""
+    target = result.approval.target
+    held = result.approval.action is ApprovalAction.CREATE
+    audit.record(
+        AuditAction.CREATE_REQUEST if held else AuditAction.DELETE_REQUEST,
+        done.origin,
+        "pending",
+        context=target.context,
+        namespace=target.namespace,
+        kind=target.kind,
+        name=target.name,
+        uid=target.uid,
+        text=done.text,
+        approval_id=result.approval.id,
+        settles=done.intent,
+    )
+    return True
+
+
+def _audit_subscription(audit: AuditTrail, result: SubscriptionChanged, done: _Done) -> bool:
+    sub = result.subscription
+    audit.record(
+        AuditAction.UNSUBSCRIBE if result.stopped else AuditAction.SUBSCRIBE,
+        done.origin,
+        "unsubscribed" if result.stopped else "subscribed",
+        context=sub.context or "",
+        namespace=",".join(sub.namespaces),
+        kind="Subscription",
+        name=f"#{sub.id}",
+        text=done.text or f"{'unsubscribe' if result.stopped else 'subscribe'} {sub.kind.value}",
+    )
+    return False  # not a change of the cluster: there is no intent
+
+
+def _audit_alerts(audit: AuditTrail, result: AlertsChanged, done: _Done) -> bool:
+    audit.record(
+        AuditAction.ALERTS,
+        done.origin,
+        "on" if result.enabled else "off",
+        context=result.context,
+        namespace=",".join(result.namespaces),
+        kind="Channel",
+        name=done.origin.channel_id,
+        text=done.text or "alerts",
+    )
+    return False  # not a change of the cluster: there is no intent
+
+
+def _never(result: Result) -> bool:
+    return False
+
+
+def _always(result: Result) -> bool:
+    return True
+
+
+def _made(result: Changed) -> bool:
+    return not result.dry_run  # a preview made nothing: only the asker sees it
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the pipeline does with one type of result besides answering with it (a row of
+    ``RESULTS``)."""
+
+    public: Callable[[Any], bool] = _never  # the channel sees it, not only the asker
+    # Records it; True: that settled the request's intent (an intent not settled is closed).
+    audit: Callable[[AuditTrail, Any, _Done], bool] | None = None
+
+
+# Every result type has its row (a unit test checks), so that a new type is a new row here.
+RESULTS: dict[type, Shown] = {
+    Changed: Shown(public=_made, audit=_audit_change),
+    ApprovalPosted: Shown(audit=_audit_held),  # the flow posts the request to the channel itself
+    SubscriptionChanged: Shown(public=_always, audit=_audit_subscription),
+    AlertsChanged: Shown(public=_always, audit=_audit_alerts),
+    **dict.fromkeys(
+        (
+            PodTable,
+            RawOutput,
+            PodDescription,
+            Logs,
+            StaticPods,
+            HelpText,
+            Notice,
+            ApprovalDuplicate,
+            PendingApprovals,
+            AuditListing,
+            SubscriptionList,
+            DialogNeeded,
+            Posted,
+        ),
+        Shown(),
     ),
 }
 
@@ -339,67 +484,11 @@ class Pipeline:
         grant: Grant,
         intent: Intent | None = None,
     ) -> None:
-        identity = grant.identity
-        change = REQUESTS[type(request)].change
-        if isinstance(result, Changed) and change is not None and not result.dry_run and result.objects:
-            for index, ref in enumerate(result.objects):
-                action = change
-                if ref.kind == "Secret" and action is AuditAction.CREATE:
-                    action = AuditAction.SECRET_CREATE
-                self._audit.record(
-                    action,
-                    origin,
-                    result.verb,
-                    context=result.context,
-                    namespace=ref.namespace,
-                    kind=ref.kind,
-                    name=ref.name,
-                    uid=ref.uid,
-                    text=text,
-                    identity=identity,
-                    settles=intent if index == len(result.objects) - 1 else None,  # once, last
-                )
-        elif isinstance(result, ApprovalPosted):
-            target = result.approval.target
-            held = result.approval.action is ApprovalAction.CREATE
-            self._audit.record(
-                AuditAction.CREATE_REQUEST if held else AuditAction.DELETE_REQUEST,
-                origin,
-                "pending",
-                context=target.context,
-                namespace=target.namespace,
-                kind=target.kind,
-                name=target.name,
-                uid=target.uid,
-                text=text,
-                approval_id=result.approval.id,
-                settles=intent,  # a delete waiting for an approver: its own intent comes then
-            )
-        elif intent is not None:  # e.g. a duplicate delete request: nothing to audit, nothing open
+        audit = RESULTS[type(result)].audit
+        done = _Done(request, origin, text, grant.identity, intent)
+        settled = audit is not None and audit(self._audit, result, done)
+        if intent is not None and not settled:  # e.g. a duplicate delete request: nothing to audit
             self._audit.close(intent, "unchanged")
-        if isinstance(result, SubscriptionChanged):
-            sub = result.subscription
-            self._audit.record(
-                AuditAction.UNSUBSCRIBE if result.stopped else AuditAction.SUBSCRIBE,
-                origin,
-                "unsubscribed" if result.stopped else "subscribed",
-                context=sub.context or "",
-                namespace=",".join(sub.namespaces),
-                kind="Subscription",
-                name=f"#{sub.id}",
-                text=text or f"{'unsubscribe' if result.stopped else 'subscribe'} {sub.kind.value}",
-            )
-        elif isinstance(result, AlertsChanged):
-            self._audit.record(
-                AuditAction.ALERTS,
-                origin,
-                "on" if result.enabled else "off",
-                context=result.context,
-                namespace=",".join(result.namespaces),
-                kind="Channel",
-                name=origin.channel_id,
-                text=text or "alerts",
-            )
 
     def _audit_failure(
         self,
@@ -485,9 +574,7 @@ def carries_secret(request: Request) -> bool:
 
 def _public(result: Result) -> bool:
     """Changes are shown to the channel; reads, previews and everything else only to the asker."""
-    if isinstance(result, Changed):
-        return not result.dry_run
-    return isinstance(result, SubscriptionChanged | AlertsChanged)
+    return RESULTS[type(result)].public(result)
 
 
 # Failures by error class, in order: the first class the error is an instance of names it (an

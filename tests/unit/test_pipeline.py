@@ -15,7 +15,7 @@ from podbot.app.audit import AuditTrail
 from podbot.app.gate import Gate, Grant
 from podbot.app.identity import SlackIdentities
 from podbot.app.operations import KubeOperations
-from podbot.app.pipeline import REQUESTS, Answer, Handler, Pipeline
+from podbot.app.pipeline import REQUESTS, RESULTS, Answer, Handler, Pipeline
 from podbot.core.errors import ClusterUnavailable, NotFound, NotPermitted, PodbotError, UsageError
 from podbot.core.model import (
     CreateRegistrySecret,
@@ -644,3 +644,7 @@ def test_the_audit_has_a_row_for_every_request_type() -> None:
         # A request that changes the cluster is audited as a change, or as the click it is.
         assert request_type.mutates == (audited.change is not None or audited.click is not None), request_type
         assert audited.failed is None or audited.change is not None, request_type
+
+
+def test_the_pipeline_has_a_row_for_every_result_type() -> None:
+    assert set(RESULTS) == set(get_args(Result))
