@@ -637,6 +637,7 @@ def test_the_gate_has_a_rule_for_every_request_type() -> None:
 
 def test_the_audit_has_a_row_for_every_request_type() -> None:
     assert set(REQUESTS) == set(get_args(Request))
+    assert set(World().pipeline._handlers) <= set(REQUESTS)  # every type a handler is given for
     for request_type, audited in REQUESTS.items():
         fields = {f.name for f in dataclasses.fields(request_type)}
         # The row's kind is what the request's name names: one without the other is a wrong row.
