@@ -4,6 +4,8 @@ concurrent start-ups migrate once, and URLs/engines are configured as documented
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -141,6 +143,29 @@ def test_a_fresh_database_is_migrated_to_the_head(target: Target) -> None:
         assert store.migrate() == migrations.head()
         assert store.revision() == migrations.head()
         assert tables(store) == TABLES
+
+
+def test_the_head_podbot_knows_without_alembic_is_alembics_head() -> None:
+    assert migrations.head() == migrations.HEAD  # a new revision must update HEAD too
+
+
+def test_a_start_on_a_current_schema_does_not_load_alembic(target: Target) -> None:
+    # Every start but a new podbot's first finds the schema current: Alembic (and Mako) would only
+    # sit in the bot's memory. A fresh interpreter opens the migrated database as `podbot serve` does.
+    with open_store(target):
+        pass
+    program = (
+        "import sys\n"
+        "from podbot.store import Store\n"
+        f"store = Store.open({target.url!r}, schema={target.schema!r})\n"
+        "print(store.migrate())\n"
+        "store.close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert done.stdout.split("\n")[:2] == [migrations.HEAD, "[]"], done.stdout + done.stderr
 
 
 def test_upgrade_from_the_first_revision_keeps_every_row(target: Target) -> None:
