@@ -312,12 +312,13 @@ class WatchCache:
         return self._generation
 
     def drain_changed(self) -> set[PodKey]:
-        """Keys of pods added, changed or removed since the last drain."""
+        """Keys of problem pods (not quiet) added, changed or removed since the last drain, and of
+        those that stopped being problems: what can change an alert."""
         with self._lock:
             dirty, self._dirty = self._dirty, set()
             if self._dirty_namespaces:
                 namespaces, self._dirty_namespaces = self._dirty_namespaces, set()
-                dirty.update(key for key in self._pods if key[0] in namespaces)
+                dirty.update(key for key in self._problems if key[0] in namespaces)
             return dirty
 
     # --- the informer loop ---------------------------------------------------------------------
@@ -434,7 +435,6 @@ class WatchCache:
                     summary = remember(summary, known)
             if summary != previous:
                 self._set_pod(key, summary)
-                self._dirty.add(key)
             return key
         if resource is Resource.EVENTS:
             note = note_from_event(obj)
@@ -450,7 +450,6 @@ class WatchCache:
                 learned = remember(pod, note)
                 if learned is not pod or kept is not notes:
                     self._set_pod(key, learned)
-                    self._dirty.add(key)
             return (namespace, name)
         # Secrets: registry secrets only, and only their hosts.
         if obj.get("type") in REGISTRY_SECRET_TYPES:
@@ -463,8 +462,7 @@ class WatchCache:
         meta = obj.get("metadata") or {}
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         if resource is Resource.PODS:
-            if self._drop_pod(key):
-                self._dirty.add(key)
+            self._drop_pod(key)
             self._notes.pop(key, None)
         elif resource is Resource.SECRETS and self._secrets.get(key[0], {}).pop(key[1], None) is not None:
             self._credentials = None
@@ -472,7 +470,10 @@ class WatchCache:
         # Deleted events (they expire after an hour) change nothing: what they taught is kept.
 
     def _set_pod(self, key: PodKey, summary: PodSummary) -> None:
-        """Cache ``summary`` and keep the per-namespace STATUS totals and the problem set current."""
+        """Cache ``summary`` and keep the per-namespace STATUS totals, the problem set and the
+        change feed current. Only a pod that is or was a problem enters the feed: a quiet pod has
+        no findings whatever its notes or the registry secrets say, so a change from quiet to quiet
+        cannot change an alert (and the initial sync of 50,000 healthy pods feeds nothing)."""
         previous = self._pods.get(key)
         self._pods[key] = summary
         totals = self._totals.get(key[0])
@@ -483,20 +484,23 @@ class WatchCache:
         if previous is not None:
             totals[status_label(previous)] -= 1
         totals[status_label(summary)] += 1
+        was_problem = key in self._problems
         if is_quiet(summary):
             self._problems.pop(key, None)
             self._diagnoses.pop(key, None)
         else:
             self._problems[key] = summary
+        if was_problem or key in self._problems:
+            self._dirty.add(key)
 
-    def _drop_pod(self, key: PodKey) -> bool:
+    def _drop_pod(self, key: PodKey) -> None:
         previous = self._pods.pop(key, None)
         if previous is None:
-            return False
+            return
         self._totals[key[0]][status_label(previous)] -= 1
-        self._problems.pop(key, None)
+        if self._problems.pop(key, None) is not None:
+            self._dirty.add(key)  # its alerts must learn that it is gone
         self._diagnoses.pop(key, None)
-        return True
 
     def _mark_namespace(self, namespace: str) -> None:
         """A registry secret changed: every pod of the namespace may be diagnosed differently
@@ -512,7 +516,6 @@ class WatchCache:
             for key in gone:
                 self._drop_pod(key)
                 self._notes.pop(key, None)
-                self._dirty.add(key)
             # Notes about pods that no longer exist (their events outlived them).
             for key in [k for k in self._notes if in_scope(k[0]) and k not in self._pods]:
                 del self._notes[key]

@@ -106,6 +106,29 @@ def test_adds_changes_and_deletes_arrive_through_the_watch(sim: SimCluster, cach
     wait_until(lambda: cache.pod("default", "web") is None)
 
 
+def test_the_change_feed_carries_pods_that_are_or_were_problems_only(
+    sim: SimCluster, cache: WatchCache
+) -> None:
+    # Alerts re-diagnose what the feed names; a healthy pod has nothing to re-diagnose, so a
+    # 50,000-pod sync must not leave 50,000 keys waiting in it.
+    cache.drain_changed()
+    put_pod(sim, "web")
+    wait_until(lambda: cache.pod("default", "web") is not None)
+    stored = sim.store.get("pods", "default", "web").load()
+    stored["status"]["startTime"] = "2020-01-01T00:00:00Z"  # healthy -> healthy, a new summary
+    sim.store.update("pods", stored)
+    wait_until(lambda: cache.pod("default", "web").started == 1577836800.0)  # type: ignore[union-attr]
+    assert ("default", "web") not in cache.drain_changed()
+    stored = sim.store.get("pods", "default", "web").load()
+    stored["status"]["containerStatuses"][0]["state"] = waiting("CrashLoopBackOff")
+    sim.store.update("pods", stored)
+    wait_until(lambda: cache.pod("default", "web").status == "CrashLoopBackOff")  # type: ignore[union-attr]
+    assert ("default", "web") in cache.drain_changed()  # healthy -> problem
+    sim.store.delete("pods", "default", "web")
+    wait_until(lambda: cache.pod("default", "web") is None)
+    assert ("default", "web") in cache.drain_changed()  # a problem pod is gone: its alert must learn it
+
+
 def test_pull_failure_events_are_remembered_on_the_pod_after_the_event_is_gone(
     sim: SimCluster, cache: WatchCache
 ) -> None:
