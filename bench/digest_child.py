@@ -13,6 +13,7 @@ import gc
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -65,12 +66,18 @@ def bot(
     from podbot.core.records import Schedule  # noqa: PLC0415
     from podbot.server.config import load_settings  # noqa: PLC0415
     from podbot.server.runtime import Runtime  # noqa: PLC0415
-    from podbot.server.serve import tune_for_acks  # noqa: PLC0415
+    from podbot.server.serve import limit_malloc_arenas, tune_for_acks  # noqa: PLC0415
+
+    limit_malloc_arenas()  # what `podbot serve` does first
 
     clock = [datetime.fromtimestamp(now_epoch, UTC)]  # the bot's clock: a minute passes per digest
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-digest-"))
     env = {**slack_env, "DATABASE_URL": f"sqlite:///{tmp / 'podbot.sqlite3'}"}
+    # A bot's steady state: the schema is already current (a previous start, or `podbot db upgrade`
+    # run before a deploy), so this process does not load Alembic, as a restarted replica does not.
+    migrate = [sys.executable, "-m", "podbot", "db", "upgrade"]
+    subprocess.run(migrate, env={**os.environ, **env}, check=True, capture_output=True)
     runtime = Runtime(load_settings(env), now=lambda: clock[0])
     tune_for_acks()  # what `podbot serve` does after start-up (start-up objects out of the GC's reach)
     out["rss_start"] = rss_kib(os.getpid())[0]
@@ -201,6 +208,11 @@ def typed(kubeconfig: str, now_epoch: float, conn: list[Any]) -> None:
 ROLES = {"cache": cache_sync, "bot": bot, "typed": typed}
 
 if __name__ == "__main__":
+    # Measure the modules a deployed podbot loads: its image installs the runtime dependencies only
+    # (deploy/Dockerfile), but this virtualenv also has the test dependency kubernetes-validate,
+    # which the client's `kubernetes.dynamic` imports whenever it is installed (+2.7 MiB with
+    # jsonschema). Blocking it makes that import fail as it does in the image.
+    sys.modules["kubernetes_validate"] = None  # type: ignore[assignment]
     results: list[dict[str, Any]] = []
     ROLES[sys.argv[1]](*json.loads(sys.argv[2]), results)
     print(json.dumps(results[0]))
