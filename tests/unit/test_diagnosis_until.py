@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,14 +66,27 @@ def test_time_dependent_findings_say_when_they_change() -> None:
             holds(raw, (), start)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pods(), st.lists(events(), max_size=3), st.integers(-4 * 3600, 4 * 3600))
-def test_any_pod_keeps_its_findings_until_the_moment_named(
-    raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int
-) -> None:
+def holds_with_events(raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int) -> None:
     notes: tuple[Any, ...] = ()
     for raw_event in raw_events:
         note = note_from_event(raw_event)
         if note is not None:
             notes = keep_note(notes, note)
     holds(raw, notes, start)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pods(), st.lists(events(), max_size=3), st.integers(-4 * 3600, 4 * 3600))
+def test_a_few_random_pods_keep_their_findings_until_the_moment_named(
+    raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int
+) -> None:
+    holds_with_events(raw, raw_events, start)  # the fast loop's sample of the property below
+
+
+@pytest.mark.slow  # a big property test: 300 generated pods with their events, ~5 s
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pods(), st.lists(events(), max_size=3), st.integers(-4 * 3600, 4 * 3600))
+def test_any_pod_keeps_its_findings_until_the_moment_named(
+    raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int
+) -> None:
+    holds_with_events(raw, raw_events, start)
