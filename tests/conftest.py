@@ -7,9 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
+from podbot.k8s import client as kube_client
 from podbot.k8s.client import Clusters, KubeClient
 from podbot.sim.cluster import SimCluster
+from podbot.slack import delivery
 from tests.support import sim as sim_support
 
 
@@ -18,6 +21,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("kubectl") is not None:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def quick_read_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """podbot's Kubernetes reads are retried as in production (the same tries, statuses and
+    Retry-After) but with millisecond backoffs: a test of what the retries do need not sit out
+    urllib3's 0.5 s + 1 s between them."""
+    monkeypatch.setattr(kube_client, "READ_RETRIES", kube_client.READ_RETRIES.new(backoff_factor=0.001))
+
+
+@pytest.fixture
+def quick_response_url_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers through a response_url are retried as in production, 1 ms apart instead of
+    slack_sdk's 0.5 s, 1 s, 2 s (each plus up to 1 s of jitter); a 429 still waits its Retry-After."""
+    monkeypatch.setattr(delivery, "RESPONSE_URL_BACKOFF", FixedValueRetryIntervalCalculator(0.001))
 
 
 # --- podbot.sim fixtures ------------------------------------------------------------------------

@@ -116,8 +116,11 @@ class LocalSlack:
         history_tier: HistoryTier = NON_MARKETPLACE,
         host: str = "127.0.0.1",
         port: int = 0,
+        socket_ping_interval: float = 20.0,
     ) -> None:
+        """``socket_ping_interval``: the Socket Mode gateway's ping interval (``SocketModeGateway``)."""
         self.workspace = workspace or Workspace.demo()
+        self._socket_ping_interval = socket_ping_interval
         self._signing_secret = signing_secret or secrets.token_hex(16)
         self._signing_clock = signing_clock
         self.ack_timeout = ack_timeout
@@ -235,7 +238,9 @@ class LocalSlack:
             if self._gateway is None:
                 from podbot.localslack.socketmode import SocketModeGateway  # noqa: PLC0415 - optional dependency
 
-                self._gateway = SocketModeGateway(self.workspace.app_id)
+                self._gateway = SocketModeGateway(
+                    self.workspace.app_id, ping_interval=self._socket_ping_interval
+                )
             return self._gateway
 
     def _socket_url(self) -> str:

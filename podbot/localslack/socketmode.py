@@ -43,7 +43,11 @@ class _Pending:
 class SocketModeGateway:
     """A loopback WebSocket server speaking Slack's Socket Mode protocol."""
 
-    def __init__(self, app_id: str, *, host: str = "127.0.0.1") -> None:
+    def __init__(self, app_id: str, *, host: str = "127.0.0.1", ping_interval: float = 20.0) -> None:
+        """``ping_interval``: seconds between the WebSocket pings sent to each connection, as
+        Slack's servers send them. Each ping wakes a client blocked in a read: slack_sdk's builtin
+        client closes only between reads (its read times out after 3 s), so tests that stop a bot
+        often pass a short interval."""
         self.app_id = app_id
         self._lock = threading.Lock()
         self._connected = threading.Condition(self._lock)
@@ -56,7 +60,7 @@ class SocketModeGateway:
         self.connections_opened = 0
         self._timers: list[threading.Timer] = []
         self._server: Server = serve(
-            self._handle, host, 0, compression=None, ping_interval=20, ping_timeout=20
+            self._handle, host, 0, compression=None, ping_interval=ping_interval, ping_timeout=20
         )
         self.port = self._server.socket.getsockname()[1]
         self.host = host

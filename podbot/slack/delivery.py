@@ -30,12 +30,13 @@ from typing import Any
 from slack_bolt import Respond
 from slack_sdk import WebClient, WebhookClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryIntervalCalculator, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 
 from podbot import metrics
 from podbot.app.pipeline import Answer
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 
 PROGRESS_AFTER_SECONDS = 1.5  # show "working…" only when the answer is not there by then
 RESPONSE_URL_RETRIES = 3  # per kind of failure; with backoff 0.5 s, 1 s, 2 s (+ jitter)
+# The waits between response_url retries after a 5xx or a dropped connection (a 429 waits its
+# Retry-After instead): slack_sdk's default backoff, read when each client is made.
+RESPONSE_URL_BACKOFF: RetryIntervalCalculator = BackoffRetryIntervalCalculator(backoff_factor=0.5)
 
 
 class _AnyServerError(ServerErrorRetryHandler):
@@ -79,9 +83,9 @@ def response_url_client(
         ssl=ssl,
         timeout=timeout,
         retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=1),
+            ConnectionErrorRetryHandler(max_retry_count=1, interval_calculator=RESPONSE_URL_BACKOFF),
             RateLimitErrorRetryHandler(max_retry_count=RESPONSE_URL_RETRIES),
-            _AnyServerError(max_retry_count=RESPONSE_URL_RETRIES),
+            _AnyServerError(max_retry_count=RESPONSE_URL_RETRIES, interval_calculator=RESPONSE_URL_BACKOFF),
         ],
     )
 

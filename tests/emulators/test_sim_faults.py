@@ -129,6 +129,7 @@ def test_admin_endpoint_drives_faults_and_time(api: Api, sim_cluster: SimCluster
     assert api.json("GET", "/_sim/nothing")[0] == 404
 
 
+@pytest.mark.usefixtures("quick_read_retries")
 def test_podbots_own_client_sees_faults_as_podbot_errors(sim_cluster: SimCluster) -> None:
     clusters = Clusters(str(sim_cluster.kubeconfig_path), timeout=5)
     kube = clusters.get()
@@ -150,6 +151,7 @@ def test_podbots_own_client_sees_faults_as_podbot_errors(sim_cluster: SimCluster
         clusters.close()
 
 
+@pytest.mark.usefixtures("quick_read_retries")
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 def test_podbots_reads_are_retried_and_its_writes_are_not(sim_cluster: SimCluster, status: int) -> None:
     clusters = Clusters(str(sim_cluster.kubeconfig_path), timeout=5)

@@ -46,6 +46,7 @@ def fetch(harness: Harness, path: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
+@pytest.mark.usefixtures("quick_read_retries")  # /readyz while the API server is down
 def test_health_readiness_and_metrics(harness: Harness) -> None:
     assert fetch(harness, "/healthz") == (200, "ok\n")
     status, body = fetch(harness, "/readyz")
@@ -63,6 +64,7 @@ def test_health_readiness_and_metrics(harness: Harness) -> None:
         harness.sim.faults.api_up()
 
 
+@pytest.mark.usefixtures("quick_read_retries")
 def test_kubernetes_outage_is_a_clear_message_not_a_crash(harness: Harness) -> None:
     harness.sim.faults.api_down()
     try:
@@ -106,6 +108,7 @@ def test_slack_rate_limit_is_retried_after_retry_after(harness: Harness) -> None
     assert metrics.SLACK_RETRIES.labels(reason="ratelimited")._value.get() == before + 1
 
 
+@pytest.mark.usefixtures("quick_response_url_retries")
 def test_a_response_url_503_is_retried(harness: Harness) -> None:
     before = len(harness.slack.api_calls("response_url"))
     harness.slack.faults.http_status("response_url", 503, times=1)

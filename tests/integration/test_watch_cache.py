@@ -213,6 +213,7 @@ def test_api_down_backs_off_then_catches_up(sim: SimCluster, cache: WatchCache) 
     assert "cannot reach" in stats.last_error or "interrupted" in stats.last_error
 
 
+@pytest.mark.usefixtures("quick_read_retries")
 def test_server_errors_on_list_are_retried(sim: SimCluster) -> None:
     put_pod(sim, "web")
     # 8 = two lists that fail after the client's own read retries (1 try + 3 retries each)

@@ -80,7 +80,11 @@ def podbot_harness(
     ``config`` may use ``{sre}`` (the @sre group's ID); ``rbac_policy`` is the simulator's policy file.
     """
     workspace = workspace or Workspace.demo()
-    with SimCluster(speed=speed, rbac_policy=rbac_policy) as sim, LocalSlack(workspace) as slack:
+    # Socket Mode pings every 50 ms: the bot's client closes at the next one, not after its 3 s read timeout.
+    with (
+        SimCluster(speed=speed, rbac_policy=rbac_policy) as sim,
+        LocalSlack(workspace, socket_ping_interval=0.05) as slack,
+    ):
         config_file = tmp_path / "podbot.yaml"
         config_file.write_text((config or DEMO_CONFIG).replace("{sre}", workspace.usergroup("sre").id))
         env = {

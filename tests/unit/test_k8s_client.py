@@ -189,6 +189,7 @@ def test_watch_yields_events_and_raises_gone_on_410_error_event(server: Path) ->
     assert seen == ["a"]
 
 
+@pytest.mark.usefixtures("quick_read_retries")
 def test_unreachable_cluster_is_cluster_unavailable(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
