@@ -12,11 +12,14 @@ tests can assert on retries and on what the app actually sent.
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
-import functools
 import json
 import logging
+import selectors
+import socket
+import socketserver
 import threading
 import time
 from collections.abc import Mapping
@@ -91,7 +94,49 @@ def parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], bool]:
         raise _BadBody("invalid_json" if kind == "application/json" else "invalid_form_data") from None
 
 
-class _HttpServer(ThreadingHTTPServer):
+class PromptShutdown(socketserver.TCPServer):
+    """A socketserver whose ``shutdown()`` returns at once: the stdlib's ``serve_forever`` notices
+    a shutdown only at its next poll, and every stop (so every test's teardown) waited for it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._wake_recv, self._wake_send = socket.socketpair()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_recv, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    ready = {key.fileobj for key, _ in selector.select(poll_interval)}
+                    if self._stopping.is_set():
+                        break
+                    if self._wake_recv in ready:
+                        self._wake_recv.recv(64)
+                    if self.socket in ready:
+                        self._handle_request_noblock()  # type: ignore[attr-defined]  # the stdlib loop's own step
+                    self.service_actions()
+        finally:
+            self._stopping.clear()
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop ``serve_forever`` (running on another thread) and wait until it has returned."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_send.send(b"\0")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_recv.close()
+        self._wake_send.close()
+
+
+class _HttpServer(PromptShutdown, ThreadingHTTPServer):
     daemon_threads = True
     # socketserver's default backlog of 5 makes bursts of concurrent requests wait for a SYN retry (1 s)
     request_queue_size = 128
@@ -121,9 +166,7 @@ class LocalSlackServer:
         return self.url + "/api/"
 
     def start(self) -> None:
-        # A short poll interval keeps stop() (and so every test's teardown) quick.
-        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, name="localslack-http", daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="localslack-http", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

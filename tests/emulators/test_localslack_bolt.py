@@ -8,7 +8,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from slack_sdk.webhook import WebhookClient
 
 from podbot.localslack import ConfirmationRequired, LocalSlack, Message, Tamper, Workspace
 from tests.support.localslack import ManualClock, bolt_app, serve_bolt
+from tests.support.net import QuickHTTPServer
 
 
 @pytest.fixture
@@ -86,8 +87,8 @@ class _Receiver(BaseHTTPRequestHandler):
 def test_requests_are_signed_like_slack(slack: LocalSlack, tamper: Tamper, valid: bool) -> None:
     received: queue.Queue[tuple[dict[str, str], str]] = queue.Queue()
     handler = type("Receiver", (_Receiver,), {"received": received})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    server = QuickHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         slack.use_http(f"http://127.0.0.1:{server.server_address[1]}/slack/events")

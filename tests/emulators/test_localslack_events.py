@@ -9,7 +9,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from podbot.localslack import LocalSlack, Workspace
 from podbot.localslack.workspace import ALL_BOT_SCOPES
 from podbot.slack.manifest import app_manifest
 from tests.support.localslack import ManualClock, bolt_app, serve_bolt
+from tests.support.net import QuickHTTPServer
 
 META = {"event_type": "podbot_digest", "event_payload": {"key": "digest:1:T"}}
 Received = queue.Queue[tuple[dict[str, str], str]]
@@ -43,8 +44,8 @@ def receiver(slack: LocalSlack, statuses: list[int] | None = None) -> Iterator[R
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    server = QuickHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         slack.use_http(f"http://127.0.0.1:{server.server_address[1]}/slack/events")

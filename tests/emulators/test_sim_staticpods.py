@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from podbot.sim.kubelet.staticpods import check_loopback
+from tests.support.net import QuickHTTPServer
 from tests.support.seed import STATIC_WEB
 from tests.support.simkube import KubeEnv
 
@@ -156,10 +157,8 @@ class _ManifestServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.server = QuickHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/manifests"
 

@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from podbot.localslack import LocalSlack
+from tests.support.net import PromptShutdown
 
 
 def error_of(call: Any, *args: Any, **kwargs: Any) -> SlackApiError:
@@ -41,7 +42,7 @@ class ManualClock:
             self.now += seconds
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
+class _ThreadingWSGIServer(PromptShutdown, socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 stalls bursts for a 1 s SYN retry
 
@@ -64,7 +65,7 @@ def serve_bolt(app: App) -> Iterator[str]:
     server = make_server(
         "127.0.0.1", 0, handler, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/slack/events"

@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from podbot.core.errors import AlreadyExists, ClusterUnavailable, Conflict, Invalid, NotFound, NotPermitted
 from podbot.k8s.api import Identity, path_for
 from podbot.k8s.client import Clusters, Gone, error_from_status
+from tests.support.net import QuickHTTPServer
 
 SEEN: list[dict[str, Any]] = []
 
@@ -112,8 +113,8 @@ class Recorder(BaseHTTPRequestHandler):
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Path]:
     SEEN.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    httpd = QuickHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(

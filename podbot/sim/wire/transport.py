@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import select
+import selectors
 import socket
+import socketserver
 import ssl
 import struct
 import tempfile
@@ -177,7 +179,49 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
 
-class _Server(ThreadingHTTPServer):
+class PromptShutdown(socketserver.TCPServer):
+    """A socketserver whose ``shutdown()`` returns at once: the stdlib's ``serve_forever`` notices
+    a shutdown only at its next poll, and every stop (so every test's teardown) waited for it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._wake_recv, self._wake_send = socket.socketpair()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        self._stopped.clear()
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_recv, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    ready = {key.fileobj for key, _ in selector.select(poll_interval)}
+                    if self._stopping.is_set():
+                        break
+                    if self._wake_recv in ready:
+                        self._wake_recv.recv(64)
+                    if self.socket in ready:
+                        self._handle_request_noblock()  # type: ignore[attr-defined]  # the stdlib loop's own step
+                    self.service_actions()
+        finally:
+            self._stopping.clear()
+            self._stopped.set()
+
+    def shutdown(self) -> None:
+        """Stop ``serve_forever`` (running on another thread) and wait until it has returned."""
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_send.send(b"\0")
+        self._stopped.wait()
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_recv.close()
+        self._wake_send.close()
+
+
+class _Server(PromptShutdown, ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
@@ -257,10 +301,7 @@ class HttpServer:
             self.port = server.server_address[1]
             self._server = server
             self._thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},  # how long a stop waits for the loop to notice
-                name=f"sim-http-{self.port}",
-                daemon=True,
+                target=server.serve_forever, name=f"sim-http-{self.port}", daemon=True
             )
             self._thread.start()
 
