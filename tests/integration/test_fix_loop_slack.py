@@ -90,7 +90,7 @@ def test_seed_pod_alert_then_secret_then_found_not_delete_it(tmp_path: Path) -> 
         assert not again.has_button("Create secret myregistrykey")
         # ... and the alert stays the one alert, open: the login is being fixed, the pod not yet running.
         advance(h, 1)
-        time.sleep(0.5)
+        assert h.runtime.alerts.settle(10)  # one whole sweep after the jump
         assert [m.ts for m in h.slack.messages_since(mark) if "image pull failure" in m.rendered] == []
         assert [a.message_ts for a in h.runtime.store.alerts.open_alerts()] == [alert.ts]
 
