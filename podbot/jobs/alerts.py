@@ -306,7 +306,8 @@ class AlertFanout:
             kick.wait(self._sweep_seconds)
             if self._stop.is_set():
                 return
-            time.sleep(self._debounce)  # let a burst of watch events land in one cycle
+            if self._stop.wait(self._debounce):  # let a burst of watch events land in one cycle
+                return  # stopped meanwhile: no cycle on the way out
             kick.clear()
             with self._settled:
                 serving = self._asked
