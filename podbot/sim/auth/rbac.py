@@ -40,6 +40,7 @@ import yaml
 from podbot.sim.objects.apierrors import status_forbidden
 
 JSON = dict[str, Any]
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when available
 
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
@@ -217,9 +218,9 @@ class Policy:
                 .joinpath("rbac_default.yaml")
                 .read_text(encoding="utf-8")
             )
-            return cls.parse(yaml.safe_load(text), "rbac_default.yaml")
+            return cls.parse(yaml.load(text, Loader=_LOADER), "rbac_default.yaml")  # noqa: S506 - safe
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - safe
         except (OSError, yaml.YAMLError) as e:
             raise PolicyError(f"cannot read RBAC policy {path}: {e}") from e
         return cls.parse(data, str(path))

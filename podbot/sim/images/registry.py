@@ -57,6 +57,8 @@ from podbot.sim.images.model import (
 from podbot.sim.images.pullerrors import Wording, transport_error, unknown_host_error
 from podbot.sim.images.reference import DEFAULT_DOMAIN, ImageReference
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when available
+
 AUTH_MODES = ("none", "basic", "token")
 DIALECTS = ("containerd", "docker")
 FAILURES = ("none", "no-such-host", "timeout", "refused", "http-to-https", "x509")
@@ -116,7 +118,7 @@ class RegistryTable:
     @classmethod
     def from_yaml(cls, text: str, *, source: str = "<registry table>") -> RegistryTable:
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
         except yaml.YAMLError as err:
             raise RegistryTableError(f"{source}: not valid YAML: {err}") from None
         return cls.from_dict(data, source=source)

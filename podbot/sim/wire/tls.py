@@ -154,7 +154,11 @@ class RsaKey:
         )
         size = (self.n.bit_length() + 7) // 8
         padded = b"\x00\x01" + b"\xff" * (size - len(digest_info) - 3) + b"\x00" + digest_info
-        return pow(int.from_bytes(padded, "big"), self.d, self.n).to_bytes(size, "big")
+        # m^d mod n through the Chinese remainder theorem: the same signature, a third of the work
+        m = int.from_bytes(padded, "big")
+        m1, m2 = pow(m, self.d % (self.p - 1), self.p), pow(m, self.d % (self.q - 1), self.q)
+        signature = m2 + (pow(self.q, -1, self.p) * (m1 - m2) % self.p) * self.q
+        return signature.to_bytes(size, "big")
 
 
 @functools.cache
