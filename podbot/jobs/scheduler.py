@@ -13,7 +13,9 @@ scheduler in the process. So:
   loop with one change: "now" is the injected clock (``runtime.now``). Its thread sleeps for the
   computed wait, capped at ``poll_seconds`` of real time (a sped-up simulated clock runs faster
   than the wait suggests), and ``wakeup()`` — which tests call after ``sim.advance`` — makes it
-  look again at once. With the real clock it behaves like a plain BackgroundScheduler.
+  look again at once. With the real clock it behaves like a plain BackgroundScheduler. A pass that
+  fails (the database went away between two of its queries) is tried again; APScheduler's own loop
+  would end the thread, and no job would run until a restart.
 * ``ClockExecutor`` runs jobs on a thread pool, applying ``misfire_grace_time`` against the same
   clock, and hands each due run time to a callback (the digest service) instead of calling
   ``job.func``: the run time *is* the digest's identity (``store.claims`` keys posts on it).
@@ -179,7 +181,12 @@ class ClockScheduler(BackgroundScheduler):  # type: ignore[misc]
                 min(wait_seconds if wait_seconds is not None else TIMEOUT_MAX, self._poll_seconds)
             )
             self._event.clear()
-            wait_seconds = self._process_jobs()
+            try:
+                wait_seconds = self._process_jobs()
+            except Exception as exc:  # noqa: BLE001 - the database went away mid-pass: live on
+                retry = self.jobstore_retry_interval
+                log.warning("scheduling pass failed, trying again in %ss: %s", retry, exc)
+                wait_seconds = retry
 
     def _process_jobs(self) -> float | None:
         """APScheduler 3.11's BaseScheduler._process_jobs, reading the injected clock."""

@@ -13,6 +13,7 @@ import pytest
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import create_engine
+from sqlalchemy.exc import OperationalError
 
 from podbot.core.records import Schedule
 from podbot.jobs.scheduler import ClockExecutor, ClockScheduler, trigger_for
@@ -241,3 +242,43 @@ def test_a_shutdown_during_a_scheduling_pass_lets_that_pass_submit_first(
     engine.dispose()
     assert "error submitting job" not in caplog.text
     assert recorder.runs == [T0 + timedelta(hours=1)]  # the pass submitted it; shutdown waited for it
+
+
+class FailingOnce(SQLAlchemyJobStore):  # type: ignore[misc]
+    """A job store whose next-run-time query fails once: the database went away during a pass."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.failed = threading.Event()
+
+    def get_next_run_time(self) -> datetime | None:
+        if not self.failed.is_set():
+            self.failed.set()
+            raise OperationalError(
+                "SELECT next_run_time FROM apscheduler_jobs", {}, Exception("disk I/O error")
+            )
+        return super().get_next_run_time()  # type: ignore[no-any-return]
+
+
+def test_a_database_error_during_a_pass_does_not_stop_the_scheduler(tmp_path: Path) -> None:
+    """A pass that failed outside the due-jobs query ended the scheduler's thread: no digest was
+    posted again until a restart (seen in test_digest_posts, the database cut at the wrong moment)."""
+    clock, recorder = ManualClock(), Recorder()
+    engine = create_engine(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    jobs = FailingOnce(engine=engine)
+    scheduler = ClockScheduler(
+        clock,
+        poll_seconds=30,
+        jobstores={"default": jobs},
+        executors={"default": ClockExecutor(clock, recorder)},
+    )
+    scheduler.start()
+    try:
+        assert jobs.failed.wait(5)  # the first pass, at start
+        add_hourly(scheduler, clock)
+        clock.advance(hours=1)
+        scheduler.wakeup()
+        assert recorder.wait_for(1) == [T0 + timedelta(hours=1)]
+    finally:
+        scheduler.shutdown()
+        engine.dispose()
