@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from podbot.server.config import load_settings
 from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
 from podbot.slack.manifest import app_manifest
+from podbot.store.store import Store
 
 DEMO_CONFIG = """
 approvals:
@@ -64,6 +67,19 @@ class Harness:
         )
 
 
+@functools.cache
+def migrated_sqlite() -> bytes:
+    """A SQLite database file at the newest schema, made once per test process: a harness starts
+    its bot on a copy instead of running every migration again (~50 ms a bot). The bot still
+    checks the schema at start-up; ``test_store_migrations`` and the harnesses given a
+    ``database_url`` start on an empty database."""
+    with tempfile.TemporaryDirectory(prefix="podbot-schema-") as tmp:
+        path = Path(tmp) / "podbot.sqlite3"
+        with Store.open(f"sqlite:///{path}") as store:
+            store.migrate()
+        return path.read_bytes()
+
+
 @contextmanager
 def podbot_harness(
     tmp_path: Path,
@@ -92,6 +108,8 @@ def podbot_harness(
             "KUBECONFIG": str(sim.kubeconfig_path),
             "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
         }
+        if database_url is None:
+            (tmp_path / "podbot.sqlite3").write_bytes(migrated_sqlite())
         runtime = Runtime(load_settings(env, str(config_file)), now=sim.clock.now)
         if socket_mode:
             gateway = slack.use_socket_mode()
