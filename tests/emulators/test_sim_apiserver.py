@@ -508,6 +508,7 @@ def test_watch_bookmarks_initial_events_end_and_table_events(api: Api, sim_clust
     stream.close()
 
 
+@pytest.mark.slow  # a real-time protocol timer: the server ends the watch after its 1 s timeoutSeconds
 def test_watch_ends_at_timeout_seconds(api: Api) -> None:
     events = list(watch(api, "/api/v1/namespaces/kube-node-lease/configmaps?watch=true&timeoutSeconds=1"))
     assert [e["type"] for e in events] == ["ADDED"]  # kube-root-ca.crt, then the server closes the stream

@@ -152,7 +152,16 @@ def test_podbots_own_client_sees_faults_as_podbot_errors(sim_cluster: SimCluster
 
 
 @pytest.mark.usefixtures("quick_read_retries")
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+@pytest.mark.parametrize(
+    "status",
+    [
+        pytest.param(429, marks=pytest.mark.slow),  # the retry waits the sim's Retry-After: 1 s, in real time
+        500,
+        502,
+        503,
+        504,
+    ],
+)
 def test_podbots_reads_are_retried_and_its_writes_are_not(sim_cluster: SimCluster, status: int) -> None:
     clusters = Clusters(str(sim_cluster.kubeconfig_path), timeout=5)
     kube = clusters.get()

@@ -2,29 +2,55 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 from sqlalchemy import text
 
+from podbot import cli
 from podbot.core.records import AuditAction, AuditEvent
 from podbot.store import Store
 from tests.support.net import free_port
 from tests.support.stores import libpq_url, postgres_or_skip, postgres_schema
 
 
-def test_an_unreachable_database_at_start_up_is_one_clear_line_and_a_non_zero_exit() -> None:
-    url = f"postgresql://podbot:hunter2@127.0.0.1:{free_port()}/podbot"
-    env = {
+def start_up_env() -> dict[str, str]:
+    """What ``podbot serve`` is started with: a database nothing listens on, and Slack settings."""
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
-        "DATABASE_URL": url,
+        "DATABASE_URL": f"postgresql://podbot:hunter2@127.0.0.1:{free_port()}/podbot",
         "SLACK_BOT_TOKEN": "xoxb-1-startup-test",
         "SLACK_SIGNING_SECRET": "startup-test-secret",
     }
+
+
+def test_an_unreachable_database_at_start_up_is_one_error_and_a_non_zero_exit(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``podbot serve``'s start-up in this process (the test below runs the whole process)."""
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in start_up_env().items():
+        monkeypatch.setenv(name, value)
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["serve", "--port", "0"]) == 2
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 1, lines
+    assert caplog.records[0].levelno == logging.ERROR
+    assert "cannot start: cannot reach the database postgresql+psycopg://podbot:***@127.0.0.1:" in lines[0]
+    assert "Connection refused" in lines[0]
+    assert "hunter2" not in lines[0] and "Traceback" not in lines[0]
+
+
+@pytest.mark.slow  # a whole podbot process (~1 s of imports)
+def test_an_unreachable_database_at_start_up_is_one_clear_line_and_a_non_zero_exit() -> None:
+    env = start_up_env()
     run = subprocess.run(
         [sys.executable, "-m", "podbot", "serve", "--port", "0"],
         env=env,
