@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -35,31 +36,47 @@ def v1(api: client.ApiClient) -> client.CoreV1Api:
     return client.CoreV1Api(api)
 
 
-@pytest.fixture(scope="module")
-def bulk(sim_cluster: SimCluster, v1: client.CoreV1Api) -> int:
-    """1,200 pods in one namespace: app=web|db alternating, tier t0..t3, every third one Running."""
-    v1.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+@dataclass(frozen=True)
+class Bulk:
+    namespace: str
+    size: int
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(120, id="120-pods"), pytest.param(PODS, id="1200-pods", marks=pytest.mark.slow)],
+)
+def bulk(request: pytest.FixtureRequest, sim_cluster: SimCluster, v1: client.CoreV1Api) -> Bulk:
+    """``size`` pods in one namespace: app=web|db alternating, tier t0..t3, every third one Running.
+    The fast loop lists 120 of them; the full run, 1,200 (the typed client takes ~2 s for those)."""
+    size: int = request.param
+    namespace = f"{NS}-{size}"
+    v1.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     rest = sim_cluster.api.rest
     pods_type = sim_cluster.api.registry.by_storage("pods")
-    for i in range(PODS):
-        rest.create(pods_type, NS, pod(f"p{i:04d}", app="web" if i % 2 == 0 else "db", tier=f"t{i % 4}"))
-    for i in range(0, PODS, 3):
+    for i in range(size):
+        rest.create(
+            pods_type, namespace, pod(f"p{i:04d}", app="web" if i % 2 == 0 else "db", tier=f"t{i % 4}")
+        )
+    for i in range(0, size, 3):
 
         def running(obj: dict[str, Any]) -> dict[str, Any]:
             obj["status"]["phase"] = "Running"
             return obj
 
-        sim_cluster.store.mutate("pods", NS, f"p{i:04d}", running)
-    return PODS
+        sim_cluster.store.mutate("pods", namespace, f"p{i:04d}", running)
+    return Bulk(namespace, size)
 
 
-def list_all(v1: client.CoreV1Api, limit: int, **selectors: str) -> tuple[list[str], list[int], set[str]]:
+def list_all(
+    v1: client.CoreV1Api, namespace: str, limit: int, **selectors: str
+) -> tuple[list[str], list[int], set[str]]:
     names: list[str] = []
     page_sizes: list[int] = []
     versions: set[str] = set()
     token = None
     while True:
-        page = v1.list_namespaced_pod(NS, limit=limit, _continue=token, **selectors)
+        page = v1.list_namespaced_pod(namespace, limit=limit, _continue=token, **selectors)
         names += [p.metadata.name for p in page.items]
         page_sizes.append(len(page.items))
         versions.add(page.metadata.resource_version)
@@ -68,32 +85,35 @@ def list_all(v1: client.CoreV1Api, limit: int, **selectors: str) -> tuple[list[s
             return names, page_sizes, versions
 
 
-def test_pagination_returns_every_pod_once_in_pages_of_the_limit(v1: client.CoreV1Api, bulk: int) -> None:
-    names, sizes, versions = list_all(v1, 250)
-    assert len(names) == bulk and len(set(names)) == bulk
-    assert sizes == [250, 250, 250, 250, 200]
+def test_pagination_returns_every_pod_once_in_pages_of_the_limit(v1: client.CoreV1Api, bulk: Bulk) -> None:
+    limit = bulk.size * 250 // PODS  # 250 of 1,200
+    names, sizes, versions = list_all(v1, bulk.namespace, limit)
+    assert len(names) == bulk.size and len(set(names)) == bulk.size
+    assert sizes == [limit, limit, limit, limit, bulk.size - 4 * limit]  # 250, 250, 250, 250, 200
     assert names == sorted(names)
     assert len(versions) == 1  # every page reports the first page's snapshot resourceVersion
 
 
 @pytest.mark.parametrize(
     ("selectors", "expected"),
-    [
-        ({"label_selector": "app=web"}, 600),
-        ({"label_selector": "app==db,tier=t1"}, 300),
-        ({"label_selector": "tier in (t0,t2),app!=web"}, 0),
-        ({"label_selector": "tier notin (t0),!missing"}, 900),
-        ({"field_selector": "status.phase=Running"}, 400),
-        ({"field_selector": "status.phase!=Running,metadata.name!=p0001"}, 799),
-        ({"label_selector": "app=web", "field_selector": "status.phase=Running"}, 200),
+    [  # how many of 1,200 pods match, and of 120
+        ({"label_selector": "app=web"}, {PODS: 600, 120: 60}),
+        ({"label_selector": "app==db,tier=t1"}, {PODS: 300, 120: 30}),
+        ({"label_selector": "tier in (t0,t2),app!=web"}, {PODS: 0, 120: 0}),
+        ({"label_selector": "tier notin (t0),!missing"}, {PODS: 900, 120: 90}),
+        ({"field_selector": "status.phase=Running"}, {PODS: 400, 120: 40}),
+        ({"field_selector": "status.phase!=Running,metadata.name!=p0001"}, {PODS: 799, 120: 79}),
+        ({"label_selector": "app=web", "field_selector": "status.phase=Running"}, {PODS: 200, 120: 20}),
     ],
+    ids=["app=web", "db-t1", "none", "notin", "running", "not-running", "web-running"],
 )
 def test_selectors_filter_across_pages(
-    v1: client.CoreV1Api, bulk: int, selectors: dict[str, str], expected: int
+    v1: client.CoreV1Api, bulk: Bulk, selectors: dict[str, str], expected: dict[int, int]
 ) -> None:
-    names, sizes, _ = list_all(v1, 170, **selectors)
-    assert len(names) == expected == len(set(names))
-    assert all(size <= 170 for size in sizes)
+    limit = bulk.size * 170 // PODS  # 170 of 1,200
+    names, sizes, _ = list_all(v1, bulk.namespace, limit, **selectors)
+    assert len(names) == expected[bulk.size] == len(set(names))
+    assert all(size <= limit for size in sizes)
 
 
 def test_unsupported_field_selector_is_400_with_the_real_message(v1: client.CoreV1Api) -> None:
