@@ -475,7 +475,7 @@ def test_watch_initial_state_selector_transitions_and_timeout(api: Api) -> None:
 
 
 def test_watch_bookmarks_initial_events_end_and_table_events(api: Api, sim_cluster: SimCluster) -> None:
-    sim_cluster.api.bookmark_interval = 0.2
+    sim_cluster.api.bookmark_interval = 0.05
     try:
         stream = watch(
             api,
