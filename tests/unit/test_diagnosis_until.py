@@ -46,7 +46,7 @@ TIMED = [  # pods whose findings come and go with time alone
 ]
 
 
-def holds(raw: dict[str, Any], notes: tuple[Any, ...], start: float) -> None:
+def assert_holds(raw: dict[str, Any], notes: tuple[Any, ...], start: float) -> None:
     summary = summarize(raw, now=NOW)
     for note in notes:
         summary = remember(summary, note)
@@ -63,16 +63,16 @@ def holds(raw: dict[str, Any], notes: tuple[Any, ...], start: float) -> None:
 def test_time_dependent_findings_say_when_they_change() -> None:
     for raw in TIMED:
         for start in (-600, 0, 61, 240, 700, 3000):
-            holds(raw, (), start)
+            assert_holds(raw, (), start)
 
 
-def holds_with_events(raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int) -> None:
+def assert_holds_with_events(raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int) -> None:
     notes: tuple[Any, ...] = ()
     for raw_event in raw_events:
         note = note_from_event(raw_event)
         if note is not None:
             notes = keep_note(notes, note)
-    holds(raw, notes, start)
+    assert_holds(raw, notes, start)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -80,7 +80,7 @@ def holds_with_events(raw: dict[str, Any], raw_events: list[dict[str, Any]], sta
 def test_a_few_random_pods_keep_their_findings_until_the_moment_named(
     raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int
 ) -> None:
-    holds_with_events(raw, raw_events, start)  # the fast loop's sample of the property below
+    assert_holds_with_events(raw, raw_events, start)  # the fast loop's sample of the property below
 
 
 @pytest.mark.slow  # a big property test: 300 generated pods with their events, ~5 s
@@ -89,4 +89,4 @@ def test_a_few_random_pods_keep_their_findings_until_the_moment_named(
 def test_any_pod_keeps_its_findings_until_the_moment_named(
     raw: dict[str, Any], raw_events: list[dict[str, Any]], start: int
 ) -> None:
-    holds_with_events(raw, raw_events, start)
+    assert_holds_with_events(raw, raw_events, start)

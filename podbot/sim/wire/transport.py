@@ -179,7 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _dispatch
 
 
-class PromptShutdown(socketserver.TCPServer):
+class PromptShutdown(
+    socketserver.TCPServer
+):  # podbot.localslack.server has its twin: emulators share nothing
     """A socketserver whose ``shutdown()`` returns at once: the stdlib's ``serve_forever`` notices
     a shutdown only at its next poll, and every stop (so every test's teardown) waited for it."""
 
