@@ -222,10 +222,13 @@ class WebServer:
                 for dispatcher in list(server._map.values()):
                     dispatcher.close()
 
+        # First the requests being handled finish, their answers written out by the loop: closing
+        # their connections under them loses the answers, and a worker finishing afterwards wakes
+        # the loop through its closed pipe (a file number another file may have by then).
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)
         if self._thread.is_alive():
             # On the loop's own thread: closing sockets under a select() running on another
             # thread makes it fail with "OSError: [Errno 9] Bad file descriptor".
             server.trigger.pull_trigger(close_all)
             self._thread.join(timeout)
         close_all()
-        server.task_dispatcher.shutdown(cancel_pending=False, timeout=timeout)

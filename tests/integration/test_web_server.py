@@ -40,3 +40,31 @@ def test_stop_with_open_keep_alive_connections_raises_nothing_on_the_server_thre
     finally:
         threading.excepthook = previous
     assert errors == []
+
+
+def test_a_request_running_at_stop_gets_its_answer_before_the_connection_closes() -> None:
+    """A stop closed every connection at once, the one of a request still being handled too: its
+    answer was lost, and its worker then woke waitress's loop through a closed pipe (a file number
+    another file of the process may have by then; the test above failed on it now and then)."""
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        entered.set()
+        release.wait(5)
+        return hello(environ, start_response)
+
+    server = WebServer(slow, "127.0.0.1", 0, threads=2).start()
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    client.sendall(b"GET / HTTP/1.1\r\nHost: podbot\r\n\r\n")
+    assert entered.wait(5)
+    stopper = threading.Thread(target=server.stop, kwargs={"timeout": 5})
+    stopper.start()
+    stopper.join(0.2)  # the stop waits for the running request
+    release.set()
+    answer = b""
+    while chunk := client.recv(1000):
+        answer += chunk
+    client.close()
+    stopper.join(5)
+    assert not stopper.is_alive()
+    assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"\r\n\r\nok")
