@@ -231,4 +231,9 @@ class WebServer:
             # thread makes it fail with "OSError: [Errno 9] Bad file descriptor".
             server.trigger.pull_trigger(close_all)
             self._thread.join(timeout)
-        close_all()
+        if self._thread.is_alive():
+            # Still closing: closing the same dispatchers from here too would close their file
+            # numbers twice (the second time, files another part of the process has opened since).
+            log.warning("the HTTP server's loop did not stop within %.1fs", timeout)
+        else:
+            close_all()
