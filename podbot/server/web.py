@@ -217,10 +217,15 @@ class WebServer:
         server = self._server
 
         def close_all() -> None:
-            # An empty map ends waitress's asyncore loop (as webtest does).
+            # An empty map ends waitress's asyncore loop (as webtest does). The trigger only leaves
+            # the map here; it is closed once the loop has ended: pull_trigger() queues this and
+            # then writes to the trigger, and a loop already awake may run this in between.
             while server._map:
                 for dispatcher in list(server._map.values()):
-                    dispatcher.close()
+                    if dispatcher is server.trigger:
+                        dispatcher.del_channel()
+                    else:
+                        dispatcher.close()
 
         # First the requests being handled finish, their answers written out by the loop: closing
         # their connections under them loses the answers, and a worker finishing afterwards wakes
@@ -237,3 +242,4 @@ class WebServer:
             log.warning("the HTTP server's loop did not stop within %.1fs", timeout)
         else:
             close_all()
+            server.trigger.close()
