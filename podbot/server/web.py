@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import Clock, SignatureVerifier
+from waitress import wasyncore
 from waitress.server import create_server
 
 from podbot import metrics
@@ -220,10 +221,14 @@ class WebServer:
             # An empty map ends waitress's asyncore loop (as webtest does). The trigger only leaves
             # the map here; it is closed once the loop has ended: pull_trigger() queues this and
             # then writes to the trigger, and a loop already awake may run this in between.
+            # waitress's own server.close() closes the trigger too, so the listening socket is
+            # closed as a plain dispatcher.
             while server._map:
                 for dispatcher in list(server._map.values()):
                     if dispatcher is server.trigger:
                         dispatcher.del_channel()
+                    elif dispatcher is server:
+                        wasyncore.dispatcher.close(server)
                     else:
                         dispatcher.close()
 
