@@ -14,7 +14,7 @@ from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from podbot.server.web import WebServer
+from podbot.server.wsgi import WebServer
 
 
 def main() -> None:

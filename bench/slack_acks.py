@@ -6,8 +6,9 @@ Three kinds of process, so that no two share an interpreter lock:
 
 * this one runs the emulators: ``podbot.sim`` (the cluster) and ``podbot.localslack`` (Slack's
   Web API and the response_urls the answers go to);
-* the app under test, ``podbot serve`` or bench/bare_bolt_app.py (a bolt app whose listener only
-  acks), both on waitress with the same number of server threads (``--threads``);
+* the app under test, ``podbot serve`` (the bot and its ack front, server/front.py, which it forks)
+  or bench/bare_bolt_app.py (a bolt app whose listener only acks), both on waitress with the same
+  number of server threads (``--threads``);
 * the load: one closed-loop client process (``--concurrency`` threads; each sends its next command
   when the previous one was acknowledged), the same client for both apps. It signs every request
   with the signing secret as Slack does and opens a new connection per request.
@@ -15,7 +16,8 @@ Three kinds of process, so that no two share an interpreter lock:
 Each command is `/pod get pod bench-N`: a real Kubernetes call whose answer names bench-N. Each app
 first gets ``--warmup`` commands (not measured). Reported: ack latency (request sent until the HTTP
 response), median/p95/p99, and for podbot the end-to-end latency (until the answer is in the
-channel), and the CPU seconds each app process used per command.
+channel), the CPU time each app used per command (podbot: both of its processes) and, for podbot,
+each process's memory (RSS, and the front's own pages).
 """
 
 from __future__ import annotations
@@ -54,8 +56,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cores() -> tuple[set[int], set[int]] | None:
+    """(the app's cores, everyone else's), or None on a machine with fewer than two."""
+    mine = sorted(os.sched_getaffinity(0))
+    return ({mine[-1]}, set(mine[:-1])) if len(mine) >= 2 else None
+
+
 def start(argv: list[str], env: dict[str, str], url: str, log: Any) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+    split = cores()
+    app_cores = split[0] if split else None
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        preexec_fn=(lambda: os.sched_setaffinity(0, app_cores)) if app_cores else None,  # noqa: PLW1509
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -78,6 +95,26 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (from /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """A process's children (podbot serve's: its ack front)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """RSS, PSS (shared pages split between the processes sharing them) and USS (pages only this
+    process has) of a process, in KiB, from /proc/<pid>/smaps_rollup."""
+    fields: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        key, _, value = line.partition(":")
+        fields[key] = int(value.split()[0])
+    return {
+        "rss": fields["Rss"],
+        "pss": fields["Pss"],
+        "uss": fields["Private_Clean"] + fields["Private_Dirty"],
+    }
 
 
 def load_client(url: str, secret: str, bodies: list[str], concurrency: int, conn: Connection) -> None:
@@ -188,6 +225,13 @@ def drive(slack: LocalSlack, url: str, secret: str, tag: str, count: int, concur
 def run(commands: int = 400, concurrency: int = 20, warmup: int = 200, threads: int = 8) -> dict[str, Any]:
     """Both apps, one after the other, against the same emulators; the measured numbers."""
     out: dict[str, Any] = {"commands": commands, "concurrency": concurrency, "threads": threads}
+    split = cores()
+    if split:
+        # The app under test (bare, or podbot's two processes) has a core of its own, as in a
+        # container with a one-CPU limit; the load and the emulators, which stand in for Slack and
+        # the API server on other machines, share the rest and never take the app's CPU.
+        os.sched_setaffinity(0, split[1])  # this process and the client it spawns
+        out["app_cores"], out["other_cores"] = sorted(split[0]), sorted(split[1])
     with tempfile.TemporaryDirectory() as tmp, SimCluster() as sim, LocalSlack(Workspace.demo()) as slack:
         secret = slack.bot_settings().env()["SLACK_SIGNING_SECRET"]
         env = {
@@ -212,7 +256,8 @@ def run(commands: int = 400, concurrency: int = 20, warmup: int = 200, threads: 
                     url = f"http://127.0.0.1:{port}/slack/events"
                     drive(slack, url, secret, f"warm{name}", warmup, concurrency)
                     clock = AnswerClock(slack, f"bench{name}") if name == "podbot" else None
-                    cpu_before = cpu_seconds(process.pid)
+                    tree = [process.pid, *children(process.pid)]  # podbot: the bot, then its front
+                    cpu_before = [cpu_seconds(pid) for pid in tree]
                     results = drive(slack, url, secret, f"bench{name}", commands, concurrency)
                     if clock is not None:
                         deadline = time.monotonic() + 60
@@ -223,9 +268,15 @@ def run(commands: int = 400, concurrency: int = 20, warmup: int = 200, threads: 
                             (clock.seen[i] - sent) * 1000 for i, sent, _, _ in results if i in clock.seen
                         ]
                         out["answered"] = len(clock.seen)
-                    out[f"{name}_cpu_ms_per_command"] = (
-                        (cpu_seconds(process.pid) - cpu_before) / commands * 1000
-                    )
+                    cpu = [
+                        (cpu_seconds(pid) - before) / commands * 1000
+                        for pid, before in zip(tree, cpu_before, strict=True)
+                    ]
+                    out[f"{name}_cpu_ms_per_command"] = sum(cpu)
+                    out[f"{name}_processes"] = [
+                        {"pid": pid, "cpu_ms_per_command": ms, **memory_kib(pid)}
+                        for pid, ms in zip(tree, cpu, strict=True)
+                    ]
                     out[f"{name}_ack_ms"] = [ms for _, _, ms, _ in results]
                 finally:
                     process.terminate()
@@ -252,6 +303,8 @@ def main() -> None:
         f"{args.commands} signed slash commands ({args.warmup} warm-up), {args.concurrency} at a time from "
         f"one client process, {args.threads} server threads each"
     )
+    if out.get("app_cores"):
+        print(f"the app on CPU {out['app_cores']}; the client and the emulators on CPU {out['other_cores']}")
     report("bare bolt app: ack", out["bare_ack_ms"])
     report("podbot serve: ack", out["podbot_ack_ms"])
     if out.get("e2e_ms"):
@@ -260,6 +313,16 @@ def main() -> None:
         f"CPU per command: podbot {out['podbot_cpu_ms_per_command']:.2f} ms, "
         f"bare {out['bare_cpu_ms_per_command']:.2f} ms"
     )
+    if len(out["podbot_processes"]) == 2:
+        bot, front = out["podbot_processes"]
+        print(
+            f"  of which the ack front {front['cpu_ms_per_command']:.2f} ms, the bot "
+            f"{bot['cpu_ms_per_command']:.2f} ms"
+        )
+        print(
+            f"memory: bot RSS {bot['rss'] / 1024:.0f} MiB; ack front RSS {front['rss'] / 1024:.0f} MiB, "
+            f"of which {front['uss'] / 1024:.1f} MiB its own (USS; the rest is shared with the bot)"
+        )
     ratio = percentile(out["podbot_ack_ms"], 0.99) / percentile(out["bare_ack_ms"], 0.99)
     print(f"podbot p99 ack / bare p99 ack: {ratio:.2f}x (aim <= 1.5x)")
 

@@ -181,6 +181,9 @@ class Settings:
     """Threads doing Kubernetes work after a request is acknowledged. More threads only help when the API
     server is slow: Python threads share one interpreter lock, and the acks compete with them for it
     (bench/slack_acks.py measures what they cost the acks; the README has the numbers)."""
+    ack_front: bool = True
+    """HTTP mode: acknowledge Slack from a small process of its own (server/front.py) that forwards
+    each request to the bot, so the bot's work never delays an ack; env PODBOT_ACK_FRONT."""
     locale: str = "en"
     """Default language of messages: en or zh_CN (per channel: channels[].locale)."""
     timezone: str = DEFAULT_TIMEZONE

@@ -306,6 +306,7 @@ def load_settings(env: Mapping[str, str], config_file: str | None = None) -> Set
         workers=_int(
             env.get("PODBOT_WORKERS") or doc.get("workers"), "PODBOT_WORKERS", problems, Settings.workers, 1
         ),
+        ack_front=_bool(env.get("PODBOT_ACK_FRONT", doc.get("ack_front")), "ack_front", problems, True),
         locale=normalize_locale(locale),
         protected_namespaces=(
             _strings(doc["protected_namespaces"], "protected_namespaces", problems)

@@ -16,6 +16,7 @@ differs (a real cluster and Slack, or the simulator and the local emulator).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +41,8 @@ from podbot.jobs.digests import DigestPoster, Digests, DigestScheduler
 from podbot.jobs.leadership import Leadership, LeaderTask, build_leadership, replica_identity
 from podbot.k8s.client import Clusters
 from podbot.k8s.watch import ClusterCaches
-from podbot.server.web import PodbotWsgi, WebServer
+from podbot.server.web import PodbotWsgi
+from podbot.server.wsgi import WebServer
 from podbot.slack.app import Listeners, build_app
 from podbot.slack.delivery import Replies, SlackMessenger
 from podbot.slack.directory import Directory
@@ -186,6 +188,10 @@ class Runtime:
             )
         return self._app
 
+    @property
+    def http_threads(self) -> int:
+        return max(8, self.settings.workers)
+
     def wakeup(self) -> None:
         """Look at the clock again now (after ``sim.advance`` in tests and the demo)."""
         self.digests.wakeup()
@@ -204,21 +210,29 @@ class Runtime:
         return checks
 
     def serve_http(
-        self, host: str | None = None, port: int | None = None, *, slack_events: bool = True
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        slack_events: bool = True,
+        behind_front: socket.socket | None = None,
     ) -> WebServer:
-        """/slack/events (``slack_events=False`` in Socket Mode), /healthz, /readyz, /metrics."""
+        """/slack/events (``slack_events=False`` in Socket Mode), /healthz, /readyz, /metrics: on
+        ``host``:``port``, or on the Unix socket the ack front forwards to (server/front.py)."""
         wsgi = PodbotWsgi(
             self.app,
             self.readiness,
             self._draining.is_set,
             signing_secret=self.settings.slack.signing_secret.reveal(),
             slack_events=slack_events,
+            behind_front=behind_front is not None,
         )
         self.web = WebServer(
             wsgi,
             host or self.settings.host,
             self.settings.port if port is None else port,
-            threads=max(8, self.settings.workers),
+            threads=self.http_threads,
+            sockets=[behind_front] if behind_front is not None else (),
         ).start()
         self.leadership.start()
         log.info("podbot listening on %s (Slack request URL: %s/slack/events)", self.web.url, self.web.url)

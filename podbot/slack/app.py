@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -134,7 +134,7 @@ class Listeners:
         ack()
 
     # --- slash command -----------------------------------------------------------------------------
-    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def on_command(self, ack: Ack, body: dict[str, Any], respond: Respond, context: BoltContext) -> None:
         origin = origin_of(body, Entry.SLASH)
         text = str(body.get("text") or "")
         try:
@@ -143,9 +143,9 @@ class Listeners:
             metrics.COMMANDS.labels(verb="unknown", outcome="usage").inc()
             locale = self.pipeline.locale(origin)
             error = render_error(str(exc), locale)
-            if error.upload is None:
+            if error.upload is None and not context.get(FRONT_ACKED):
                 ack(response_type="ephemeral", text=error.text, blocks=error.blocks)
-            else:  # too long for an ack: the answer goes out with its file
+            else:  # too long for an ack, or Slack has had its ack from the front: the response_url
                 ack()
                 self.replies.deliver(Answer(locale, error=exc), origin, respond)
             return
@@ -373,9 +373,20 @@ def build_app(
         # instead of bolt polling every 10 ms for the ack from its own executor.
         process_before_response=True,
     )
+    app.middleware(_front_acked)
     listeners.register(app)
     app.error(_on_listener_error)
     return app
+
+
+FRONT_ACKED = "podbot_front_acked"
+"""Context key: the ack front (server/front.py) has answered Slack already, so anything meant for
+the ack must go by the response_url. web.PodbotWsgi drops the header unless the front is there."""
+
+
+def _front_acked(req: BoltRequest, next: Callable[[], BoltResponse]) -> BoltResponse:
+    req.context[FRONT_ACKED] = (req.headers.get("x-podbot-acked") or [""])[0] == "1"
+    return next()
 
 
 class EventNotRecorded(Exception):

@@ -28,7 +28,7 @@ from podbot.server.runtime import Runtime
 from podbot.sim.cluster import SimCluster
 from podbot.store import ApprovalState, AuditAction, AuditQuery, Store
 from tests.support.approvals import counting_deletes
-from tests.support.harness import DEMO_CONFIG
+from tests.support.harness import serve_env
 from tests.support.net import free_port
 from tests.support.waits import wait_until
 
@@ -49,16 +49,8 @@ def ready(port: int) -> bool:
 def world(tmp_path: Path) -> Iterator[tuple[SimCluster, LocalSlack, dict[str, str], Path]]:
     workspace = Workspace.demo()
     with SimCluster(speed=1.0) as sim, LocalSlack(workspace) as slack:
-        config = tmp_path / "podbot.yaml"
-        config.write_text(DEMO_CONFIG.replace("{sre}", workspace.usergroup("sre").id))
-        env = {
-            **slack.bot_settings().env(),
-            "KUBECONFIG": str(sim.kubeconfig_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
-            "PODBOT_CONFIG": str(config),
-        }
-        env.pop("SLACK_APP_TOKEN", None)  # served over HTTP
-        yield sim, slack, env, config
+        env = serve_env(tmp_path, sim, slack)
+        yield sim, slack, env, Path(env["PODBOT_CONFIG"])
 
 
 def test_sigkill_during_an_approved_delete_is_settled_as_deleted(

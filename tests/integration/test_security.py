@@ -211,6 +211,24 @@ def _post(h: Harness, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         connection.close()
 
 
+def _command_body(h: Harness, text: str, *, trigger_id: str) -> str:
+    """A slash command alice types in #ops, as Slack's form body (its response_url leads nowhere)."""
+    ws = h.slack.workspace
+    return payloads.form_body(
+        payloads.slash_command(
+            token=ws.verification_token,
+            team=ws.team,
+            channel=ws.channel("ops"),
+            user=ws.user("alice"),
+            command="/pod",
+            text=text,
+            app_id=ws.app_id,
+            response_url=f"{h.slack.url}/nowhere",
+            trigger_id=trigger_id,
+        )
+    )
+
+
 def _signed(h: Harness, body: str) -> dict[str, str]:
     timestamp = str(int(time.time()))
     return {
@@ -250,20 +268,7 @@ def test_malformed_requests_get_a_4xx_and_one_log_line_never_a_traceback(
 
 
 def test_a_replayed_request_is_refused(h: Harness) -> None:
-    ws = h.slack.workspace
-    body = payloads.form_body(
-        payloads.slash_command(
-            token=ws.verification_token,
-            team=ws.team,
-            channel=ws.channel("ops"),
-            user=ws.user("alice"),
-            command="/pod",
-            text="help",
-            app_id=ws.app_id,
-            response_url=f"{h.slack.url}/nowhere",
-            trigger_id="replay.1",
-        )
-    )
+    body = _command_body(h, "help", trigger_id="replay.1")
     headers = _signed(h, body)
     assert _post(h, body.encode(), headers)[0] == 200
     assert _post(h, body.encode(), headers)[0] == 401
@@ -364,3 +369,11 @@ def test_digests_and_alerts_follow_the_subscribers_own_rights(tmp_path: Path) ->
         mark = made.slack.mark()
         assert made.runtime.digests.run_digest(stale.id, made.sim.clock.now()) is None
         assert not [m for m in made.slack.messages_since(mark) if "kube-system" in m.rendered]
+
+
+def test_only_the_ack_front_may_say_a_request_was_acknowledged(h: Harness) -> None:
+    """Without a front, an X-Podbot-Acked header on a request is dropped: the usage error comes in
+    the ack, as it would without the header (behind the front it would go by the response_url)."""
+    body = _command_body(h, "frobnicate", trigger_id="spoof.1")
+    status, ack = _post(h, body.encode(), {**_signed(h, body), "X-Podbot-Acked": "1"})
+    assert status == 200 and "is not a podbot command" in ack, ack

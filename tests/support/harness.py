@@ -68,6 +68,21 @@ class Harness:
 
 
 @functools.cache
+def serve_env(tmp_path: Path, sim: SimCluster, slack: LocalSlack) -> dict[str, str]:
+    """The environment of a ``python -m podbot serve`` process in HTTP mode on this sim and Slack,
+    with the demo configuration and a SQLite database in ``tmp_path``."""
+    config = tmp_path / "podbot.yaml"
+    config.write_text(DEMO_CONFIG.replace("{sre}", slack.workspace.usergroup("sre").id))
+    env = {
+        **slack.bot_settings().env(),
+        "KUBECONFIG": str(sim.kubeconfig_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'podbot.sqlite3'}",
+        "PODBOT_CONFIG": str(config),
+    }
+    env.pop("SLACK_APP_TOKEN", None)  # served over HTTP
+    return env
+
+
 def migrated_sqlite() -> bytes:
     """A SQLite database file at the newest schema, made once per test process: a harness starts
     its bot on a copy instead of running every migration again (~50 ms a bot). The bot still
