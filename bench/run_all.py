@@ -113,18 +113,29 @@ def main() -> int:
             "(typed, every pod)",
         )
     )
+    # The ack front's memory does not depend on the pods: it is measured in the ack bench.
+    acks = slack_acks.run(60, warmup=20) if args.quick else slack_acks.run()
+    front = acks["podbot_processes"][1] if len(acks["podbot_processes"]) == 2 else None
     rows.append(
-        row(
-            f"whole bot RSS, {k} pods cached", bot["rss"] / 1024, typed["rss"] / 1024, "MiB", "(typed client)"
-        )
+        row(f"bot process RSS, {k} pods cached", bot["rss"] / 1024, typed["rss"] / 1024, "MiB", "(typed)")
     )
+    if front is not None:
+        rows.append(row("ack front process, its own pages (USS)", front["uss"] / 1024, None, "MiB"))
+        rows.append(
+            row(
+                f"whole bot (bot RSS + front's own), {k} pods",
+                (bot["rss"] + front["uss"]) / 1024,
+                typed["rss"] / 1024,
+                "MiB",
+                "(typed client)",
+            )
+        )
 
     sizes = summary_size.run(pods)
     rows.append(
         row("pod summary size", sizes["bytes_per_pod"], sizes["raw_bytes_per_pod"], "B/pod", "(raw JSON)")
     )
 
-    acks = slack_acks.run(60, warmup=20) if args.quick else slack_acks.run()
     for p, name in ((0.5, "p50"), (0.99, "p99")):
         rows.append(
             row(
@@ -137,13 +148,15 @@ def main() -> int:
         )
     rows.append(
         row(
-            "CPU per command (server process)",
+            "CPU per command (podbot: both processes)",
             acks["podbot_cpu_ms_per_command"],
             acks["bare_cpu_ms_per_command"],
             "ms",
             "(bare bolt)",
         )
     )
+    if front is not None:
+        rows.append(row("CPU per command: the ack front's part", front["cpu_ms_per_command"], None, "ms"))
     if acks.get("e2e_ms"):
         rows.append(row("answer posted (get pod), p50", statistics.median(acks["e2e_ms"]), None, "ms"))
 
@@ -183,7 +196,7 @@ def main() -> int:
         f"{typed['list_seconds']:.2f} s"
     )
     print()
-    print("| pods | initial sync | warm digest (median) | problems | whole bot RSS |")
+    print("| pods | initial sync | warm digest (median) | problems | bot process RSS |")
     print("|---|---|---|---|---|")
     for n, sync, dig, rss, problems in scaling:
         print(f"| {n:,} | {sync:.2f} s | {dig * 1000:.1f} ms | {problems} | {rss:.0f} MiB |")

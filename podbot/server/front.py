@@ -14,7 +14,8 @@ replay, size): slash commands and button clicks, which podbot's listeners acknow
 handles it as if Slack had sent it, and what it would have put in the ack (a usage error) goes by
 the response_url instead. Everything else is passed through and answered with the bot's own answer:
 modal submissions (their ack carries the form's errors), events (recorded before they are
-acknowledged), Slack's ``ssl_check``, /readyz and /metrics. /healthz is the front's own.
+acknowledged), Slack's ``ssl_check``, and /healthz, /readyz and /metrics (so a liveness probe
+sees a bot that no longer answers).
 
 ``podbot serve`` starts the front as an interpreter of its own (``python -m podbot.server.front``),
 which imports only waitress and this package's ``wsgi`` module (~20 MiB, where a fork of the bot
@@ -190,8 +191,8 @@ class Forwarder:
 
 
 class FrontWsgi:
-    """The front's routes: /slack/events is checked, then acknowledged or passed through; the rest
-    is passed through."""
+    """The front's routes: /slack/events is checked, then acknowledged or passed through; every other
+    path is passed through."""
 
     def __init__(self, gate: SlackGate, forwarder: Forwarder, draining: Callable[[], bool]) -> None:
         self._gate = gate
@@ -201,8 +202,6 @@ class FrontWsgi:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         method = str(environ.get("REQUEST_METHOD", "GET"))
-        if path == "/healthz":
-            return respond(start_response, "200 OK", b"ok\n")
         if path == "/slack/events" and method == "POST":
             if self._draining():
                 return respond(start_response, "503 Service Unavailable", b"shutting down")

@@ -185,3 +185,13 @@ def test_the_front_stops_when_the_bot_is_killed(served: Served) -> None:
     while _status(served.url + "/healthz") != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _status(served.url + "/healthz") == 0  # the port is free for the restarted pod
+
+
+def test_a_bot_that_no_longer_answers_fails_the_liveness_probe(served: Served) -> None:
+    assert _status(served.url + "/healthz") == 200
+    served.process.send_signal(signal.SIGSTOP)  # hung: the front is fine, the bot answers nothing
+    try:
+        assert _status(served.url + "/healthz") == 0  # the probe's 2 s pass without an answer
+    finally:
+        served.process.send_signal(signal.SIGCONT)
+    wait_until(lambda: _status(served.url + "/healthz") == 200, 10, "the bot answers again")
