@@ -66,9 +66,9 @@ def bot(
     from podbot.core.records import Schedule  # noqa: PLC0415
     from podbot.server.config import load_settings  # noqa: PLC0415
     from podbot.server.runtime import Runtime  # noqa: PLC0415
-    from podbot.server.serve import limit_malloc_arenas, tune_for_acks  # noqa: PLC0415
+    from podbot.server.serve import tune_for_acks, tune_malloc  # noqa: PLC0415
 
-    limit_malloc_arenas()  # what `podbot serve` does first
+    tune_malloc()  # what `podbot serve` does first
 
     clock = [datetime.fromtimestamp(now_epoch, UTC)]  # the bot's clock: a minute passes per digest
     out: dict[str, Any] = {}

@@ -179,8 +179,8 @@ class Settings:
     """HTTP listen port, env PORT."""
     workers: int = 4
     """Threads doing Kubernetes work after a request is acknowledged. More threads only help when the API
-    server is slow: Python threads share one interpreter lock, and the acks compete with them for it
-    (bench/slack_acks.py measures what they cost the acks; the README has the numbers)."""
+    server is slow: Python threads share one interpreter lock (which is why, in HTTP mode, the acks
+    come from a process of their own: ``ack_front``; bench/slack_acks.py, README)."""
     ack_front: bool = True
     """HTTP mode: acknowledge Slack from a small process of its own (server/front.py) that forwards
     each request to the bot, so the bot's work never delays an ack; env PODBOT_ACK_FRONT."""

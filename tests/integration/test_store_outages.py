@@ -38,7 +38,9 @@ def test_an_unreachable_database_at_start_up_is_one_error_and_a_non_zero_exit(
         monkeypatch.delenv(name)
     for name, value in start_up_env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # serve leaves this process's malloc alone then
+    # serve leaves this process's malloc alone then (tune_malloc)
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
     with caplog.at_level(logging.INFO):
         assert cli.main(["serve", "--port", "0"]) == 2
     lines = [record.getMessage() for record in caplog.records]
