@@ -193,6 +193,11 @@ class Settings:
     protected_namespaces: tuple[str, ...] = PROTECTED_NAMESPACES
     """Namespaces a create from Slack never lands in unapproved (the cluster's own)."""
 
+    @property
+    def http_threads(self) -> int:
+        """waitress threads of the bot (and of its ack front): at least 8, one per worker if more."""
+        return max(8, self.workers)
+
     def channel_policy(self, channel_id: str, channel_name: str = "") -> ChannelPolicy:
         """The policy of a channel: by ID, then #name, then the "*" entry, else read-only."""
         by_key = {p.channel.lstrip("#"): p for p in self.channels}

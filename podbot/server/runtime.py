@@ -188,10 +188,6 @@ class Runtime:
             )
         return self._app
 
-    @property
-    def http_threads(self) -> int:
-        return max(8, self.settings.workers)
-
     def wakeup(self) -> None:
         """Look at the clock again now (after ``sim.advance`` in tests and the demo)."""
         self.digests.wakeup()
@@ -231,7 +227,7 @@ class Runtime:
             wsgi,
             host or self.settings.host,
             self.settings.port if port is None else port,
-            threads=self.http_threads,
+            threads=self.settings.http_threads,
             sockets=[behind_front] if behind_front is not None else (),
         ).start()
         self.leadership.start()

@@ -31,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
         require_slack(settings, socket_mode=socket_mode)
         if settings.ack_front and not socket_mode:
             front = start_front(settings, args)  # first: a taken port stops start-up at once
+            # Before the bot starts a thread: on Linux a niceness is per thread, and new threads
+            # take their creator's.
+            os.nice(WORK_NICENESS)
         runtime = Runtime(settings, now=load_clock(os.environ, args.config))
     except PodbotError as exc:  # bad settings, an unreachable database or cluster: one clear line
         log.error("cannot start: %s", exc)
@@ -52,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
     # HTTP serves /slack/events, and /healthz, /readyz, /metrics in both modes (probes, Prometheus).
     if front is not None:
         front.on_exit = stop.set
-        os.nice(WORK_NICENESS)
         runtime.serve_http(slack_events=True, behind_front=front.bot_socket)
         log.info("podbot listening on %s (Slack request URL: %s/slack/events)", front.url, front.url)
     else:
@@ -85,7 +87,7 @@ changes nothing while there is CPU to spare."""
 
 
 def start_front(settings: Settings, args: argparse.Namespace) -> FrontProcess:
-    """Fork the ack front on the public address; a taken port stops start-up with one line."""
+    """Start the ack front on the public address; a taken port stops start-up with one line."""
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     try:
@@ -93,7 +95,7 @@ def start_front(settings: Settings, args: argparse.Namespace) -> FrontProcess:
             signing_secret=settings.slack.signing_secret.reveal(),
             host=host,
             port=port,
-            threads=max(8, settings.workers),
+            threads=settings.http_threads,
         )
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc

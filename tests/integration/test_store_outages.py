@@ -38,9 +38,11 @@ def test_an_unreachable_database_at_start_up_is_one_error_and_a_non_zero_exit(
         monkeypatch.delenv(name)
     for name, value in start_up_env().items():
         monkeypatch.setenv(name, value)
-    # serve leaves this process's malloc alone then (tune_malloc)
+    # serve leaves this process's malloc (tune_malloc) and niceness (no ack front) alone then; the
+    # subprocess test below starts the whole thing, front included
     monkeypatch.setenv("MALLOC_ARENA_MAX", "8")
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", str(128 * 1024))
+    monkeypatch.setenv("PODBOT_ACK_FRONT", "0")
     with caplog.at_level(logging.INFO):
         assert cli.main(["serve", "--port", "0"]) == 2
     lines = [record.getMessage() for record in caplog.records]
